@@ -1,0 +1,59 @@
+// The agent's HTTP API server: fastify with Consul's error conventions. Each area registers its
+// routes through a `registerXxxRoutes(app, deps)` function with narrow deps; this file only builds
+// the server, maps errors to replies, and leaves composition to the agent.
+
+import Fastify from 'fastify'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { HttpError } from './errors.ts'
+
+export interface HttpServerInit {
+  log?: Logger
+  /** Largest request body accepted, bytes. */
+  bodyLimitBytes?: number
+}
+
+export const DEFAULT_BODY_LIMIT_BYTES = 4 * 1024 * 1024
+
+export function buildHttpServer (init: HttpServerInit = {}): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: init.log?.child({ component: 'mesh:http' }),
+    disableRequestLogging: true,
+    bodyLimit: init.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    // Consul accepts `?pretty` and unknown query params; keep additional properties, coerce types.
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    return503OnClosing: false,
+  }) as unknown as FastifyInstance
+
+  // Consul's clients send PUT bodies without Content-Type, or with text/plain: parse them as JSON.
+  app.removeContentTypeParser(['application/json', 'text/plain'])
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    const text = (body as string)
+    if (text.trim() === '') { done(null, undefined); return }
+    try {
+      done(null, JSON.parse(text))
+    } catch (error) {
+      done(new HttpError(400, 'MESH_ERR_HTTP_BAD_JSON', `Request decode failed: ${(error as Error).message}`), undefined)
+    }
+  })
+
+  app.setErrorHandler((error: Error & { statusCode?: number, validation?: unknown, code?: string }, request, reply) => {
+    if (error instanceof HttpError) {
+      reply.code(error.statusCode).type('text/plain; charset=utf-8').send(error.message)
+      return
+    }
+    if (error.validation !== undefined) {
+      reply.code(400).type('text/plain; charset=utf-8').send(`Request decode failed: ${error.message}`)
+      return
+    }
+    const status = error.statusCode ?? 500
+    if (status >= 500) request.log.error({ err: error, url: request.url }, 'request failed')
+    reply.code(status).type('text/plain; charset=utf-8').send(error.message)
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).type('text/plain; charset=utf-8').send(`no such endpoint: ${request.method} ${request.url.split('?')[0]}`)
+  })
+
+  return app
+}
