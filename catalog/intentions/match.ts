@@ -1,0 +1,166 @@
+// L7 permission matching: compiles an intention's `Permissions[].HTTP` into predicates over an HTTP
+// request, with Envoy's semantics (the data plane Consul generates its rules for), and normalises
+// request paths so encodings cannot slip past a rule.
+//
+// Regular expressions run on V8's linear-time engine (the `l` flag): like RE2, which Consul's
+// Envoy uses, it rejects backreferences and lookaround and guarantees time linear in the input, so
+// no intention can make a request burn CPU with catastrophic backtracking. The engine sits behind a
+// V8 flag; enabling it only adds the `l` flag and changes no other regex.
+
+import v8 from 'node:v8'
+import { UnsafeRegexError } from './errors.ts'
+import type { HeaderPermission, HttpPermission } from './model.ts'
+
+/** Longest pattern accepted; long patterns are where accidental blow-ups and abuse live. */
+export const MAX_REGEX_LENGTH_CHARS = 1024
+/** Longest request path evaluated; longer paths are treated as malformed (denied under L7 rules). */
+export const MAX_PATH_LENGTH_CHARS = 16 * 1024
+
+v8.setFlagsFromString('--enable-experimental-regexp-engine')
+
+export type RequestHeaders = Record<string, string | string[] | undefined>
+
+export interface HttpRequestInfo {
+  method: string
+  /** Request target as received (may carry a query string or percent-encodings). */
+  path: string
+  /** Node-style headers: lower-case names, repeated headers as arrays. */
+  headers: RequestHeaders
+}
+
+/** A request already normalised for matching: upper-case method, canonical path. */
+export interface NormalizedRequest {
+  method: string
+  path: string
+  headers: RequestHeaders
+}
+
+export type PermissionPredicate = (request: NormalizedRequest) => boolean
+
+/**
+ * Compiles a regex the way Envoy's safe_regex matches: the whole value must match (so `/api/.*`
+ * does not match `/x/api/y`). Throws UnsafeRegexError with the field name.
+ */
+export function compileFullMatchRegex (pattern: string, field: string): RegExp {
+  if (pattern.length > MAX_REGEX_LENGTH_CHARS) {
+    throw new UnsafeRegexError(field, `regular expression is ${pattern.length} characters long, at most ${MAX_REGEX_LENGTH_CHARS} are allowed`)
+  }
+  try {
+    return new RegExp(`^(?:${pattern})$`, 'l')
+  } catch (error) {
+    const detail = (error as Error).message.replace(/^Invalid regular expression: /, '')
+    throw new UnsafeRegexError(field, `invalid regular expression (backreferences, lookaround and large counted repetitions are not supported): ${detail}`)
+  }
+}
+
+/**
+ * Canonical form of a request path for matching, or undefined when it is malformed: query and
+ * fragment dropped, percent-encodings decoded once (including %2F and %5C), backslashes read as
+ * slashes, repeated slashes merged and dot segments removed (RFC 3986 §5.2.4). Matching on the
+ * canonical form is what stops `/admin%2Fusers`, `//admin` or `/public/../admin` from dodging a
+ * rule on `/admin` (the bypass class of CVE-2021-32779 and CVE-2024-10005).
+ */
+export function normalizeRequestPath (rawPath: string): string | undefined {
+  if (rawPath.length > MAX_PATH_LENGTH_CHARS) return undefined
+  let path = rawPath
+  const absolute = /^https?:\/\/[^/?#]*/i.exec(path)
+  if (absolute !== null) path = path.slice(absolute[0].length) || '/'
+  const end = path.search(/[?#]/)
+  if (end !== -1) path = path.slice(0, end)
+  if (!path.startsWith('/')) return undefined
+  if (path.includes('%')) {
+    try {
+      path = decodeURIComponent(path)
+    } catch {
+      return undefined
+    }
+  }
+  path = path.replaceAll('\\', '/').replace(/\/{2,}/g, '/')
+  return removeDotSegments(path)
+}
+
+function removeDotSegments (path: string): string {
+  const output: string[] = []
+  const segments = path.split('/')
+  for (let index = 1; index < segments.length; index++) {
+    const segment = segments[index]
+    const last = index === segments.length - 1
+    if (segment === '.' || segment === '..') {
+      if (segment === '..') output.pop()
+      if (last) output.push('')
+      continue
+    }
+    output.push(segment)
+  }
+  return '/' + output.join('/')
+}
+
+/** Normalises a request for matching; undefined when its path is malformed. */
+export function normalizeRequest (request: HttpRequestInfo): NormalizedRequest | undefined {
+  const path = normalizeRequestPath(request.path)
+  if (path === undefined) return undefined
+  return { method: request.method.toUpperCase(), path, headers: request.headers }
+}
+
+function headerValue (headers: RequestHeaders, lowerName: string): string | undefined {
+  const value = headers[lowerName]
+  if (Array.isArray(value)) return value.join(',')
+  return value
+}
+
+function compileHeader (rule: HeaderPermission, field: string): PermissionPredicate {
+  const name = rule.Name.toLowerCase()
+  const invert = rule.Invert === true
+  let test: (value: string) => boolean
+  if (rule.Present === true) {
+    test = () => true
+  } else if (rule.Exact !== undefined && rule.Exact !== '') {
+    const exact = rule.Exact
+    test = (value) => value === exact
+  } else if (rule.Prefix !== undefined && rule.Prefix !== '') {
+    const prefix = rule.Prefix
+    test = (value) => value.startsWith(prefix)
+  } else if (rule.Suffix !== undefined && rule.Suffix !== '') {
+    const suffix = rule.Suffix
+    test = (value) => value.endsWith(suffix)
+  } else {
+    const regex = compileFullMatchRegex(rule.Regex ?? '', `${field}.Regex`)
+    test = (value) => regex.test(value)
+  }
+  const presentRule = rule.Present === true
+  return (request) => {
+    const value = headerValue(request.headers, name)
+    // Envoy: an absent header matches nothing, except an inverted presence test.
+    if (value === undefined) return presentRule && invert
+    return test(value) !== invert
+  }
+}
+
+/** Compiles one permission's HTTP block into a predicate; all its conditions must hold. */
+export function compileHttpPermission (http: HttpPermission, field: string): PermissionPredicate {
+  const conditions: PermissionPredicate[] = []
+  if (http.PathExact !== undefined && http.PathExact !== '') {
+    const exact = http.PathExact
+    conditions.push((request) => request.path === exact)
+  } else if (http.PathPrefix !== undefined && http.PathPrefix !== '') {
+    const prefix = http.PathPrefix
+    conditions.push((request) => request.path.startsWith(prefix))
+  } else if (http.PathRegex !== undefined && http.PathRegex !== '') {
+    const regex = compileFullMatchRegex(http.PathRegex, `${field}.PathRegex`)
+    conditions.push((request) => regex.test(request.path))
+  }
+  for (const [index, header] of (http.Header ?? []).entries()) {
+    conditions.push(compileHeader(header, `${field}.Header[${index}]`))
+  }
+  if (http.Methods !== undefined && http.Methods.length > 0) {
+    const methods = new Set(http.Methods.map((method) => method.toUpperCase()))
+    conditions.push((request) => methods.has(request.method))
+  }
+  if (conditions.length === 1) return conditions[0]
+  return (request) => {
+    for (const condition of conditions) {
+      if (!condition(request)) return false
+    }
+    return true
+  }
+}
