@@ -32,4 +32,11 @@ export interface DnsCatalogView {
   /** Sidecar proxies (`connect-proxy` kind) whose destination is `service`. */
   connectInstances(service: string): DnsServiceInstance[]
   node(name: string): DnsNode | undefined
+  /**
+   * Optional change counter (e.g. the catalog's modify index): any change to what the methods above
+   * return must change it. With it, the DNS server caches encoded answers until it changes;
+   * without it, every query is looked up afresh. Names given to the methods above are lower case:
+   * match them case-insensitively, as Consul does.
+   */
+  version?(): number
 }

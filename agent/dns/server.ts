@@ -1,0 +1,294 @@
+// The agent's DNS interface (Consul's): UDP and TCP on one port, answers from a DnsCatalogView.
+//
+// Fast path: a query's header, question and OPT record are read by hand (wire.ts); the prepared
+// answer for its question bytes comes from a cache that is dropped whenever the view's `version()`
+// changes; the answer's bytes are assembled from pre-encoded records with only the id, flags, order
+// and size limit applied per query (response.ts). A cache miss runs the lookup (lookup.ts) and
+// encodes its records once. Names outside our domains go to the recursors, or get REFUSED.
+
+import dgram from 'node:dgram'
+import net from 'node:net'
+import pino from 'pino'
+import type { Logger } from 'pino'
+import type { DnsCatalogView } from '../dns-view.ts'
+import { DnsBindError, InvalidDnsConfigError, MalformedQueryError } from './errors.ts'
+import { lookup, serviceTtlFor } from './lookup.ts'
+import type { LookupSettings, PreparedAnswer } from './lookup.ts'
+import { optRecord } from './records.ts'
+import type { SoaSettings } from './records.ts'
+import { forwardQuery, parseRecursor } from './recursor.ts'
+import type { RecursorAddress } from './recursor.ts'
+import { assembleAnswer } from './response.ts'
+import { TcpDnsListener } from './tcp.ts'
+import {
+  CLASSIC_UDP_SIZE_BYTES, EXTENDED_RCODE_BADVERS, headerOnlyAnswer, questionName, RCODE_FORMERR,
+  RCODE_NOERROR, RCODE_NOTIMP, RCODE_REFUSED, RCODE_SERVFAIL, readQuery
+} from './wire.ts'
+import type { ParsedQuery } from './wire.ts'
+
+export interface DnsServerInit {
+  view: DnsCatalogView
+  /** Address both sockets bind to. Default 127.0.0.1. */
+  bindAddress?: string
+  /** UDP and TCP port; 0 picks a free port for both. Default 8600. */
+  port?: number
+  /** Default 'consul'. */
+  domain?: string
+  /** A second domain answered like the first (Consul's `alt_domain`). */
+  altDomain?: string
+  /** TTL of node records. Default 0, like Consul: clients always ask again. */
+  nodeTtlS?: number
+  /** TTL of service records without an override. Default 0, like Consul. */
+  serviceTtlS?: number
+  /** Consul's `service_ttl`: per service name, `prefix*` patterns, and `*`. */
+  serviceTtlOverrides?: Record<string, number>
+  /** Answer only with passing instances (Consul's `only_passing`); critical ones are never answered. */
+  onlyPassing?: boolean
+  /** Upstream resolvers for names outside our domains, "ip" or "ip:port"; none means REFUSED. */
+  recursors?: string[]
+  /** How long each recursor gets before the next is tried. Default 2000, Consul's `recursor_timeout`. */
+  recursorTimeoutMs?: number
+  /** Most answer records in a UDP answer (Consul's `udp_answer_limit`); default no limit but size. */
+  udpAnswerLimit?: number
+  /** Largest UDP answer whatever EDNS0 size a client offers. Default 4096 (RFC 6891's suggestion). */
+  maxUdpSizeBytes?: number
+  /** Concurrent TCP connections; more are refused. Default 512. */
+  maxTcpConnections?: number
+  /** A TCP connection silent this long is closed. Default 10000 (RFC 7766 suggests seconds). */
+  tcpIdleTimeoutMs?: number
+  /** Questions being forwarded at once; more get SERVFAIL rather than piling up. Default 256. */
+  maxForwardsInFlight?: number
+  /** SOA timers (Consul's `soa` block). Defaults: refresh 3600, retry 600, expire 86400, min_ttl 0. */
+  soa?: Partial<Omit<SoaSettings, 'serial'>>
+  log?: Logger
+  /** Orders answer records; injectable for tests. Default Math.random. */
+  random?: () => number
+  /** Clock for the SOA serial (seconds). Default Date.now. */
+  nowMs?: () => number
+}
+
+export interface DnsServerAddress {
+  udpPort: number
+  tcpPort: number
+}
+
+/** Prepared answers kept at most; past that the cache starts over, so random names cannot grow it. */
+const MAX_CACHED_ANSWERS = 10_000
+const BIND_ATTEMPTS = 10
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
+/** Cached for names outside our domains when recursors are configured. */
+const FORWARD: PreparedAnswer = { rcode: RCODE_NOERROR, answers: [], extra: [], authority: [] }
+const REFUSED: PreparedAnswer = { rcode: RCODE_REFUSED, answers: [], extra: [], authority: [] }
+const BADVERS: PreparedAnswer = { rcode: EXTENDED_RCODE_BADVERS & 0xf, answers: [], extra: [], authority: [] }
+
+function nonNegative (value: number, name: string): number {
+  if (!Number.isFinite(value) || value < 0) throw new InvalidDnsConfigError(`${name} must be a non-negative number, got ${value}`)
+  return value
+}
+
+export class DnsServer {
+  private view: DnsCatalogView
+  private readonly bindAddress: string
+  private readonly port: number
+  private readonly recursors: RecursorAddress[]
+  private readonly recursorTimeoutMs: number
+  private readonly udpAnswerLimit: number
+  private readonly maxUdpSizeBytes: number
+  private readonly maxTcpConnections: number
+  private readonly tcpIdleTimeoutMs: number
+  private readonly maxForwardsInFlight: number
+  private readonly settings: Omit<LookupSettings, 'soa'>
+  private readonly soaTimers: Omit<SoaSettings, 'serial'>
+  private readonly log: Logger
+  private readonly random: () => number
+  private readonly nowMs: () => number
+  private readonly optPlain: Buffer
+  private readonly optDnssecOk: Buffer
+  private readonly cache = new Map<string, PreparedAnswer>()
+  private cacheVersion = Number.NaN
+  private forwardsInFlight = 0
+  private udp: dgram.Socket | undefined
+  private tcp: TcpDnsListener | undefined
+
+  constructor (init: DnsServerInit) {
+    this.view = init.view
+    this.bindAddress = init.bindAddress ?? '127.0.0.1'
+    this.port = init.port ?? 8600
+    if (!Number.isInteger(this.port) || this.port < 0 || this.port > 65535) throw new InvalidDnsConfigError(`port must be 0-65535, got ${this.port}`)
+    const domain = (init.domain ?? 'consul').toLowerCase().replace(/^\.+|\.+$/g, '')
+    const domains = [domain]
+    if (init.altDomain !== undefined) domains.push(init.altDomain.toLowerCase().replace(/^\.+|\.+$/g, ''))
+    if (domains.some((name) => name === '')) throw new InvalidDnsConfigError('domain and altDomain must not be empty')
+    // Longest first, so an alt domain under the domain (or the reverse) matches the closer one.
+    domains.sort((first, second) => second.length - first.length)
+    const serviceTtlS = nonNegative(init.serviceTtlS ?? 0, 'serviceTtlS')
+    const overrides = { ...init.serviceTtlOverrides }
+    for (const [name, ttlS] of Object.entries(overrides)) nonNegative(ttlS, `serviceTtlOverrides[${name}]`)
+    this.settings = {
+      domains,
+      nodeTtlS: nonNegative(init.nodeTtlS ?? 0, 'nodeTtlS'),
+      serviceTtlS: (service) => serviceTtlFor(service, overrides, serviceTtlS),
+      onlyPassing: init.onlyPassing ?? false
+    }
+    this.soaTimers = { refreshS: 3600, retryS: 600, expireS: 86400, minTtlS: 0, ...init.soa }
+    this.recursors = (init.recursors ?? []).map(parseRecursor)
+    this.recursorTimeoutMs = nonNegative(init.recursorTimeoutMs ?? 2000, 'recursorTimeoutMs')
+    this.udpAnswerLimit = init.udpAnswerLimit === undefined || init.udpAnswerLimit <= 0 ? Infinity : init.udpAnswerLimit
+    this.maxUdpSizeBytes = Math.max(CLASSIC_UDP_SIZE_BYTES, Math.min(65535, init.maxUdpSizeBytes ?? 4096))
+    this.maxTcpConnections = init.maxTcpConnections ?? 512
+    this.tcpIdleTimeoutMs = init.tcpIdleTimeoutMs ?? 10_000
+    this.maxForwardsInFlight = init.maxForwardsInFlight ?? 256
+    this.log = (init.log ?? pino({ level: 'silent' })).child({ component: 'mesh:dns' })
+    this.random = init.random ?? Math.random
+    this.nowMs = init.nowMs ?? Date.now
+    this.optPlain = optRecord(this.maxUdpSizeBytes, false)
+    this.optDnssecOk = optRecord(this.maxUdpSizeBytes, true)
+  }
+
+  /** Binds UDP and TCP on the same port (with port 0, retried until a port is free for both). */
+  async start (): Promise<DnsServerAddress> {
+    if (this.udp !== undefined) throw new DnsBindError('DNS server already started')
+    for (let attempt = 1; ; attempt++) {
+      const udp = dgram.createSocket({
+        type: net.isIPv6(this.bindAddress) ? 'udp6' : 'udp4',
+        recvBufferSize: SOCKET_BUFFER_BYTES,
+        sendBufferSize: SOCKET_BUFFER_BYTES
+      })
+      let udpPort: number
+      try {
+        udpPort = await new Promise<number>((resolve, reject) => {
+          udp.once('error', reject)
+          udp.bind({ port: this.port, address: this.bindAddress, exclusive: true }, () => {
+            udp.off('error', reject)
+            resolve(udp.address().port)
+          })
+        })
+      } catch (error) {
+        udp.close()
+        throw new DnsBindError(`cannot bind UDP ${this.bindAddress}:${this.port}: ${(error as Error).message}`, { cause: error })
+      }
+      const tcp = new TcpDnsListener({
+        maxConnections: this.maxTcpConnections,
+        idleTimeoutMs: this.tcpIdleTimeoutMs,
+        maxPendingPerConnection: 16,
+        onMessage: (message) => this.answer(message, true),
+        onError: (error) => this.log.warn({ err: error }, 'DNS TCP error')
+      })
+      try {
+        await tcp.listen(udpPort, this.bindAddress)
+      } catch (error) {
+        udp.close()
+        if (this.port === 0 && (error as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < BIND_ATTEMPTS) continue
+        throw new DnsBindError(`cannot bind TCP ${this.bindAddress}:${udpPort}: ${(error as Error).message}`, { cause: error })
+      }
+      udp.on('error', (error) => this.log.warn({ err: error }, 'DNS UDP error'))
+      udp.on('message', (packet, from) => this.onDatagram(udp, packet, from))
+      this.udp = udp
+      this.tcp = tcp
+      this.log.info({ address: this.bindAddress, port: udpPort }, 'DNS server listening')
+      return { udpPort, tcpPort: udpPort }
+    }
+  }
+
+  async stop (): Promise<void> {
+    const udp = this.udp
+    const tcp = this.tcp
+    this.udp = undefined
+    this.tcp = undefined
+    if (udp !== undefined) await new Promise<void>((resolve) => udp.close(() => resolve()))
+    if (tcp !== undefined) await tcp.close()
+  }
+
+  /** Answers from another view from the next query on. */
+  setView (view: DnsCatalogView): void {
+    this.view = view
+    this.cache.clear()
+    this.cacheVersion = Number.NaN
+  }
+
+  private onDatagram (udp: dgram.Socket, packet: Buffer, from: dgram.RemoteInfo): void {
+    const answer = this.answer(packet, false)
+    if (answer instanceof Promise) {
+      answer.then((forwarded) => {
+        if (forwarded !== undefined && this.udp === udp) udp.send(forwarded, from.port, from.address)
+      }, (error: Error) => this.log.error({ err: error }, 'DNS forward failed'))
+    } else if (answer !== undefined) {
+      udp.send(answer, from.port, from.address)
+    }
+  }
+
+  /** The answer to one DNS message, or undefined to send nothing. Never throws. */
+  answer (packet: Buffer, overTcp: boolean): Buffer | undefined | Promise<Buffer | undefined> {
+    const query = readQuery(packet)
+    if (query.kind === 'drop') return undefined
+    if (query.kind === 'malformed') {
+      this.log.debug({ err: new MalformedQueryError(query.reason) }, 'answering FORMERR')
+      return headerOnlyAnswer(query.id, query.flags, RCODE_FORMERR)
+    }
+    if (query.kind === 'notimp') return headerOnlyAnswer(query.id, query.flags, RCODE_NOTIMP)
+    try {
+      if (query.hasEdns && query.ednsVersion !== 0) {
+        return this.assemble(packet, query, BADVERS, overTcp, optRecord(this.maxUdpSizeBytes, query.dnssecOk, EXTENDED_RCODE_BADVERS >> 4))
+      }
+      const prepared = this.prepare(packet, query)
+      if (prepared === FORWARD) return this.forward(packet, query, overTcp)
+      return this.assemble(packet, query, prepared, overTcp, undefined)
+    } catch (error) {
+      this.log.error({ err: error }, 'DNS lookup failed')
+      return headerOnlyAnswer(query.id, query.flags, RCODE_SERVFAIL)
+    }
+  }
+
+  private prepare (packet: Buffer, query: ParsedQuery): PreparedAnswer {
+    const version = this.view.version?.()
+    const key = version === undefined ? undefined : packet.toString('latin1', 12, query.questionEnd)
+    if (key !== undefined) {
+      if (version !== this.cacheVersion) {
+        this.cache.clear()
+        this.cacheVersion = version!
+      }
+      const cached = this.cache.get(key)
+      if (cached !== undefined) return cached
+    }
+    const soa = { ...this.soaTimers, serial: Math.floor(this.nowMs() / 1000) }
+    const prepared = lookup(this.view, { ...this.settings, soa }, questionName(packet, query.questionEnd), query.qtype) ??
+      (this.recursors.length > 0 ? FORWARD : REFUSED)
+    if (key !== undefined) {
+      if (this.cache.size >= MAX_CACHED_ANSWERS) this.cache.clear()
+      this.cache.set(key, prepared)
+    }
+    return prepared
+  }
+
+  private assemble (packet: Buffer, query: ParsedQuery, prepared: PreparedAnswer, overTcp: boolean, opt: Buffer | undefined): Buffer {
+    const offeredBytes = query.hasEdns ? Math.max(CLASSIC_UDP_SIZE_BYTES, query.ednsUdpSizeBytes) : CLASSIC_UDP_SIZE_BYTES
+    return assembleAnswer(prepared, {
+      packet,
+      questionEnd: query.questionEnd,
+      id: query.id,
+      requestFlags: query.flags,
+      maxSizeBytes: overTcp ? 65535 : Math.min(offeredBytes, this.maxUdpSizeBytes),
+      answerLimit: overTcp ? Infinity : this.udpAnswerLimit,
+      opt: opt ?? (query.hasEdns ? (query.dnssecOk ? this.optDnssecOk : this.optPlain) : undefined),
+      recursionAvailable: this.recursors.length > 0,
+      random: this.random
+    })
+  }
+
+  private async forward (packet: Buffer, query: ParsedQuery, overTcp: boolean): Promise<Buffer> {
+    if (this.forwardsInFlight >= this.maxForwardsInFlight) return headerOnlyAnswer(query.id, query.flags, RCODE_SERVFAIL)
+    this.forwardsInFlight++
+    try {
+      return await forwardQuery(packet, this.recursors, {
+        timeoutMs: this.recursorTimeoutMs,
+        clientOverTcp: overTcp,
+        onFailure: (error) => this.log.warn({ err: error }, 'recursor failed')
+      })
+    } catch (error) {
+      this.log.warn({ err: error }, 'answering SERVFAIL')
+      return headerOnlyAnswer(query.id, query.flags, RCODE_SERVFAIL)
+    } finally {
+      this.forwardsInFlight--
+    }
+  }
+}

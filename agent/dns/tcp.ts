@@ -1,0 +1,93 @@
+// DNS over TCP (RFC 1035 4.2.2, RFC 7766): 2-byte length framing, several queries per connection,
+// answers possibly out of order (each carries its query's id). Bounded against abuse: at most
+// `maxConnections` at once, idle connections closed after `idleTimeoutMs`, at most one partial
+// message buffered (64 KiB) per connection, and reading paused while `maxPendingPerConnection`
+// answers are outstanding or the client is not reading what we write.
+
+import net from 'node:net'
+import { frameForTcp } from './wire.ts'
+
+export interface TcpDnsListenerInit {
+  maxConnections: number
+  idleTimeoutMs: number
+  maxPendingPerConnection: number
+  /** Answers one message; undefined means no answer (the query is dropped). */
+  onMessage: (message: Buffer) => Buffer | undefined | Promise<Buffer | undefined>
+  onError: (error: Error) => void
+}
+
+export class TcpDnsListener {
+  readonly server: net.Server
+  readonly init: TcpDnsListenerInit
+  readonly sockets = new Set<net.Socket>()
+
+  constructor (init: TcpDnsListenerInit) {
+    this.init = init
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket))
+    this.server.maxConnections = init.maxConnections
+  }
+
+  listen (port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error)
+      this.server.once('error', onError)
+      this.server.listen({ port, host, exclusive: true }, () => {
+        this.server.off('error', onError)
+        this.server.on('error', (error) => this.init.onError(error))
+        resolve((this.server.address() as net.AddressInfo).port)
+      })
+    })
+  }
+
+  close (): Promise<void> {
+    for (const socket of this.sockets) socket.destroy()
+    return new Promise((resolve) => this.server.close(() => resolve()))
+  }
+
+  accept (socket: net.Socket): void {
+    this.sockets.add(socket)
+    socket.setTimeout(this.init.idleTimeoutMs, () => socket.destroy())
+    socket.on('close', () => this.sockets.delete(socket))
+    socket.on('error', () => socket.destroy())
+    let buffered: Buffer = Buffer.alloc(0)
+    let pending = 0
+    let waitingForDrain = false
+    const resumeIfFree = (): void => {
+      if (pending < this.init.maxPendingPerConnection && !waitingForDrain && !socket.destroyed) socket.resume()
+    }
+    const send = (answer: Buffer | undefined): void => {
+      if (answer === undefined || socket.destroyed) return
+      if (!socket.write(frameForTcp(answer))) {
+        waitingForDrain = true
+        socket.pause()
+        socket.once('drain', () => { waitingForDrain = false; resumeIfFree() })
+      }
+    }
+    socket.on('data', (chunk) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
+      while (buffered.length >= 2) {
+        const messageBytes = buffered.readUInt16BE(0)
+        if (messageBytes === 0) { socket.destroy(); return }
+        if (buffered.length < messageBytes + 2) break
+        const message = buffered.subarray(2, messageBytes + 2)
+        buffered = buffered.subarray(messageBytes + 2)
+        let answer: ReturnType<TcpDnsListenerInit['onMessage']>
+        try {
+          answer = this.init.onMessage(message)
+        } catch (error) {
+          this.init.onError(error as Error)
+          continue
+        }
+        if (answer instanceof Promise) {
+          pending++
+          if (pending >= this.init.maxPendingPerConnection) socket.pause()
+          answer.then(send, (error: Error) => this.init.onError(error)).finally(() => { pending--; resumeIfFree() })
+        } else {
+          send(answer)
+        }
+      }
+      // Keep only the partial message: a copy, so a large chunk's memory is not held by a small tail.
+      if (buffered.length > 0 && buffered.byteOffset !== 0) buffered = Buffer.from(buffered)
+    })
+  }
+}
