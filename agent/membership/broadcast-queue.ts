@@ -1,0 +1,86 @@
+// The transmit-limited broadcast queue: membership news waiting to be piggybacked on datagrams.
+//
+// The algorithm (memberlist's TransmitLimitedQueue): every broadcast is keyed by the member it is
+// about, and a new broadcast about a member replaces the queued one, since it supersedes it. Each
+// broadcast is sent at most `limit` times (retransmitMult × ceil(log10(N + 1)), enough for an
+// epidemic to reach everyone with high probability). When a datagram has room, the least-sent
+// broadcasts go first, so fresh news overtakes news that has already spread; entries that do not
+// fit in the remaining bytes are skipped, smaller ones may still fit. Buckets per transmit count
+// keep `take` proportional to what it returns rather than to the queue length.
+
+import { retransmitLimit } from './timing.ts'
+
+export interface QueuedBroadcast<T> {
+  key: string
+  item: T
+  sizeBytes: number
+  transmits: number
+}
+
+/** Once the remaining budget is smaller than this, no entry can fit: stop looking. */
+const SMALLEST_USEFUL_BUDGET_BYTES = 32
+/** Entries examined per take without fitting before giving up (bounds the cost on huge queues). */
+const MAX_SKIPPED_PER_TAKE = 64
+
+export class BroadcastQueue<T> {
+  private readonly retransmitMult: number
+  private readonly byKey = new Map<string, QueuedBroadcast<T>>()
+  /** buckets[n]: broadcasts sent n times, in insertion order. */
+  private readonly buckets: Array<Map<string, QueuedBroadcast<T>>> = []
+
+  constructor (init: { retransmitMult: number }) {
+    this.retransmitMult = init.retransmitMult
+  }
+
+  /** Queues a broadcast about `key`, replacing (invalidating) any older one about the same key. */
+  enqueue (key: string, item: T, sizeBytes: number): void {
+    const old = this.byKey.get(key)
+    if (old !== undefined) this.buckets[old.transmits].delete(key)
+    const entry: QueuedBroadcast<T> = { key, item, sizeBytes, transmits: 0 }
+    this.byKey.set(key, entry)
+    this.bucket(0).set(key, entry)
+  }
+
+  /**
+   * Takes broadcasts fitting in budgetBytes (each costs its size plus overheadBytes), least-sent
+   * first; counts one transmission for each and drops those that reached the limit for a cluster
+   * of memberCount members.
+   */
+  take (budgetBytes: number, overheadBytes: number, memberCount: number): T[] {
+    const limit = retransmitLimit(this.retransmitMult, memberCount)
+    const taken: QueuedBroadcast<T>[] = []
+    let remaining = budgetBytes
+    let skipped = 0
+    for (let transmits = 0; transmits < this.buckets.length; transmits++) {
+      const bucket = this.buckets[transmits]
+      for (const entry of bucket.values()) {
+        if (remaining < SMALLEST_USEFUL_BUDGET_BYTES || skipped >= MAX_SKIPPED_PER_TAKE) break
+        const cost = entry.sizeBytes + overheadBytes
+        if (cost > remaining) { skipped++; continue }
+        remaining -= cost
+        taken.push(entry)
+      }
+    }
+    for (const entry of taken) {
+      this.buckets[entry.transmits].delete(entry.key)
+      entry.transmits++
+      if (entry.transmits >= limit) this.byKey.delete(entry.key)
+      else this.bucket(entry.transmits).set(entry.key, entry)
+    }
+    return taken.map(entry => entry.item)
+  }
+
+  size (): number {
+    return this.byKey.size
+  }
+
+  /** The queued broadcast about key, if any (for inspection and tests). */
+  peek (key: string): QueuedBroadcast<T> | undefined {
+    return this.byKey.get(key)
+  }
+
+  private bucket (transmits: number): Map<string, QueuedBroadcast<T>> {
+    while (this.buckets.length <= transmits) this.buckets.push(new Map())
+    return this.buckets[transmits]
+  }
+}

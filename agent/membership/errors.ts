@@ -1,0 +1,63 @@
+// The error classes of the membership core, one per condition, each with a stable code
+// (documented in docs/errors/membership.md); callers match on `code`, never on the message.
+
+export class MembershipError extends Error {
+  readonly code: string
+  constructor (code: string, message: string) {
+    super(message)
+    this.name = 'MembershipError'
+    this.code = code
+  }
+}
+
+/** A configuration field is out of range or inconsistent with another. */
+export class MembershipConfigError extends MembershipError {
+  constructor (message: string) {
+    super('MESH_ERR_MEMBERSHIP_CONFIG', `invalid membership config: ${message}`)
+    this.name = 'MembershipConfigError'
+  }
+}
+
+/** The local member's name, id, address or meta are not valid. */
+export class InvalidSelfError extends MembershipError {
+  constructor (message: string) {
+    super('MESH_ERR_MEMBERSHIP_INVALID_SELF', `invalid local member: ${message}`)
+    this.name = 'InvalidSelfError'
+  }
+}
+
+/** An input other than start() arrived before start(). */
+export class NotStartedError extends MembershipError {
+  constructor (method: string) {
+    super('MESH_ERR_MEMBERSHIP_NOT_STARTED', `membership ${method}() called before start()`)
+    this.name = 'NotStartedError'
+  }
+}
+
+/** A received message is not valid JSON or a field is missing, mistyped or out of bounds. */
+export class MessageDecodeError extends MembershipError {
+  constructor (message: string) {
+    super('MESH_ERR_MEMBERSHIP_DECODE', `bad membership message: ${message}`)
+    this.name = 'MessageDecodeError'
+  }
+}
+
+/** A message (received or about to be sent) exceeds its byte budget. */
+export class MessageTooLargeError extends MembershipError {
+  readonly sizeBytes: number
+  readonly maxBytes: number
+  constructor (sizeBytes: number, maxBytes: number) {
+    super('MESH_ERR_MEMBERSHIP_TOO_LARGE', `membership message of ${sizeBytes} bytes exceeds ${maxBytes} bytes`)
+    this.name = 'MessageTooLargeError'
+    this.sizeBytes = sizeBytes
+    this.maxBytes = maxBytes
+  }
+}
+
+/** A received message carries a protocol version this agent does not speak. */
+export class UnsupportedVersionError extends MembershipError {
+  constructor (version: unknown) {
+    super('MESH_ERR_MEMBERSHIP_VERSION', `unsupported membership protocol version ${String(version)}`)
+    this.name = 'UnsupportedVersionError'
+  }
+}

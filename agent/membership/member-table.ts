@@ -1,0 +1,117 @@
+// The member table: every known member's record, the randomized round-robin probe order, random
+// picks of members, and the count of live (alive or suspect) members that the timing formulas use.
+//
+// Probe order (SWIM's randomized round-robin): members are probed in a shuffled list; when the
+// list is used up it is reshuffled. Every live member is thus probed by each agent once per round
+// (bounded detection time), yet in an order peers cannot predict or synchronise on. A new member
+// is inserted at a random position of the current round so it is probed within this round.
+
+import type { MemberInfo, MemberStatus } from './types.ts'
+
+export interface MemberRecord extends MemberInfo {
+  /** UTF-8 bytes of this member's push-pull state, kept to budget full-state messages cheaply. */
+  stateSizeBytes: number
+}
+
+const isLive = (status: MemberStatus): boolean => status === 'alive' || status === 'suspect'
+
+export class MemberTable {
+  private readonly random: () => number
+  private readonly byName = new Map<string, MemberRecord>()
+  /** Names in an array too, for O(1) random picks (swap-remove on delete). */
+  private readonly names: string[] = []
+  private readonly indexOfName = new Map<string, number>()
+  private probeOrder: string[] = []
+  private probeIndex = 0
+  private liveCountValue = 0
+
+  constructor (random: () => number) {
+    this.random = random
+  }
+
+  get (name: string): MemberRecord | undefined {
+    return this.byName.get(name)
+  }
+
+  size (): number {
+    return this.byName.size
+  }
+
+  /** Alive plus suspect members, the local one included: the N of the timing formulas. */
+  liveCount (): number {
+    return this.liveCountValue
+  }
+
+  all (): IterableIterator<MemberRecord> {
+    return this.byName.values()
+  }
+
+  add (record: MemberRecord): void {
+    this.byName.set(record.name, record)
+    this.indexOfName.set(record.name, this.names.length)
+    this.names.push(record.name)
+    if (isLive(record.status)) this.liveCountValue++
+    const at = Math.floor(this.random() * (this.probeOrder.length - this.probeIndex + 1)) + this.probeIndex
+    this.probeOrder.splice(at, 0, record.name)
+  }
+
+  remove (name: string): void {
+    const record = this.byName.get(name)
+    if (record === undefined) return
+    if (isLive(record.status)) this.liveCountValue--
+    this.byName.delete(name)
+    const index = this.indexOfName.get(name) as number
+    const last = this.names.pop() as string
+    if (last !== name) {
+      this.names[index] = last
+      this.indexOfName.set(last, index)
+    }
+    this.indexOfName.delete(name)
+  }
+
+  /** Changes a member's status, keeping the live count right; returns false if nothing changed. */
+  setStatus (record: MemberRecord, status: MemberStatus, nowMs: number): boolean {
+    if (record.status === status) return false
+    if (isLive(record.status)) this.liveCountValue--
+    if (isLive(status)) this.liveCountValue++
+    record.status = status
+    record.statusChangedAtMs = nowMs
+    return true
+  }
+
+  /** The next live member to probe in randomized round-robin order, excluding `self`. */
+  nextProbeTarget (self: string): MemberRecord | undefined {
+    for (let attempts = 0; attempts < 2; attempts++) {
+      while (this.probeIndex < this.probeOrder.length) {
+        const record = this.byName.get(this.probeOrder[this.probeIndex++])
+        if (record !== undefined && record.name !== self && isLive(record.status)) return record
+      }
+      this.reshuffle()
+    }
+    return undefined
+  }
+
+  /**
+   * Up to `count` distinct random members satisfying `accept`, by random sampling with a bounded
+   * number of attempts (3 × table size, as memberlist's kRandomNodes), so it stays cheap.
+   */
+  randomMembers (count: number, accept: (record: MemberRecord) => boolean): MemberRecord[] {
+    const picked: MemberRecord[] = []
+    const n = this.names.length
+    for (let attempt = 0; attempt < 3 * n && picked.length < count; attempt++) {
+      const record = this.byName.get(this.names[Math.floor(this.random() * n)]) as MemberRecord
+      if (accept(record) && !picked.includes(record)) picked.push(record)
+    }
+    return picked
+  }
+
+  private reshuffle (): void {
+    const order = [...this.names]
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1))
+      const swap = order[i]; order[i] = order[j]; order[j] = swap
+    }
+    this.probeOrder = order
+    this.probeIndex = 0
+  }
+}

@@ -1,0 +1,109 @@
+// The agent's libp2p node: TCP with noise and yamux, identify and ping, gossipsub for fan-out,
+// and — with a cluster key — a private network (pnet) so a peer without the key cannot complete a
+// connection. libp2p's own logs are bridged into pino: debug noise stays at trace, while a failed
+// inbound upgrade (the usual symptom of a peer with another key) is reported once per address.
+
+import { createLibp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { gossipsub } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { preSharedKey } from '@libp2p/pnet'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { ComponentLogger, Logger as Libp2pLogger, PrivateKey } from '@libp2p/interface'
+import type { Logger } from 'pino'
+
+export const TOPIC_CATALOG = 'mesh/catalog/1'
+export const TOPIC_EVENTS = 'mesh/events/1'
+export const GOSSIP_MAX_MESSAGE_BYTES = 1024 * 1024
+
+/** A libp2p pnet pre-shared key file built from the 32-byte cluster key. */
+export function clusterKeyToPsk (key: Uint8Array): Uint8Array {
+  return new TextEncoder().encode('/key/swarm/psk/1.0.0/\n/base16/\n' + Buffer.from(key).toString('hex'))
+}
+
+/** `/ip4/127.0.0.1/tcp/8301[/p2p/<id>]` from "127.0.0.1:8301". */
+export function toMultiaddr (hostPort: string, peerId?: string): Multiaddr {
+  const separator = hostPort.lastIndexOf(':')
+  const host = hostPort.slice(0, separator).replace(/^\[|\]$/g, '')
+  const port = hostPort.slice(separator + 1)
+  const family = host.includes(':') ? 'ip6' : 'ip4'
+  return multiaddr(`/${family}/${host}/tcp/${port}${peerId === undefined ? '' : `/p2p/${peerId}`}`)
+}
+
+function formatArgs (args: unknown[]): string {
+  return args.map((value) => value instanceof Error ? value.message : typeof value === 'object' ? String(value) : String(value)).join(' ')
+}
+
+function bridgeLogger (log: Logger): ComponentLogger {
+  const reported = new Set<string>()
+  const make = (component: string): Libp2pLogger => {
+    const logger = ((..._args: unknown[]): void => {}) as Libp2pLogger
+    logger.enabled = log.isLevelEnabled('trace')
+    logger.trace = (...args: unknown[]) => { if (logger.enabled) log.trace({ libp2p: component }, formatArgs(args)) }
+    logger.error = (formatter: unknown, ...args: unknown[]) => {
+      const text = formatArgs([formatter, ...args])
+      if (typeof formatter === 'string' && formatter.startsWith('failed to upgrade')) {
+        const key = `${component}:${formatArgs(args.slice(0, 3))}`
+        if (!reported.has(key) && reported.size < 1000) {
+          reported.add(key)
+          log.warn({ reason: text }, 'could not secure a connection: the peer may use another cluster key (--encrypt), or none')
+        }
+        return
+      }
+      log.debug({ libp2p: component }, text)
+    }
+    logger.newScope = (name: string) => make(`${component}:${name}`)
+    return logger
+  }
+  return { forComponent: make }
+}
+
+export interface MeshNodeInit {
+  privateKey: PrivateKey
+  bindAddress: string
+  port: number
+  advertiseAddress: string
+  clusterKey: Uint8Array | undefined
+  log: Logger
+  /** Most connections kept open; gossipsub needs only a handful per agent. */
+  maxConnections?: number
+}
+
+export type MeshNode = Libp2p<{ pubsub: GossipSub }>
+
+export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
+  const family = init.bindAddress.includes(':') ? 'ip6' : 'ip4'
+  const node = await createLibp2p({
+    privateKey: init.privateKey,
+    logger: bridgeLogger(init.log),
+    addresses: {
+      listen: [`/${family}/${init.bindAddress}/tcp/${init.port}`],
+    },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(init.clusterKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: clusterKeyToPsk(init.clusterKey) }) }),
+    connectionManager: {
+      maxConnections: init.maxConnections ?? 32,
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        allowedTopics: [TOPIC_CATALOG, TOPIC_EVENTS],
+        maxInboundDataLength: GOSSIP_MAX_MESSAGE_BYTES,
+        heartbeatInterval: 700,
+      }),
+    },
+    start: false,
+  })
+  return node as unknown as MeshNode
+}
