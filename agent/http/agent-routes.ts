@@ -48,6 +48,18 @@ export function registerAgentRoutes (app: FastifyInstance, deps: AgentRouteDeps)
     return deps.members().map((member) => memberToConsul(member, deps.datacenter))
   })
 
+  // mesh-only: the membership view with SWIM detail (incarnation, when the status last changed).
+  app.get('/v1/mesh/members', async () => deps.members().map((member) => ({
+    Name: member.name,
+    ID: member.id,
+    Addr: member.addr,
+    Status: member.status,
+    Incarnation: member.incarnation,
+    StatusChangedAt: new Date(member.statusChangedAtMs).toISOString(),
+    StatusChangedAtMs: member.statusChangedAtMs,
+    Meta: member.meta,
+  })))
+
   app.get('/v1/agent/self', async () => deps.self())
 
   app.put('/v1/agent/join/:address', {
