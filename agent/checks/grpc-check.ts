@@ -89,7 +89,8 @@ export class GrpcProbe implements CheckProbe {
         if (receivedBytes > MAX_RESPONSE_BYTES) { fail('response too large for a health check'); return }
         chunks.push(chunk)
       })
-      stream.on('error', (error) => fail(error.message))
+      // A refused connection surfaces first as "pending stream canceled"; its cause says why.
+      stream.on('error', (error: Error & { cause?: unknown }) => fail(error.cause instanceof Error ? error.cause.message : error.message))
       stream.on('end', () => {
         const httpStatus = Number(headers[':status'] ?? 0)
         if (httpStatus !== 200) { fail(`unexpected HTTP status ${httpStatus}`); return }
