@@ -35,13 +35,11 @@ export interface GeneratedKey {
 
 export function generateKey (spec: KeySpec): GeneratedKey {
   checkKeySpec(spec)
-  const encodings = {
-    publicKeyEncoding: { type: 'spki', format: 'der' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  } as const
+  const publicKeyEncoding = { type: 'spki', format: 'der' } as const
+  const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const
   const pair = spec.type === 'ec'
-    ? generateKeyPairSync('ec', { namedCurve: CURVE_BY_BITS[spec.bits], ...encodings })
-    : generateKeyPairSync('rsa', { modulusLength: spec.bits, ...encodings })
+    ? generateKeyPairSync('ec', { namedCurve: CURVE_BY_BITS[spec.bits], publicKeyEncoding, privateKeyEncoding })
+    : generateKeyPairSync('rsa', { modulusLength: spec.bits, publicKeyEncoding, privateKeyEncoding })
   return { spkiDer: pair.publicKey, privateKeyPem: pair.privateKey }
 }
 

@@ -37,6 +37,16 @@ const SIGNING_KEY_USAGE = [KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign]
 
 export const newSerial = (): Buffer => randomBytes(16)
 
+/**
+ * Roots get 53 random bits: Consul's roots API carries SerialNumber as a JSON uint64, and a
+ * JavaScript number holds integers exactly only up to 2^53. Leaves and intermediates keep 128 bits.
+ */
+function newRootSerial (): Buffer {
+  const bytes = randomBytes(7)
+  bytes[0] &= 0x1f
+  return bytes
+}
+
 /** A CA certificate together with the private key that signs under it. */
 export interface Issuer {
   certPem: string
@@ -86,7 +96,7 @@ export function createRoot (init: RootInit): CreatedRoot {
   const name = commonNameDer(label(init.commonName ?? `pri-${randomBytes(4).toString('hex')}.ca.${init.trustDomain}`))
   const keyId = keyIdOf(key.spkiDer)
   const der = signCertificate({
-    serial: newSerial(),
+    serial: newRootSerial(),
     issuerDer: name,
     subjectDer: name,
     notBeforeMs: init.nowMs - CLOCK_SKEW_MS,

@@ -184,3 +184,40 @@ export function serialHex (serial: Buffer): string {
   while (start < serial.length - 1 && serial[start] === 0) start++
   return colonHex(serial.subarray(start))
 }
+
+/** The first CommonName of a Name, or '' when it has none. */
+export function commonNameOf (nameDer: Buffer): string {
+  for (const relativeName of children(readWhole(nameDer))) {
+    for (const attribute of children(relativeName)) {
+      const [type, value] = children(attribute)
+      if (decodeOid(type) === OID.commonName) return value.content.toString('utf8')
+    }
+  }
+  return ''
+}
+
+export interface CertificateFacts {
+  /** Consul's root ID: colon hex of the SHA-1 fingerprint of the DER. */
+  id: string
+  serialNumber: string
+  /** Colon hex of the SubjectKeyIdentifier. */
+  signingKeyId: string
+  notBeforeMs: number
+  notAfterMs: number
+  subjectCommonName: string
+}
+
+/** What Consul's roots and leaf responses say about a certificate. */
+export function certificateFacts (pem: string): CertificateFacts {
+  const der = certificatesFromPem(pem)[0]
+  if (der === undefined) throw new CaBadCertificateError('no CERTIFICATE PEM block')
+  const parsed = parseCertificate(der)
+  return {
+    id: colonHex(createHash('sha1').update(der).digest()),
+    serialNumber: serialHex(parsed.serial),
+    signingKeyId: colonHex(subjectKeyIdOf(parsed)),
+    notBeforeMs: parsed.notBeforeMs,
+    notAfterMs: parsed.notAfterMs,
+    subjectCommonName: commonNameOf(parsed.subjectDer),
+  }
+}
