@@ -6,6 +6,10 @@ export type AgentLogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error'
 export type AgentLogFormat = 'text' | 'json'
 export type IntentionPolicy = 'allow' | 'deny'
 
+export const LOG_LEVELS: AgentLogLevel[] = ['trace', 'debug', 'info', 'warn', 'error']
+export const LOG_FORMATS: AgentLogFormat[] = ['text', 'json']
+export const INTENTION_POLICIES: IntentionPolicy[] = ['allow', 'deny']
+
 /**
  * The flags given on the command line, already syntax-checked by the CLI.
  *

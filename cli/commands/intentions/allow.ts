@@ -1,0 +1,12 @@
+// `mesh intentions allow SRC DST`: lets SRC open connections to DST.
+
+import type { Command } from 'commander'
+import { intentionCreateCommand } from './create.ts'
+
+export function intentionsAllowCommand (): Command {
+  return intentionCreateCommand('allow', 'Allow a service to call another', [
+    'mesh intentions allow web api',
+    'mesh intentions allow "*" metrics --description "scrapers everywhere"',
+    'mesh intentions allow web db --replace',
+  ])
+}

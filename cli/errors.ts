@@ -1,0 +1,109 @@
+// The CLI's error classes, one per condition, each with a stable code documented in
+// docs/errors/cli.md. mesh.ts prints any of them as a single "Error: ..." line and exits 1.
+
+export class CliError extends Error {
+  readonly code: string
+  constructor (code: string, message: string) {
+    super(message)
+    this.name = 'CliError'
+    this.code = code
+  }
+}
+
+/** A flag, argument or their combination is invalid; nothing was sent to the agent. */
+export class UsageError extends CliError {
+  constructor (message: string) {
+    super('MESH_ERR_CLI_USAGE', message)
+    this.name = 'UsageError'
+  }
+}
+
+/** No HTTP answer at all: refused, unknown host, timeout, reset. */
+export class AgentUnreachableError extends CliError {
+  constructor (httpAddr: string, reason: string) {
+    super('MESH_ERR_CLI_AGENT_UNREACHABLE', `cannot reach the agent at ${httpAddr}: ${reason}`)
+    this.name = 'AgentUnreachableError'
+  }
+}
+
+/** The agent answered with a non-2xx status; the message carries its body text. */
+export class AgentResponseError extends CliError {
+  readonly statusCode: number
+  readonly body: string
+  constructor (method: string, path: string, statusCode: number, body: string) {
+    const detail = body.trim() === '' ? '' : `: ${body.trim()}`
+    super('MESH_ERR_CLI_AGENT_STATUS', `${method} ${path} failed with ${statusCode}${detail}`)
+    this.name = 'AgentResponseError'
+    this.statusCode = statusCode
+    this.body = body
+  }
+}
+
+/** The agent answered 2xx with something that is not the JSON the command expects. */
+export class BadResponseError extends CliError {
+  constructor (method: string, path: string, problem: string) {
+    super('MESH_ERR_CLI_BAD_RESPONSE', `${method} ${path} returned an unexpected body: ${problem}`)
+    this.name = 'BadResponseError'
+  }
+}
+
+/** A file or directory given to the command cannot be read, is not JSON, or has the wrong shape. */
+export class InputFileError extends CliError {
+  constructor (path: string, problem: string) {
+    super('MESH_ERR_CLI_INPUT_FILE', `${path}: ${problem}`)
+    this.name = 'InputFileError'
+  }
+}
+
+/** A file the command writes (certificates, keys) cannot be written. */
+export class OutputFileError extends CliError {
+  constructor (path: string, problem: string) {
+    super('MESH_ERR_CLI_WRITE_FAILED', `cannot write ${path}: ${problem}`)
+    this.name = 'OutputFileError'
+  }
+}
+
+/** The change would overwrite something that exists and the user did not ask to replace it. */
+export class AlreadyExistsError extends CliError {
+  constructor (message: string) {
+    super('MESH_ERR_CLI_EXISTS', message)
+    this.name = 'AlreadyExistsError'
+  }
+}
+
+/** The thing asked for does not exist on the agent. */
+export class NotFoundError extends CliError {
+  constructor (message: string) {
+    super('MESH_ERR_CLI_NOT_FOUND', message)
+    this.name = 'NotFoundError'
+  }
+}
+
+/** A read-modify-write kept losing to concurrent writers (check-and-set failed every time). */
+export class ConcurrentChangeError extends CliError {
+  constructor (what: string, attempts: number) {
+    super('MESH_ERR_CLI_CONFLICT', `${what} changed concurrently ${attempts} times in a row; nothing was written, try again`)
+    this.name = 'ConcurrentChangeError'
+  }
+}
+
+/** A command whose implementation lives in another folder (agent, proxy) cannot load it. */
+export class ModuleMissingError extends CliError {
+  constructor (what: string, path: string) {
+    super('MESH_ERR_CLI_MODULE_MISSING', `${what} is not available in this installation (${path} is missing)`)
+    this.name = 'ModuleMissingError'
+  }
+}
+
+/** `join` reached the agent but no address given led into a cluster. */
+export class JoinFailedError extends CliError {
+  constructor (failures: string[]) {
+    super('MESH_ERR_CLI_JOIN_FAILED', `could not join through any address: ${failures.join('; ')}`)
+    this.name = 'JoinFailedError'
+  }
+}
+
+/** Collapses any multi-line message (an agent's body text, a stack-less cause) to one line. */
+export function oneLine (text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim()
+}

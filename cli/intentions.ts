@@ -1,0 +1,119 @@
+// Intentions as the CLI handles them: Consul's JSON shapes, the "exact" source/destination query,
+// the create-unless-exists rule of `consul intention create`, and validation of intentions files
+// (plain intentions or service-intentions config entries, L7 permissions included).
+
+import type { AgentClient } from './client.ts'
+import { AlreadyExistsError, InputFileError, UsageError } from './errors.ts'
+import { isObject } from './input-file.ts'
+
+export interface Intention {
+  ID?: string
+  SourceName: string
+  DestinationName: string
+  /** Absent for L7 intentions, which decide per request through Permissions. */
+  Action?: string
+  Permissions?: Array<Record<string, unknown>> | null
+  Description?: string
+  Precedence?: number
+  CreatedAt?: string
+  UpdatedAt?: string
+}
+
+export const INTENTION_ACTIONS = ['allow', 'deny']
+
+/** A service name, or "*" for any service. */
+export function parseIntentionService (text: string, what: string): string {
+  if (text === '' || /[\s/]/.test(text)) throw new UsageError(`${what} must be a service name or "*", got "${text}"`)
+  return text
+}
+
+export function exactQuery (source: string, destination: string): Record<string, string> {
+  return { source, destination }
+}
+
+export function describeAction (intention: Intention): string {
+  if (intention.Action !== undefined && intention.Action !== '') return intention.Action
+  return `L7 (${intention.Permissions?.length ?? 0} permissions)`
+}
+
+/**
+ * Writes source → destination with an L4 action. Like `consul intention create`, an existing
+ * intention for the pair is an error unless `replace` is set, so a typo cannot silently flip an
+ * existing allow into a deny.
+ */
+export async function createIntention (
+  client: AgentClient, source: string, destination: string, action: string,
+  options: { description?: string, replace?: boolean },
+): Promise<void> {
+  const query = exactQuery(source, destination)
+  if (options.replace !== true) {
+    const existing = await client.getOptional<Intention>('/v1/connect/intentions/exact', query)
+    if (existing !== null) {
+      throw new AlreadyExistsError(`an intention from "${source}" to "${destination}" already exists (${describeAction(existing)}); use --replace to overwrite it`)
+    }
+  }
+  const body: Record<string, string> = { SourceName: source, DestinationName: destination, Action: action }
+  if (options.description !== undefined) body.Description = options.description
+  await client.put('/v1/connect/intentions/exact', body, query)
+}
+
+/** One source of a service-intentions entry: exactly one of Action (L4) or Permissions (L7). */
+export function validateSource (path: string, where: string, source: unknown): Record<string, unknown> {
+  if (!isObject(source)) throw new InputFileError(path, `${where} must be a JSON object`)
+  if (typeof source.Name !== 'string' || source.Name === '') throw new InputFileError(path, `${where} needs a "Name"`)
+  const hasAction = source.Action !== undefined && source.Action !== ''
+  const hasPermissions = source.Permissions !== undefined && source.Permissions !== null
+  if (hasAction === hasPermissions) {
+    throw new InputFileError(path, `${where} needs exactly one of "Action" (allow or deny) or "Permissions" (L7 rules)`)
+  }
+  if (hasAction && !INTENTION_ACTIONS.includes(source.Action as string)) {
+    throw new InputFileError(path, `${where} has Action "${String(source.Action)}"; expected allow or deny`)
+  }
+  if (hasPermissions) {
+    if (!Array.isArray(source.Permissions) || source.Permissions.length === 0) {
+      throw new InputFileError(path, `${where} Permissions must be a non-empty array`)
+    }
+    source.Permissions.forEach((permission: unknown, index: number) => {
+      const at = `${where} permission ${index + 1}`
+      if (!isObject(permission)) throw new InputFileError(path, `${at} must be a JSON object`)
+      if (!INTENTION_ACTIONS.includes(permission.Action as string)) {
+        throw new InputFileError(path, `${at} has Action "${String(permission.Action)}"; expected allow or deny`)
+      }
+      if (!isObject(permission.HTTP)) throw new InputFileError(path, `${at} needs an "HTTP" match object`)
+    })
+  }
+  return source
+}
+
+export type IntentionsFileItem =
+  | { kind: 'entry', entry: Record<string, unknown> }
+  | { kind: 'intention', destination: string, source: Record<string, unknown> }
+
+/** Parses one intention, an array of them, or service-intentions entries, all validated up front. */
+export function parseIntentionsFile (path: string, content: unknown): IntentionsFileItem[] {
+  const items = Array.isArray(content) ? content : [content]
+  if (items.length === 0) throw new InputFileError(path, 'holds no intention')
+  return items.map((item: unknown, index): IntentionsFileItem => {
+    const where = items.length === 1 ? 'the intention' : `item ${index + 1}`
+    if (!isObject(item)) throw new InputFileError(path, `${where} must be a JSON object`)
+    if (item.Kind !== undefined) {
+      if (item.Kind !== 'service-intentions') {
+        throw new InputFileError(path, `${where} is a "${String(item.Kind)}" entry; intentions apply takes service-intentions (use mesh config write for other kinds)`)
+      }
+      if (typeof item.Name !== 'string' || item.Name === '') throw new InputFileError(path, `${where} needs a "Name" (the destination service)`)
+      if (!Array.isArray(item.Sources)) throw new InputFileError(path, `${where} needs a "Sources" array`)
+      item.Sources.forEach((source: unknown, sourceIndex: number) =>
+        validateSource(path, `${where} source ${sourceIndex + 1}`, source))
+      return { kind: 'entry', entry: item }
+    }
+    if (typeof item.SourceName !== 'string' || item.SourceName === '' ||
+      typeof item.DestinationName !== 'string' || item.DestinationName === '') {
+      throw new InputFileError(path, `${where} needs "SourceName" and "DestinationName" (or "Kind": "service-intentions")`)
+    }
+    const source: Record<string, unknown> = { Name: item.SourceName }
+    for (const field of ['Action', 'Permissions', 'Description']) {
+      if (item[field] !== undefined) source[field] = item[field]
+    }
+    return { kind: 'intention', destination: item.DestinationName, source: validateSource(path, where, source) }
+  })
+}
