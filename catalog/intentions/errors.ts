@@ -13,9 +13,13 @@ export class InvalidIntentionError extends Error {
 /** A regular expression is too long, does not compile, or uses a construct that can backtrack without bound. */
 export class UnsafeRegexError extends Error {
   readonly code = 'MESH_ERR_INTENTIONS_UNSAFE_REGEX'
+  readonly field: string
+  readonly reason: string
   constructor (field: string, reason: string) {
     super(`${field}: ${reason}`)
     this.name = 'UnsafeRegexError'
+    this.field = field
+    this.reason = reason
   }
 }
 

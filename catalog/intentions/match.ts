@@ -3,7 +3,7 @@
 // request paths so encodings cannot slip past a rule.
 //
 // Regular expressions run on V8's linear-time engine (the `l` flag): like RE2, which Consul's
-// Envoy uses, it rejects backreferences and lookaround and guarantees time linear in the input, so
+// Envoy uses, it rejects backreferences and lookahead and guarantees time linear in the input, so
 // no intention can make a request burn CPU with catastrophic backtracking. The engine sits behind a
 // V8 flag; enabling it only adds the `l` flag and changes no other regex.
 
@@ -49,7 +49,7 @@ export function compileFullMatchRegex (pattern: string, field: string): RegExp {
     return new RegExp(`^(?:${pattern})$`, 'l')
   } catch (error) {
     const detail = (error as Error).message.replace(/^Invalid regular expression: /, '')
-    throw new UnsafeRegexError(field, `invalid regular expression (backreferences, lookaround and large counted repetitions are not supported): ${detail}`)
+    throw new UnsafeRegexError(field, `invalid regular expression (backreferences, lookahead and large counted repetitions cannot run in linear time and are not supported): ${detail}`)
   }
 }
 
