@@ -1,0 +1,243 @@
+// DNS benchmark: mesh's DnsServer against dnsmasq (the anchor), the same names and the same dnsperf
+// query files in one run. `npm run bench:dns` prints a Markdown table and writes
+// docs/benchmarks/dns.md. Each server runs in its own process; dnsperf -c 4 -l 10 measures
+// queries/s, mean latency and lost queries; a second, shorter dnsperf -v run per server lists every
+// query's latency, from which p99 is taken (printing each query slows dnsperf, so that run's
+// throughput is not the one reported).
+//
+// `node bench/dns.ts serve` is the child mode: a standalone DnsServer over an in-memory view of
+// SERVICES × INSTANCES, printing its port on stdout.
+
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import dgram from 'node:dgram'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { once } from 'node:events'
+import dnsPacket from 'dns-packet'
+import type { DnsCatalogView, DnsNode, DnsServiceInstance } from '../agent/dns-view.ts'
+
+const SERVICES = 100
+const INSTANCES = 3
+const THROUGHPUT_SECONDS = Number(process.env.BENCH_DNS_SECONDS ?? 10)
+const LATENCY_SECONDS = Math.max(1, Math.round(THROUGHPUT_SECONDS / 2))
+const CLIENTS = 4
+
+const nodeName = (service: number, instance: number): string => `node-${service}-${instance}`
+const address = (service: number, instance: number): string => `10.${instance + 1}.${Math.floor(service / 256)}.${service % 256}`
+
+function benchView (): DnsCatalogView {
+  const instances = new Map<string, DnsServiceInstance[]>()
+  const nodes = new Map<string, DnsNode>()
+  for (let service = 1; service <= SERVICES; service++) {
+    const list: DnsServiceInstance[] = []
+    for (let instance = 0; instance < INSTANCES; instance++) {
+      const node = nodeName(service, instance)
+      nodes.set(node, { node, address: address(service, instance), datacenter: 'dc1', meta: {} })
+      list.push({
+        node, nodeAddress: address(service, instance), serviceAddress: '', port: 8080 + instance, tags: ['v1'],
+        status: 'passing', datacenter: 'dc1', nodeMeta: {}, serviceMeta: {}
+      })
+    }
+    instances.set(`web-${service}`, list)
+  }
+  return {
+    datacenter: 'dc1',
+    serviceInstances: (service) => instances.get(service) ?? [],
+    connectInstances: () => [],
+    node: (name) => nodes.get(name),
+    version: () => 1
+  }
+}
+
+async function serve (): Promise<void> {
+  const { DnsServer } = await import('../agent/dns/server.ts')
+  const server = new DnsServer({ view: benchView(), port: 0 })
+  const { udpPort } = await server.start()
+  process.stdout.write(`${JSON.stringify({ port: udpPort })}\n`)
+  process.on('SIGTERM', () => { server.stop().then(() => process.exit(0), () => process.exit(1)) })
+}
+
+/** A port free for both UDP and TCP right now (dnsmasq needs one given to it). */
+async function freePort (): Promise<number> {
+  for (;;) {
+    const tcp = net.createServer()
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve))
+    const port = (tcp.address() as net.AddressInfo).port
+    const udp = dgram.createSocket('udp4')
+    const ok = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false))
+      udp.bind(port, '127.0.0.1', () => resolve(true))
+    })
+    udp.close()
+    await new Promise<void>((resolve) => tcp.close(() => resolve()))
+    if (ok) return port
+  }
+}
+
+async function waitForAnswer (port: number): Promise<void> {
+  const probe = dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'A', name: 'web-1.service.consul' }] })
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const socket = dgram.createSocket('udp4')
+    const answered = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 100)
+      socket.on('message', () => { clearTimeout(timer); resolve(true) })
+      socket.send(probe, port, '127.0.0.1')
+    })
+    socket.close()
+    if (answered) return
+  }
+  throw new Error(`nothing answers DNS on port ${port}`)
+}
+
+async function startDnsmasq (directory: string): Promise<{ child: ChildProcess, port: number }> {
+  const hosts: string[] = []
+  const config: string[] = []
+  for (let service = 1; service <= SERVICES; service++) {
+    for (let instance = 0; instance < INSTANCES; instance++) {
+      hosts.push(`${address(service, instance)} web-${service}.service.consul`)
+      hosts.push(`${address(service, instance)} ${nodeName(service, instance)}.node.dc1.consul`)
+      config.push(`srv-host=_web-${service}._tcp.service.consul,${nodeName(service, instance)}.node.dc1.consul,${8080 + instance},1,1`)
+    }
+  }
+  writeFileSync(join(directory, 'hosts'), `${hosts.join('\n')}\n`)
+  writeFileSync(join(directory, 'dnsmasq.conf'), `${config.join('\n')}\n`)
+  const port = await freePort()
+  const child = spawn('/usr/sbin/dnsmasq', [
+    '--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts',
+    `--addn-hosts=${join(directory, 'hosts')}`, `--conf-file=${join(directory, 'dnsmasq.conf')}`, '--cache-size=0',
+    '--no-negcache', '--log-facility=/dev/null', `--pid-file=${join(directory, 'dnsmasq.pid')}`
+  ], { stdio: 'ignore' })
+  await waitForAnswer(port)
+  return { child, port }
+}
+
+async function startMesh (): Promise<{ child: ChildProcess, port: number }> {
+  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, 'serve'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const [line] = await once(child.stdout!, 'data') as [Buffer]
+  const { port } = JSON.parse(line.toString()) as { port: number }
+  await waitForAnswer(port)
+  return { child, port }
+}
+
+interface Figures {
+  queriesPerSecond: number
+  meanLatencyMs: number
+  lost: number
+  sent: number
+  p99LatencyMs: number
+  rcodes: string
+}
+
+function runDnsperf (port: number, queryFile: string, seconds: number, verbose: boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const args = ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-c', String(CLIENTS), '-l', String(seconds)]
+    if (verbose) args.push('-v')
+    const child = spawn('/usr/bin/dnsperf', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const chunks: Buffer[] = []
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk))
+    child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk))
+    child.on('error', reject)
+    child.on('close', () => resolve(Buffer.concat(chunks).toString()))
+  })
+}
+
+function matchNumber (text: string, pattern: RegExp): number {
+  const match = pattern.exec(text)
+  if (match === null) throw new Error(`dnsperf output lacks ${pattern}:\n${text.slice(-2000)}`)
+  return Number(match[1])
+}
+
+async function measure (port: number, queryFile: string): Promise<Figures> {
+  const summary = await runDnsperf(port, queryFile, THROUGHPUT_SECONDS, false)
+  const detailed = await runDnsperf(port, queryFile, LATENCY_SECONDS, true)
+  const latenciesS: number[] = []
+  for (const match of detailed.matchAll(/^> \S+ \S+ \S+ ([0-9.]+)$/gm)) latenciesS.push(Number(match[1]))
+  latenciesS.sort((first, second) => first - second)
+  const p99S = latenciesS[Math.min(latenciesS.length - 1, Math.floor(latenciesS.length * 0.99))] ?? Number.NaN
+  return {
+    queriesPerSecond: matchNumber(summary, /Queries per second:\s+([0-9.]+)/),
+    meanLatencyMs: matchNumber(summary, /Average Latency \(s\):\s+([0-9.]+)/) * 1000,
+    sent: matchNumber(summary, /Queries sent:\s+(\d+)/),
+    lost: matchNumber(summary, /Queries lost:\s+(\d+)/),
+    p99LatencyMs: p99S * 1000,
+    rcodes: /Response codes:\s+(.*)/.exec(summary)?.[1] ?? ''
+  }
+}
+
+async function stopChild (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  await exited
+}
+
+async function main (): Promise<void> {
+  const directory = mkdtempSync(join(tmpdir(), 'mesh-bench-dns-'))
+  const mixes = [
+    { name: 'A', file: join(directory, 'a.txt'), lines: (service: number) => [`web-${service}.service.consul A`] },
+    { name: 'SRV', file: join(directory, 'srv.txt'), lines: (service: number) => [`_web-${service}._tcp.service.consul SRV`] },
+    {
+      name: 'A+SRV (1:1)',
+      file: join(directory, 'mixed.txt'),
+      lines: (service: number) => [`web-${service}.service.consul A`, `_web-${service}._tcp.service.consul SRV`]
+    }
+  ]
+  for (const mix of mixes) {
+    const lines: string[] = []
+    for (let service = 1; service <= SERVICES; service++) lines.push(...mix.lines(service))
+    writeFileSync(mix.file, `${lines.join('\n')}\n`)
+  }
+  const rows: string[] = []
+  const dnsmasq = await startDnsmasq(directory)
+  let mesh: { child: ChildProcess, port: number } | undefined
+  try {
+    mesh = await startMesh()
+    for (const mix of mixes) {
+      const anchor = await measure(dnsmasq.port, mix.file)
+      const ours = await measure(mesh.port, mix.file)
+      for (const [name, figures] of [['dnsmasq 2.90', anchor], ['mesh DnsServer', ours]] as const) {
+        rows.push(`| ${mix.name} | ${name} | ${Math.round(figures.queriesPerSecond)} | ${figures.meanLatencyMs.toFixed(2)} | ` +
+          `${figures.p99LatencyMs.toFixed(2)} | ${figures.lost} of ${figures.sent} | ${figures.rcodes} |`)
+      }
+      rows.push(`| ${mix.name} | **ratio mesh/dnsmasq** | **${(ours.queriesPerSecond / anchor.queriesPerSecond).toFixed(2)}** | ` +
+        `${(ours.meanLatencyMs / anchor.meanLatencyMs).toFixed(2)} | **${(ours.p99LatencyMs / anchor.p99LatencyMs).toFixed(2)}** | | |`)
+      process.stderr.write(`${mix.name} done\n`)
+    }
+  } finally {
+    if (mesh !== undefined) await stopChild(mesh.child)
+    await stopChild(dnsmasq.child)
+    rmSync(directory, { recursive: true, force: true })
+  }
+  const table = [
+    `| mix | server | queries/s | mean latency (ms) | p99 latency (ms) | lost | response codes |`,
+    `|---|---|---|---|---|---|---|`,
+    ...rows
+  ].join('\n')
+  process.stdout.write(`${table}\n`)
+  return writeReport(table)
+}
+
+function writeReport (table: string): void {
+  const path = new URL('../docs/benchmarks/dns.md', import.meta.url).pathname
+  const date = new Date().toISOString().slice(0, 16).replace('T', ' ')
+  writeFileSync(path, `# DNS benchmark: mesh against dnsmasq
+
+Produced by \`npm run bench:dns\` (bench/dns.ts) on ${date} UTC; numbers drift between runs and
+machines, compare the ratios. Standalone mesh DnsServer (bench/dns.ts serve) over an in-memory view
+of ${SERVICES} services × ${INSTANCES} instances on distinct nodes, against dnsmasq 2.90 answering the same
+names from a hosts file and \`srv-host\` lines, cache off (\`--cache-size=0 --no-negcache\`). dnsperf
+2.10 on the same machine, \`-c ${CLIENTS} -l ${THROUGHPUT_SECONDS}\` for queries/s, mean latency and lost queries;
+p99 from a separate \`-c ${CLIENTS} -l ${LATENCY_SECONDS} -v\` run listing every query's latency. Query
+files: ${SERVICES} names each, \`web-N.service.consul A\` and \`_web-N._tcp.service.consul SRV\`.
+
+${table}
+
+Target: queries/s ≥ 0.75 × dnsmasq's with no lost queries, p99 ≤ 2 × dnsmasq's.
+`)
+}
+
+if (process.argv[2] === 'serve') await serve()
+else await main()
