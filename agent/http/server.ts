@@ -2,7 +2,7 @@
 // routes through a `registerXxxRoutes(app, deps)` function with narrow deps; this file only builds
 // the server, maps errors to replies, and leaves composition to the agent.
 
-import Fastify from 'fastify'
+import Fastify, { LogController } from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { HttpError } from './errors.ts'
@@ -18,7 +18,7 @@ export const DEFAULT_BODY_LIMIT_BYTES = 4 * 1024 * 1024
 export function buildHttpServer (init: HttpServerInit = {}): FastifyInstance {
   const app = Fastify({
     loggerInstance: init.log?.child({ component: 'mesh:http' }),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: init.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     // Consul accepts `?pretty` and unknown query params; keep additional properties, coerce types.
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
