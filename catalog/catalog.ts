@@ -256,6 +256,7 @@ export class Catalog {
         for (let i = MAX_MERGE_ENTRIES; i < entries.length; i++) reject(new CapacityError('one merge', MAX_MERGE_ENTRIES))
       }
       const winners = new Map<string, Item>()
+      const ownCopies: NodeScopedEntry[] = []
       const newPerNode = new Map<string, number>()
       let newCluster = 0
       for (const raw of entries.slice(0, MAX_MERGE_ENTRIES)) {
@@ -270,7 +271,7 @@ export class Catalog {
         if (entry.scope === 'cluster') {
           this.clock.observe(entry.hlc)
         } else {
-          if (entry.node === this.self.Node) { this.correctOwn(entry, winners); continue }
+          if (entry.node === this.self.Node) { ownCopies.push(entry); continue }
           const reaped = this.reaped.get(entry.node)
           if (reaped !== undefined && entry.version <= reaped.version) continue
         }
@@ -292,6 +293,8 @@ export class Catalog {
         }
         winners.set(id, { entry })
       }
+      for (const copy of ownCopies) this.counter = Math.max(this.counter, copy.version)
+      for (const copy of ownCopies) this.correctOwn(copy, winners)
       const applied = await this.commit([...winners.values()])
       for (const entry of applied) {
         if (entry.scope !== 'node' || entry.deleted) continue
@@ -467,7 +470,6 @@ export class Catalog {
 
   /** A copy of one of our own entries came back: if it differs from ours, outvote it. */
   private correctOwn (entry: NodeScopedEntry, winners: Map<string, Item>): void {
-    this.counter = Math.max(this.counter, entry.version)
     const mine = this.state.current(entry) as Stored<NodeScopedEntry> | undefined
     if (mine !== undefined && entry.version <= mine.entry.version) return
     const id = identity(entry)
