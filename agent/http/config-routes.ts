@@ -1,0 +1,192 @@
+// Consul's config entry API over fastify: PUT /v1/config, GET /v1/config/:kind,
+// GET and DELETE /v1/config/:kind/:name. `service-intentions` entries are views over the intentions
+// (translated by catalog/intentions/config-entry.ts, so there is one source of truth);
+// `service-defaults` and `proxy-defaults` are validated here and stored as they are through the
+// deps, where the proxy later reads `Protocol`. Every entry is validated completely before anything
+// is written; a bad one answers 400 and changes nothing.
+
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { fromConfigEntry, SERVICE_INTENTIONS_KIND, toConfigEntry } from '../../catalog/intentions/config-entry.ts'
+import { InvalidConfigEntryError, InvalidIntentionError, UnsafeRegexError } from '../../catalog/intentions/errors.ts'
+import type { IntentionStore } from '../../catalog/intentions/index.ts'
+import type { Intention } from '../../catalog/intentions/model.ts'
+import { validateMeta, validateServiceName } from '../../catalog/intentions/validate.ts'
+import { waitForBlocking } from './blocking.ts'
+import type { BlockingSource } from './blocking.ts'
+import { badRequest, notFound } from './errors.ts'
+
+/** A stored generic config entry as GET returns it: the entry's fields plus Consul's raft indexes. */
+export interface StoredConfigEntry extends Record<string, unknown> {
+  Kind: string
+  Name: string
+  CreateIndex: number
+  ModifyIndex: number
+}
+
+/** A validated entry ready to store (no indexes: the store assigns them). */
+export type ConfigEntryBody = Record<string, unknown> & { Kind: string, Name: string }
+
+export interface ConfigRouteDeps extends BlockingSource {
+  intentions: Pick<IntentionStore, 'list' | 'get'>
+  /** Makes `intentions` the complete set of the destination's intentions, atomically, cluster-wide. */
+  replaceIntentions (destinationName: string, intentions: Intention[]): Promise<void>
+  /**
+   * Stores a generic entry. With casIndex, stores only if the entry's ModifyIndex equals it
+   * (0: only if absent) and resolves false otherwise.
+   */
+  putConfigEntry (entry: ConfigEntryBody, options: { casIndex?: number }): Promise<boolean>
+  getConfigEntry (kind: string, name: string): StoredConfigEntry | undefined
+  /** Entries of one kind, sorted by Name. */
+  listConfigEntries (kind: string): StoredConfigEntry[]
+  /** Deletes a generic entry; with casIndex only if its ModifyIndex equals it (false otherwise). */
+  deleteConfigEntry (kind: string, name: string, options: { casIndex?: number }): Promise<boolean>
+  now (): number
+  newId?: () => string
+}
+
+export const SERVICE_DEFAULTS_KIND = 'service-defaults'
+export const PROXY_DEFAULTS_KIND = 'proxy-defaults'
+export const SUPPORTED_KINDS: readonly string[] = [SERVICE_INTENTIONS_KIND, SERVICE_DEFAULTS_KIND, PROXY_DEFAULTS_KIND]
+/** Protocols the proxy understands, as Consul's service-defaults accepts them. */
+export const PROTOCOLS: ReadonlySet<string> = new Set(['tcp', 'http', 'http2', 'grpc'])
+/** Largest generic entry stored, as JSON; entries replicate to every agent. */
+export const MAX_ENTRY_SIZE_BYTES = 64 * 1024
+
+/** Fields Consul defines on each generic kind; anything else is refused, as Consul's decoder does. */
+const KNOWN_FIELDS: Record<string, ReadonlySet<string>> = {
+  [SERVICE_DEFAULTS_KIND]: new Set(['Kind', 'Name', 'Namespace', 'Partition', 'Protocol', 'Mode', 'TransparentProxy', 'MutualTLSMode',
+    'MeshGateway', 'Expose', 'ExternalSNI', 'UpstreamConfig', 'Destination', 'MaxInboundConnections', 'LocalConnectTimeoutMs',
+    'LocalRequestTimeoutMs', 'BalanceInboundConnections', 'RateLimits', 'EnvoyExtensions', 'Meta', 'CreateIndex', 'ModifyIndex']),
+  [PROXY_DEFAULTS_KIND]: new Set(['Kind', 'Name', 'Namespace', 'Partition', 'Config', 'Mode', 'TransparentProxy', 'MutualTLSMode',
+    'MeshGateway', 'Expose', 'AccessLogs', 'FailoverPolicy', 'PrioritizeByLocality', 'EnvoyExtensions', 'Meta', 'CreateIndex', 'ModifyIndex']),
+}
+
+function isRecord (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function checkKind (kind: unknown): string {
+  if (typeof kind !== 'string' || kind === '') throw badRequest('Request decoding failed: Payload does not contain a kind/Kind key at the top level')
+  if (!SUPPORTED_KINDS.includes(kind)) throw badRequest(`invalid config entry kind: ${kind} (mesh supports ${SUPPORTED_KINDS.join(', ')})`)
+  return kind
+}
+
+function checkProtocol (value: unknown, field: string): void {
+  if (value === undefined || value === null || value === '') return
+  if (typeof value !== 'string' || !PROTOCOLS.has(value.toLowerCase())) {
+    throw badRequest(`${field} must be one of ${[...PROTOCOLS].join(', ')}, got ${JSON.stringify(value)}`)
+  }
+}
+
+/** Validates a service-defaults or proxy-defaults entry; returns it without client-sent indexes. */
+export function validateGenericEntry (body: Record<string, unknown>): ConfigEntryBody {
+  const kind = checkKind(body.Kind)
+  for (const key of Object.keys(body)) {
+    if (!KNOWN_FIELDS[kind].has(key)) throw badRequest(`invalid config key "${key}" for kind ${kind}`)
+  }
+  for (const key of ['Namespace', 'Partition']) {
+    if (body[key] !== undefined && body[key] !== '' && body[key] !== 'default') throw badRequest(`${key} "${String(body[key])}" is not supported: mesh has only "default"`)
+  }
+  if (typeof body.Name !== 'string' || body.Name === '') throw badRequest('Name is required')
+  const { CreateIndex: _create, ModifyIndex: _modify, ...entry } = body
+  try {
+    if (body.Meta !== undefined) entry.Meta = validateMeta(body.Meta, 'Meta')
+    if (kind === PROXY_DEFAULTS_KIND) {
+      if (body.Name !== 'global') throw badRequest(`invalid name ("${body.Name}"), only "global" is supported`)
+      if (body.Config !== undefined && !isRecord(body.Config)) throw badRequest('Config must be an object')
+      checkProtocol((body.Config as Record<string, unknown> | undefined)?.protocol, 'Config.protocol')
+    } else {
+      if (body.Name === '*') throw badRequest('Name: wildcard "*" is not allowed for service-defaults')
+      validateServiceName(body.Name, 'Name')
+      checkProtocol(body.Protocol, 'Protocol')
+      if (typeof body.Protocol === 'string') entry.Protocol = body.Protocol.toLowerCase()
+    }
+  } catch (error) {
+    if (error instanceof InvalidIntentionError) throw badRequest(error.message)
+    throw error
+  }
+  if (Buffer.byteLength(JSON.stringify(entry)) > MAX_ENTRY_SIZE_BYTES) throw badRequest(`config entry exceeds ${MAX_ENTRY_SIZE_BYTES} bytes`)
+  return entry as ConfigEntryBody
+}
+
+function parseCas (query: Record<string, unknown>): number | undefined {
+  const cas = query.cas
+  if (cas === undefined || cas === '') return undefined
+  if (typeof cas !== 'string' || !/^\d{1,16}$/.test(cas)) throw badRequest(`invalid cas "${String(cas)}": expected a non-negative integer`)
+  return Number(cas)
+}
+
+function intentionEntries (deps: ConfigRouteDeps): Array<Record<string, unknown>> {
+  const intentions = deps.intentions.list()
+  const destinations = [...new Set(intentions.map((intention) => intention.DestinationName))].sort()
+  return destinations.map((destination) => toConfigEntry(destination, intentions) as unknown as Record<string, unknown>)
+}
+
+export function registerConfigRoutes (app: FastifyInstance, deps: ConfigRouteDeps): void {
+  const newId = deps.newId ?? randomUUID
+  const kindParams = { type: 'object', properties: { kind: { type: 'string', maxLength: 64 }, name: { type: 'string', maxLength: 256 } } }
+
+  app.put('/v1/config', {
+    schema: { body: { type: 'object' }, querystring: { type: 'object', properties: { cas: { type: 'string' } } } },
+  }, async (request) => {
+    const body = request.body as Record<string, unknown>
+    // Consul accepts the lower-case `kind`/`name` keys of its HCL form too.
+    if (body.Kind === undefined && body.kind !== undefined) { body.Kind = body.kind; delete body.kind }
+    if (body.Name === undefined && body.name !== undefined) { body.Name = body.name; delete body.name }
+    const kind = checkKind(body.Kind)
+    const casIndex = parseCas(request.query as Record<string, unknown>)
+    if (kind !== SERVICE_INTENTIONS_KIND) return deps.putConfigEntry(validateGenericEntry(body), { casIndex })
+
+    let intentions: Intention[]
+    try {
+      intentions = fromConfigEntry(body, { nowMs: deps.now(), newId, existing: (source, destination) => deps.intentions.get(source, destination) })
+    } catch (error) {
+      if (error instanceof InvalidConfigEntryError || error instanceof InvalidIntentionError || error instanceof UnsafeRegexError) throw badRequest(error.message)
+      throw error
+    }
+    if (casIndex !== undefined) {
+      // Intentions carry no modify index, so only the create-only form of CAS can be honoured.
+      if (casIndex !== 0) throw badRequest('cas with a non-zero index is not supported for service-intentions; use cas=0 (create only) or no cas')
+      if (toConfigEntry(String(body.Name), deps.intentions.list()) !== undefined) return false
+    }
+    await deps.replaceIntentions(String(body.Name), intentions)
+    return true
+  })
+
+  app.get('/v1/config/:kind', {
+    schema: { params: kindParams, querystring: { type: 'object', properties: { index: { type: 'string' }, wait: { type: 'string' } } } },
+  }, async (request, reply) => {
+    const kind = checkKind((request.params as { kind: string }).kind)
+    await waitForBlocking(request, reply, deps)
+    if (kind === SERVICE_INTENTIONS_KIND) return intentionEntries(deps)
+    return deps.listConfigEntries(kind)
+  })
+
+  app.get('/v1/config/:kind/:name', {
+    schema: { params: kindParams, querystring: { type: 'object', properties: { index: { type: 'string' }, wait: { type: 'string' } } } },
+  }, async (request, reply) => {
+    const { kind: rawKind, name } = request.params as { kind: string, name: string }
+    const kind = checkKind(rawKind)
+    await waitForBlocking(request, reply, deps)
+    const entry = kind === SERVICE_INTENTIONS_KIND ? toConfigEntry(name, deps.intentions.list()) : deps.getConfigEntry(kind, name)
+    if (entry === undefined) throw notFound(`Config entry not found for "${kind}" / "${name}"`)
+    return entry
+  })
+
+  app.delete('/v1/config/:kind/:name', {
+    schema: { params: kindParams, querystring: { type: 'object', properties: { cas: { type: 'string' } } } },
+  }, async (request) => {
+    const { kind: rawKind, name } = request.params as { kind: string, name: string }
+    const kind = checkKind(rawKind)
+    const casIndex = parseCas(request.query as Record<string, unknown>)
+    if (kind === SERVICE_INTENTIONS_KIND) {
+      if (casIndex !== undefined) throw badRequest('cas is not supported for deleting service-intentions')
+      await deps.replaceIntentions(name, [])
+      return {}
+    }
+    // Consul answers a CAS delete with whether it deleted, a plain delete with an empty object.
+    const deleted = await deps.deleteConfigEntry(kind, name, { casIndex })
+    return casIndex === undefined ? {} : deleted
+  })
+}

@@ -1,0 +1,203 @@
+import t from 'tap'
+import type { Test } from 'tap'
+import { buildHttpServer } from '../../../agent/http/server.ts'
+import { registerIntentionRoutes } from '../../../agent/http/intentions-routes.ts'
+import { MemoryDeps } from '../../catalog/intentions/memory-deps.ts'
+
+const SPIFFE = (service: string) => `spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/${service}`
+
+async function setup (t: Test, defaultPolicy: 'allow' | 'deny' = 'deny') {
+  const deps = new MemoryDeps(defaultPolicy)
+  const app = buildHttpServer()
+  registerIntentionRoutes(app, deps)
+  await app.ready()
+  t.teardown(() => app.close())
+  return { app, deps }
+}
+
+t.test('PUT exact stores an intention and answers true; GET exact returns it in Consul\'s shape', async (t) => {
+  const { app, deps } = await setup(t)
+  const put = await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: { Action: 'allow', Description: 'web may call api', Meta: { team: 'a' } } })
+  t.equal(put.statusCode, 200)
+  t.equal(put.body, 'true')
+  const got = await app.inject({ method: 'GET', url: '/v1/connect/intentions/exact?source=web&destination=api' })
+  t.equal(got.statusCode, 200)
+  t.equal(got.headers['x-consul-index'], String(deps.index))
+  t.same(got.json(), {
+    ID: '00000000-0000-4000-8000-000000000001',
+    Description: 'web may call api',
+    SourceNS: 'default',
+    SourceName: 'web',
+    DestinationNS: 'default',
+    DestinationName: 'api',
+    SourceType: 'consul',
+    Action: 'allow',
+    Meta: { team: 'a' },
+    Precedence: 9,
+    CreatedAt: '2026-01-01T00:00:00.000Z',
+    UpdatedAt: '2026-01-01T00:00:00.000Z',
+  })
+})
+
+t.test('updating a pair keeps its ID and CreatedAt', async (t) => {
+  const { app, deps } = await setup(t)
+  await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: { Action: 'allow' } })
+  deps.nowMs += 60_000
+  await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: { Action: 'deny' } })
+  const body = (await app.inject({ method: 'GET', url: '/v1/connect/intentions/exact?source=web&destination=api' })).json()
+  t.equal(body.ID, '00000000-0000-4000-8000-000000000001')
+  t.equal(body.Action, 'deny')
+  t.equal(body.CreatedAt, '2026-01-01T00:00:00.000Z')
+  t.equal(body.UpdatedAt, '2026-01-01T00:01:00.000Z')
+})
+
+t.test('GET exact of a missing pair is 404; bad input is 400 and stores nothing', async (t) => {
+  const { app, deps } = await setup(t)
+  const missing = await app.inject({ method: 'GET', url: '/v1/connect/intentions/exact?source=web&destination=api' })
+  t.equal(missing.statusCode, 404)
+  t.equal(missing.body, 'Intention not found')
+  const rows: Array<[string, unknown, RegExp]> = [
+    ['/v1/connect/intentions/exact?destination=api', { Action: 'allow' }, /required query parameter 'source' not set/],
+    ['/v1/connect/intentions/exact?source=web&destination=api', { Action: 'maybe' }, /Action must be set to 'allow' or 'deny'/],
+    ['/v1/connect/intentions/exact?source=web&destination=*', { Permissions: [{ Action: 'allow', HTTP: { PathExact: '/' } }] }, /wildcarded destinations/],
+    ['/v1/connect/intentions/exact?source=web&destination=api', { Permissions: [{ Action: 'allow', HTTP: { PathRegex: '(x)\\1' } }] }, /PathRegex: invalid regular expression/],
+    ['/v1/connect/intentions/exact?source=we*b&destination=api', { Action: 'allow' }, /partial values/],
+  ]
+  for (const [url, payload, message] of rows) {
+    const response = await app.inject({ method: 'PUT', url, payload: payload as object })
+    t.equal(response.statusCode, 400, url)
+    t.match(response.body, message)
+  }
+  const notJson = await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: '{nope', headers: { 'content-type': 'application/json' } })
+  t.equal(notJson.statusCode, 400)
+  t.equal(deps.intentions.size, 0, 'nothing stored')
+  t.equal(deps.index, 1, 'index unchanged')
+})
+
+t.test('DELETE exact removes the pair and answers true', async (t) => {
+  const { app, deps } = await setup(t)
+  await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: { Action: 'allow' } })
+  const response = await app.inject({ method: 'DELETE', url: '/v1/connect/intentions/exact?source=web&destination=api' })
+  t.equal(response.body, 'true')
+  t.equal(deps.intentions.size, 0)
+})
+
+t.test('list returns every intention in precedence order, and blocks until the index moves', async (t) => {
+  const { app } = await setup(t)
+  for (const [source, destination] of [['*', '*'], ['web', 'api'], ['*', 'api']]) {
+    await app.inject({ method: 'PUT', url: `/v1/connect/intentions/exact?source=${source}&destination=${destination}`, payload: { Action: 'deny' } })
+  }
+  const list = await app.inject({ method: 'GET', url: '/v1/connect/intentions' })
+  t.same(list.json().map((i: { Precedence: number }) => i.Precedence), [9, 8, 5])
+  const index = Number(list.headers['x-consul-index'])
+  const blocked = app.inject({ method: 'GET', url: `/v1/connect/intentions?index=${index}&wait=5s` })
+  let settled = false
+  void blocked.then(() => { settled = true })
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(settled, false, 'still waiting before any change')
+  await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=db&destination=api', payload: { Action: 'allow' } })
+  const response = await blocked
+  t.equal(response.json().length, 4)
+  t.ok(Number(response.headers['x-consul-index']) > index)
+})
+
+t.test('filter= is refused clearly when the agent has no filter compiler, and applied when it has one', async (t) => {
+  const { app } = await setup(t)
+  await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: { Action: 'allow' } })
+  const refused = await app.inject({ method: 'GET', url: '/v1/connect/intentions?filter=' + encodeURIComponent('SourceName == "web"') })
+  t.equal(refused.statusCode, 400)
+  const deps = new MemoryDeps()
+  const filtered = buildHttpServer()
+  registerIntentionRoutes(filtered, { ...bind(deps), compileFilter: (expression) => (value) => expression === 'deny-only' ? (value as { Action: string }).Action === 'deny' : true })
+  t.teardown(() => filtered.close())
+  await filtered.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: { Action: 'allow' } })
+  t.same((await filtered.inject({ method: 'GET', url: '/v1/connect/intentions?filter=deny-only' })).json(), [])
+  t.equal((await filtered.inject({ method: 'GET', url: '/v1/connect/intentions?filter=all' })).json().length, 1)
+})
+
+function bind (deps: MemoryDeps) {
+  return {
+    intentions: deps.intentions,
+    get index () { return deps.index },
+    waitForIndex: deps.waitForIndex.bind(deps),
+    put: deps.put.bind(deps),
+    delete: deps.delete.bind(deps),
+    now: deps.now.bind(deps),
+    newId: deps.newId,
+  }
+}
+
+t.test('check answers {"Allowed"} as Consul: L7 intentions count as deny for the L4 check', async (t) => {
+  const { app } = await setup(t, 'allow')
+  await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=db', payload: { Action: 'deny' } })
+  await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: { Permissions: [{ Action: 'allow', HTTP: { PathPrefix: '/' } }] } })
+  const check = async (source: string, destination: string) => (await app.inject({ method: 'GET', url: `/v1/connect/intentions/check?source=${source}&destination=${destination}` })).json()
+  t.same(await check('web', 'db'), { Allowed: false })
+  t.same(await check('web', 'api'), { Allowed: false })
+  t.same(await check('other', 'db'), { Allowed: true }, 'default allow')
+  const missing = await app.inject({ method: 'GET', url: '/v1/connect/intentions/check?source=web' })
+  t.equal(missing.statusCode, 400)
+  t.equal(missing.body, "required query parameter 'destination' not set")
+})
+
+t.test('match maps each name to its intentions in precedence order', async (t) => {
+  const { app } = await setup(t)
+  for (const [source, destination] of [['*', '*'], ['web', 'api'], ['*', 'api'], ['web', 'db']]) {
+    await app.inject({ method: 'PUT', url: `/v1/connect/intentions/exact?source=${source}&destination=${destination}`, payload: { Action: 'allow' } })
+  }
+  const response = await app.inject({ method: 'GET', url: '/v1/connect/intentions/match?by=destination&name=api&name=db' })
+  t.equal(response.statusCode, 200)
+  const body = response.json()
+  t.same(body.api.map((i: { SourceName: string }) => i.SourceName), ['web', '*', '*'])
+  t.same(body.db.map((i: { SourceName: string, DestinationName: string }) => `${i.SourceName}/${i.DestinationName}`), ['web/db', '*/*'])
+  const bySource = (await app.inject({ method: 'GET', url: '/v1/connect/intentions/match?by=source&name=web' })).json()
+  t.same(bySource.web.map((i: { SourceName: string, DestinationName: string }) => `${i.SourceName}/${i.DestinationName}`), ['web/api', 'web/db', '*/api', '*/*'])
+  t.equal((await app.inject({ method: 'GET', url: '/v1/connect/intentions/match?by=sideways&name=web' })).statusCode, 400)
+  t.equal((await app.inject({ method: 'GET', url: '/v1/connect/intentions/match?by=source' })).statusCode, 400)
+})
+
+t.test('legacy ID API: create with POST, then GET, PUT and DELETE by ID', async (t) => {
+  const { app, deps } = await setup(t)
+  const created = await app.inject({ method: 'POST', url: '/v1/connect/intentions', payload: { SourceName: 'web', DestinationName: 'api', Action: 'allow' } })
+  t.equal(created.statusCode, 200)
+  const { ID } = created.json()
+  t.equal(ID, '00000000-0000-4000-8000-000000000001')
+  const duplicate = await app.inject({ method: 'POST', url: '/v1/connect/intentions', payload: { SourceName: 'web', DestinationName: 'api', Action: 'deny' } })
+  t.equal(duplicate.statusCode, 400)
+  t.match(duplicate.body, /duplicate intention/)
+  t.equal((await app.inject({ method: 'GET', url: `/v1/connect/intentions/${ID}` })).json().Action, 'allow')
+  const updated = await app.inject({ method: 'PUT', url: `/v1/connect/intentions/${ID}`, payload: { SourceName: 'web', DestinationName: 'api', Action: 'deny' } })
+  t.equal(updated.statusCode, 200)
+  t.equal(deps.intentions.get('web', 'api')?.Action, 'deny')
+  t.equal(deps.intentions.get('web', 'api')?.ID, ID)
+  const renamed = await app.inject({ method: 'PUT', url: `/v1/connect/intentions/${ID}`, payload: { SourceName: 'batch', DestinationName: 'api', Action: 'deny' } })
+  t.equal(renamed.statusCode, 400)
+  t.equal((await app.inject({ method: 'DELETE', url: `/v1/connect/intentions/${ID}` })).body, 'true')
+  t.equal((await app.inject({ method: 'GET', url: `/v1/connect/intentions/${ID}` })).statusCode, 404)
+})
+
+t.test('agent authorize answers {Authorized, Reason} and refuses URIs that are not service SPIFFE IDs', async (t) => {
+  const { app } = await setup(t, 'deny')
+  await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: { Action: 'allow' } })
+  await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=admin&destination=api', payload: { Permissions: [{ Action: 'allow', HTTP: { PathPrefix: '/' } }] } })
+  const authorize = (payload: object) => app.inject({ method: 'POST', url: '/v1/agent/connect/authorize', payload })
+  const allowed = await authorize({ Target: 'api', ClientCertURI: SPIFFE('web'), ClientCertSerial: '01' })
+  t.equal(allowed.statusCode, 200)
+  t.same(allowed.json(), { Authorized: true, Reason: 'Matched L4 intention: web => api (ID: 00000000-0000-4000-8000-000000000001, Precedence: 9)' })
+  const denied = (await authorize({ Target: 'api', ClientCertURI: SPIFFE('batch') })).json()
+  t.equal(denied.Authorized, false)
+  t.match(denied.Reason, /default policy is deny/)
+  const l7 = (await authorize({ Target: 'api', ClientCertURI: SPIFFE('admin') })).json()
+  t.equal(l7.Authorized, false)
+  t.match(l7.Reason, /^Matched L7 intention/)
+  const rows: Array<[object, string]> = [
+    [{ ClientCertURI: SPIFFE('web') }, 'Target service must be specified'],
+    [{ Target: 'api', ClientCertURI: 'not-a-uri' }, 'ClientCertURI not a valid Connect identifier'],
+    [{ Target: 'api', ClientCertURI: 'spiffe://td.consul/agent/client/dc/dc1/id/node1' }, 'ClientCertURI not a valid Service identifier'],
+  ]
+  for (const [payload, message] of rows) {
+    const response = await authorize(payload)
+    t.equal(response.statusCode, 400, message)
+    t.equal(response.body, message)
+  }
+})
