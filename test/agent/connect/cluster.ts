@@ -26,6 +26,9 @@ export interface Cluster {
   /** When false, requests to servers fail as if none were reachable. */
   serversReachable: boolean
   published: CaReplicatedState[]
+  /** Members whose replicated state updates are held back (a slow gossip path) until release(). */
+  held: Map<string, CaReplicatedState[]>
+  release (name: string): void
   add (name: string, options?: { server?: boolean, dataDir?: string, services?: string[] }): Member
   member (name: string): Member
   cleanup (): void
@@ -41,6 +44,12 @@ export function createCluster (): Cluster {
     members: new Map(),
     serversReachable: true,
     published: [],
+    held: new Map(),
+    release (name) {
+      const states = cluster.held.get(name) ?? []
+      cluster.held.delete(name)
+      for (const state of states) cluster.member(name).ca.applyRoots(state)
+    },
     add (name, options = {}) {
       const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `mesh-connect-${name}-`))
       dirs.push(dataDir)
@@ -56,7 +65,12 @@ export function createCluster (): Cluster {
         isLocalService: service => member.services.has(service),
         publish: state => {
           cluster.published.push(state)
-          for (const other of cluster.members.values()) if (other !== member) other.ca.applyRoots(state)
+          for (const other of cluster.members.values()) {
+            if (other === member) continue
+            const held = cluster.held.get(other.name)
+            if (held !== undefined) held.push(state)
+            else other.ca.applyRoots(state)
+          }
         },
         requestIntermediate: async csrPem => {
           member.requests++
