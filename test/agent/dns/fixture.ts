@@ -4,7 +4,7 @@
 import dgram from 'node:dgram'
 import net from 'node:net'
 import dnsPacket from 'dns-packet'
-import type { DecodedPacket, Packet } from 'dns-packet'
+import type { Answer, Packet, Question } from 'dns-packet'
 import type { DnsCatalogView, DnsNode, DnsServiceInstance } from '../../../agent/dns-view.ts'
 import { DnsServer } from '../../../agent/dns/server.ts'
 import type { DnsServerInit } from '../../../agent/dns/server.ts'
@@ -84,6 +84,25 @@ export async function startServer (view: DnsCatalogView, init: Partial<DnsServer
   return { server, port: udpPort }
 }
 
+/** A decoded answer with the fields dns-packet sets on every decode (its types leave them optional). */
+export interface Decoded {
+  id: number
+  rcode: string
+  flag_qr: boolean
+  flag_aa: boolean
+  flag_tc: boolean
+  flag_ra: boolean
+  flag_rd: boolean
+  questions: Question[]
+  answers: Answer[]
+  authorities: Answer[]
+  additionals: Answer[]
+}
+
+export function decode (bytes: Buffer): Decoded {
+  return dnsPacket.decode(bytes) as unknown as Decoded
+}
+
 let nextId = 1
 export function query (name: string, type: string, extra: Partial<Packet> = {}): Packet {
   nextId = (nextId % 65535) + 1
@@ -100,10 +119,10 @@ export function udpExchange (port: number, bytes: Buffer, waitMs = 1000): Promis
   })
 }
 
-export async function askUdp (port: number, packet: Packet): Promise<{ decoded: DecodedPacket, bytes: Buffer }> {
+export async function askUdp (port: number, packet: Packet): Promise<{ decoded: Decoded, bytes: Buffer }> {
   const bytes = await udpExchange(port, dnsPacket.encode(packet))
   if (bytes === undefined) throw new Error('no UDP answer')
-  return { decoded: dnsPacket.decode(bytes), bytes }
+  return { decoded: decode(bytes), bytes }
 }
 
 /** Sends several length-framed messages on one TCP connection and collects `expected` answers. */
