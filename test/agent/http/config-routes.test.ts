@@ -1,0 +1,138 @@
+import t from 'tap'
+import type { Test } from 'tap'
+import { buildHttpServer } from '../../../agent/http/server.ts'
+import { registerConfigRoutes } from '../../../agent/http/config-routes.ts'
+import { registerIntentionRoutes } from '../../../agent/http/intentions-routes.ts'
+import { MemoryDeps } from '../../catalog/intentions/memory-deps.ts'
+
+async function setup (t: Test) {
+  const deps = new MemoryDeps('deny')
+  const app = buildHttpServer()
+  registerConfigRoutes(app, deps)
+  registerIntentionRoutes(app, deps)
+  await app.ready()
+  t.teardown(() => app.close())
+  return { app, deps }
+}
+
+const intentionsEntry = {
+  Kind: 'service-intentions',
+  Name: 'api',
+  Sources: [
+    { Name: 'web', Permissions: [{ Action: 'deny', HTTP: { PathPrefix: '/admin' } }, { Action: 'allow', HTTP: { PathPrefix: '/' } }] },
+    { Name: '*', Action: 'deny' },
+  ],
+}
+
+t.test('a service-intentions entry becomes the destination\'s intentions and reads back as an entry', async (t) => {
+  const { app, deps } = await setup(t)
+  const put = await app.inject({ method: 'PUT', url: '/v1/config', payload: intentionsEntry })
+  t.equal(put.statusCode, 200)
+  t.equal(put.body, 'true')
+  t.equal(deps.intentions.get('*', 'api')?.Action, 'deny')
+  t.equal(deps.intentions.get('web', 'api')?.Permissions?.length, 2)
+  const exact = await app.inject({ method: 'GET', url: '/v1/connect/intentions/exact?source=web&destination=api' })
+  t.equal(exact.json().Precedence, 9, 'visible through the intention API')
+  const entry = (await app.inject({ method: 'GET', url: '/v1/config/service-intentions/api' })).json()
+  t.equal(entry.Kind, 'service-intentions')
+  t.same(entry.Sources.map((s: { Name: string, Precedence: number }) => [s.Name, s.Precedence]), [['web', 9], ['*', 8]])
+  t.equal(entry.Sources[0].LegacyID, deps.intentions.get('web', 'api')?.ID)
+  const list = (await app.inject({ method: 'GET', url: '/v1/config/service-intentions' })).json()
+  t.same(list.map((e: { Name: string }) => e.Name), ['api'])
+})
+
+t.test('writing the entry again replaces the destination\'s set: dropped sources are deleted, IDs of kept ones survive', async (t) => {
+  const { app, deps } = await setup(t)
+  await app.inject({ method: 'PUT', url: '/v1/config', payload: intentionsEntry })
+  const webId = deps.intentions.get('web', 'api')?.ID
+  await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=db', payload: { Action: 'allow' } })
+  const put = await app.inject({ method: 'PUT', url: '/v1/config', payload: { Kind: 'service-intentions', Name: 'api', Sources: [{ Name: 'web', Action: 'allow' }] } })
+  t.equal(put.body, 'true')
+  t.equal(deps.intentions.get('*', 'api'), undefined)
+  t.equal(deps.intentions.get('web', 'api')?.ID, webId)
+  t.equal(deps.intentions.get('web', 'db')?.Action, 'allow', 'other destinations untouched')
+})
+
+t.test('a read-modify-write cycle of an entry is accepted unchanged', async (t) => {
+  const { app, deps } = await setup(t)
+  await app.inject({ method: 'PUT', url: '/v1/config', payload: intentionsEntry })
+  const before = deps.intentions.list()
+  const entry = (await app.inject({ method: 'GET', url: '/v1/config/service-intentions/api' })).json()
+  const put = await app.inject({ method: 'PUT', url: '/v1/config', payload: entry })
+  t.equal(put.statusCode, 200)
+  t.same(deps.intentions.list().map((i) => ({ ...i, UpdatedAt: '' })), before.map((i) => ({ ...i, UpdatedAt: '' })))
+})
+
+t.test('bad entries answer 400 and store nothing', async (t) => {
+  const { app, deps } = await setup(t)
+  const rows: Array<[unknown, RegExp]> = [
+    [{ Name: 'api' }, /does not contain a kind/],
+    [{ Kind: 'service-router', Name: 'api' }, /invalid config entry kind: service-router/],
+    [{ Kind: 'service-intentions', Name: 'api', Sources: [] }, /At least one source is required/],
+    [{ Kind: 'service-intentions', Name: 'api', Sources: [{ Name: 'web', Action: 'allow' }, { Name: 'x', Permissions: [{ Action: 'allow', HTTP: { PathExact: 'nope' } }] }] }, /^Sources\[1\]\.Permissions\[0\]\.HTTP\.PathExact doesn't start with '\/'/],
+    [{ Kind: 'service-defaults', Name: 'web', Protocol: 'smtp' }, /Protocol must be one of tcp, http, http2, grpc/],
+    [{ Kind: 'service-defaults', Name: 'web', Protocl: 'http' }, /invalid config key "Protocl"/],
+    [{ Kind: 'service-defaults', Name: 'web/x' }, /not a valid service name/],
+    [{ Kind: 'proxy-defaults', Name: 'web' }, /only "global" is supported/],
+    [{ Kind: 'proxy-defaults', Name: 'global', Config: { protocol: 'carrier-pigeon' } }, /Config\.protocol must be one of/],
+    [{ Kind: 'service-defaults', Name: 'web', Meta: { big: 'x'.repeat(600) } }, /exceeds maximum length 512/],
+  ]
+  for (const [payload, message] of rows) {
+    const response = await app.inject({ method: 'PUT', url: '/v1/config', payload: payload as object })
+    t.equal(response.statusCode, 400, String(message))
+    t.match(response.body, message)
+  }
+  t.equal(deps.intentions.size, 0)
+  t.same(deps.listConfigEntries('service-defaults'), [])
+  t.equal(deps.index, 1)
+})
+
+t.test('service-defaults and proxy-defaults are stored generically, with their indexes, and deleted', async (t) => {
+  const { app } = await setup(t)
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/config', payload: { Kind: 'service-defaults', Name: 'web', Protocol: 'HTTP' } })).body, 'true')
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/config', payload: { kind: 'proxy-defaults', name: 'global', Config: { protocol: 'http' } } })).body, 'true')
+  const web = (await app.inject({ method: 'GET', url: '/v1/config/service-defaults/web' })).json()
+  t.match(web, { Kind: 'service-defaults', Name: 'web', Protocol: 'http', CreateIndex: Number, ModifyIndex: Number })
+  t.same((await app.inject({ method: 'GET', url: '/v1/config/proxy-defaults' })).json().map((e: { Name: string }) => e.Name), ['global'])
+  const deleted = await app.inject({ method: 'DELETE', url: '/v1/config/service-defaults/web' })
+  t.equal(deleted.body, '{}')
+  const missing = await app.inject({ method: 'GET', url: '/v1/config/service-defaults/web' })
+  t.equal(missing.statusCode, 404)
+  t.equal(missing.body, 'Config entry not found for "service-defaults" / "web"')
+})
+
+t.test('cas: 0 creates only if absent, N updates or deletes only at ModifyIndex N', async (t) => {
+  const { app } = await setup(t)
+  const put = (cas: number, payload: object) => app.inject({ method: 'PUT', url: `/v1/config?cas=${cas}`, payload })
+  t.equal((await put(0, { Kind: 'service-defaults', Name: 'web', Protocol: 'http' })).body, 'true')
+  t.equal((await put(0, { Kind: 'service-defaults', Name: 'web', Protocol: 'tcp' })).body, 'false', 'exists already')
+  const { ModifyIndex } = (await app.inject({ method: 'GET', url: '/v1/config/service-defaults/web' })).json()
+  t.equal((await put(ModifyIndex + 1, { Kind: 'service-defaults', Name: 'web', Protocol: 'tcp' })).body, 'false', 'stale index')
+  t.equal((await put(ModifyIndex, { Kind: 'service-defaults', Name: 'web', Protocol: 'grpc' })).body, 'true')
+  t.equal((await app.inject({ method: 'GET', url: '/v1/config/service-defaults/web' })).json().Protocol, 'grpc')
+  t.equal((await app.inject({ method: 'DELETE', url: '/v1/config/service-defaults/web?cas=1' })).body, 'false')
+  const current = (await app.inject({ method: 'GET', url: '/v1/config/service-defaults/web' })).json().ModifyIndex
+  t.equal((await app.inject({ method: 'DELETE', url: `/v1/config/service-defaults/web?cas=${current}` })).body, 'true')
+  t.equal((await put(0, intentionsEntry)).body, 'true', 'service-intentions create-only')
+  t.equal((await put(0, intentionsEntry)).body, 'false', 'service-intentions exists')
+  t.equal((await put(7, intentionsEntry)).statusCode, 400, 'non-zero cas is refused for service-intentions')
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/config?cas=abc', payload: intentionsEntry })).statusCode, 400)
+})
+
+t.test('deleting a service-intentions entry removes all its intentions', async (t) => {
+  const { app, deps } = await setup(t)
+  await app.inject({ method: 'PUT', url: '/v1/config', payload: intentionsEntry })
+  const response = await app.inject({ method: 'DELETE', url: '/v1/config/service-intentions/api' })
+  t.equal(response.statusCode, 200)
+  t.equal(deps.intentions.size, 0)
+  t.equal((await app.inject({ method: 'GET', url: '/v1/config/service-intentions/api' })).statusCode, 404)
+})
+
+t.test('GET blocks on the index', async (t) => {
+  const { app, deps } = await setup(t)
+  const blocked = app.inject({ method: 'GET', url: `/v1/config/service-defaults?index=${deps.index}&wait=5s` })
+  await app.inject({ method: 'PUT', url: '/v1/config', payload: { Kind: 'service-defaults', Name: 'web', Protocol: 'http' } })
+  const response = await blocked
+  t.equal(response.json().length, 1)
+  t.equal(response.headers['x-consul-index'], String(deps.index))
+})
