@@ -24,6 +24,47 @@ export interface Endpoint {
   spiffeId: string
   /** Consul-style weights; 'warning' endpoints get Weights.Warning. */
   weight: number
+  /** Version/subset the instance belongs to (e.g. `v1`, `canary`); used by `split`. */
+  subset?: string
+}
+
+/** One leg of a traffic split: `weight` is relative to the sum of all legs' weights. */
+export interface SplitLeg {
+  subset: string
+  weight: number
+}
+
+/**
+ * Token-bucket rate limit. `scope` says whose traffic shares one bucket:
+ * `service` one bucket for all callers, `consumer` one bucket per calling service,
+ * `path` one bucket for requests whose path starts with `pathPrefix`.
+ */
+export interface RateLimit {
+  scope: 'service' | 'consumer' | 'path'
+  /** For `path`: the prefix matched; for any scope: limits only requests under it if set. */
+  pathPrefix?: string
+  /** For `consumer`: limit only this calling service (absent: every caller gets its own bucket). */
+  consumer?: string
+  requestsPerSecond: number
+  /** Bucket size: how many requests may arrive at once after an idle period. */
+  burst: number
+}
+
+/** Fault injection for resilience tests; percentages are 0–100 and drawn per request. */
+export interface FaultInjection {
+  /** Limit the fault to requests whose path starts with this prefix. */
+  pathPrefix?: string
+  delayMs?: number
+  delayPercent?: number
+  abortStatusCode?: number
+  abortPercent?: number
+}
+
+/** Caps that turn overload into fast 503s instead of unbounded queues. */
+export interface ProxyLimits {
+  maxConnections?: number
+  maxConcurrentRequests?: number
+  maxPendingRequests?: number
 }
 
 export interface UpstreamSnapshot {
@@ -34,9 +75,13 @@ export interface UpstreamSnapshot {
   protocol: ProxyProtocol
   /** Healthy (passing or warning) endpoints; the proxy drains removed ones, never cuts them. */
   endpoints: Endpoint[]
-  /** Traffic split for canaries: weights per subset name; endpoints carry `subset` via id prefix. */
   connectTimeoutMs: number
   requestTimeoutMs: number
+  /** Traffic split for canaries by endpoint `subset`; absent: all endpoints share the traffic. */
+  split?: SplitLeg[]
+  limits?: ProxyLimits
+  /** Faults injected on requests this service sends to the upstream. */
+  faults?: FaultInjection[]
 }
 
 export interface AuthorizeRequest {
@@ -74,6 +119,11 @@ export interface ProxySnapshot {
     localServiceAddress: string
     localServicePort: number
     protocol: ProxyProtocol
+    /** Limits applied to callers of this service (429 when exceeded). */
+    rateLimits?: RateLimit[]
+    /** Faults injected on requests this service receives. */
+    faults?: FaultInjection[]
+    limits?: ProxyLimits
   }
   upstreams: UpstreamSnapshot[]
   authorize: Authorizer

@@ -1,0 +1,122 @@
+// The shape every layer shares: a request context flows down a stack of `Layer`s to a terminal
+// forwarder and a response (or a typed error) flows back. Kept free of node:http types so a
+// layer can be tested against a stub `next` without sockets, and so HTTP/1.1 and HTTP/2
+// listeners feed the same stack.
+
+import type { IncomingHttpHeaders, Agent } from 'node:http'
+import type { Readable } from 'node:stream'
+
+export type Direction = 'inbound' | 'outbound'
+
+/** The calling (inbound) or own (outbound) workload, from a SPIFFE URI SAN. */
+export interface PeerIdentity {
+  spiffeId: string
+  service: string
+}
+
+/** W3C trace context of the current hop. */
+export interface TraceContext {
+  traceId: string
+  /** Span id of this hop, sent downstream as the parent. */
+  spanId: string
+  parentSpanId: string | null
+  sampled: boolean
+}
+
+/** Where the terminal forwarder sends the request; chosen by the balancer or fixed (local app). */
+export interface ForwardTarget {
+  host: string
+  port: number
+  /** `https:` for mutual TLS to a sidecar, `http:` to the local app. */
+  protocol: 'http:' | 'https:'
+  agent: Agent
+  /** Balancer key of the endpoint, `local` for the application. */
+  endpointId: string
+}
+
+export interface ProxyRequest {
+  method: string
+  path: string
+  /** Host / :authority as the client sent it. */
+  authority: string
+  /** Lower-cased request headers, pseudo-headers removed. */
+  headers: IncomingHttpHeaders
+  /** Request body, or null when the request has none (which makes it replayable). */
+  body: Readable | null
+  direction: Direction
+  /** Inbound: the authenticated caller. Outbound: this proxy's own service. */
+  source: PeerIdentity
+  /** Service the request is addressed to. */
+  destination: string
+  startMs: number
+  trace: TraceContext | null
+  /** Extra headers layers want the forwarder to add (identity, trace). */
+  addHeaders: Record<string, string> | null
+  /** Canary subset chosen by the split layer, null for any endpoint. */
+  subset: string | null
+  target: ForwardTarget | null
+  /** 1 for the first try, incremented by the retry layer. */
+  attempt: number
+  /** Called by the forwarder once a connection to the target is usable. */
+  onConnected: (() => void) | null
+  /** Installed by the forwarder: cancels the upstream exchange (timeouts). */
+  abort: ((reason: Error) => void) | null
+}
+
+export interface ProxyResponse {
+  statusCode: number
+  headers: IncomingHttpHeaders
+  /** Streamed upstream body, or a complete body made by a layer. */
+  body: Readable | string | null
+}
+
+export type Handler = (request: ProxyRequest) => Promise<ProxyResponse>
+export type Layer = (next: Handler) => Handler
+
+/** compose(a, b, c)(terminal) = a(b(c(terminal))): the first layer sees the request first. */
+export function compose (...layers: Layer[]): (terminal: Handler) => Handler {
+  return (terminal) => layers.reduceRight<Handler>((next, layer) => layer(next), terminal)
+}
+
+/** Timers and clock injected into layers so tests control time. */
+export interface Clock {
+  now: () => number
+  setTimeout: (callback: () => void, delayMs: number) => unknown
+  clearTimeout: (handle: unknown) => void
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout)
+}
+
+/** A value swapped atomically by Sidecar.update(); layers read `.current` per request. */
+export interface Cell<T> {
+  current: T
+}
+
+export function newRequest (fields: Pick<ProxyRequest, 'method' | 'path' | 'authority' | 'headers' | 'body' | 'direction' | 'source' | 'destination' | 'startMs'>): ProxyRequest {
+  return {
+    ...fields,
+    trace: null,
+    addHeaders: null,
+    subset: null,
+    target: null,
+    attempt: 1,
+    onConnected: null,
+    abort: null
+  }
+}
+
+export function setHeader (request: ProxyRequest, name: string, value: string): void {
+  if (request.addHeaders === null) request.addHeaders = {}
+  request.addHeaders[name] = value
+}
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
+
+/** Safe to send again: idempotent per RFC 9110 and no body stream that was already consumed. */
+export function isReplayable (request: ProxyRequest): boolean {
+  return request.body === null && IDEMPOTENT_METHODS.has(request.method)
+}

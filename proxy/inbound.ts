@@ -1,0 +1,168 @@
+// The inbound side of a sidecar: the public mutual-TLS listener and the layer stack in front of
+// the local application. Order, outermost first:
+//   connection: TLS (client certificate chained to the roots) → caller SPIFFE ID → L4 intentions
+//   request:    trace → metrics → respond → L7 intentions → identity headers → rate limits →
+//               fault injection → concurrency limits → local app (keep-alive pool)
+// Tracing and metrics sit outside `respond` so refusals are traced and counted like answers;
+// authorization runs before anything that spends resources on the caller.
+
+import { createServer as createHttpServer } from 'node:http'
+import type { Agent } from 'node:http'
+import { createServer as createH2Server } from 'node:http2'
+import type { Http2Session } from 'node:http2'
+import { connect as netConnect } from 'node:net'
+import { createServer as createTlsServer } from 'node:tls'
+import type { Server as TlsServer, TLSSocket } from 'node:tls'
+import type { Logger } from 'pino'
+import { ConnectionTracker } from './connections.ts'
+import { compose } from './handler.ts'
+import type { Cell, Clock, ForwardTarget, Handler, Layer, PeerIdentity } from './handler.ts'
+import { forwarder } from './forward.ts'
+import { authorizeLayer } from './layers/authorize.ts'
+import { concurrencyLayer } from './layers/concurrency.ts'
+import { faultLayer } from './layers/fault.ts'
+import { identityHeadersLayer } from './layers/identity-headers.ts'
+import { metricsLayer } from './layers/metrics.ts'
+import { rateLimitLayer } from './layers/rate-limit.ts'
+import { respondLayer } from './layers/respond.ts'
+import { traceLayer } from './layers/trace.ts'
+import type { ProxyMetrics } from './metrics.ts'
+import { badRequestOnClientError, serve } from './serve.ts'
+import type { ServeContext } from './serve.ts'
+import type { ProxySnapshot } from './snapshot.ts'
+import { peerServiceId } from './spiffe.ts'
+import { splice } from './tcp.ts'
+import type { IdSource, SpanRing } from './traces.ts'
+
+export interface InboundInit {
+  snapshot: Cell<ProxySnapshot>
+  /** Own SPIFFE ID, for X-Forwarded-Client-Cert `By=`. */
+  ownSpiffeId: Cell<string>
+  appAgent: Agent
+  metrics: ProxyMetrics
+  ring: SpanRing
+  ids: IdSource
+  clock: Clock
+  random: () => number
+  log: Logger
+}
+
+export interface Inbound {
+  server: TlsServer
+  connections: ConnectionTracker
+  /** Applies new certificates and roots to connections accepted from now on. */
+  setTls: (snapshot: ProxySnapshot) => void
+}
+
+const kState = Symbol('mesh.inboundState')
+type InboundSocket = TLSSocket & { [kState]?: ServeContext }
+
+function view<T> (read: () => T): Cell<T> {
+  return { get current () { return read() } }
+}
+
+export function buildInboundHandler (init: InboundInit): Handler {
+  const snapshot = init.snapshot
+  const layers: Layer[] = [
+    traceLayer({ ring: init.ring, ids: init.ids, clock: init.clock }),
+    metricsLayer({ metrics: init.metrics, clock: init.clock }),
+    respondLayer({ onUnexpected: (error) => { init.log.error({ err: error }, 'unexpected error in inbound stack') } }),
+    authorizeLayer({ authorizer: view(() => snapshot.current.authorize), onDeny: (source) => { init.metrics.recordDenial('l7', source) } }),
+    identityHeadersLayer(init.ownSpiffeId),
+    rateLimitLayer({ limits: view(() => snapshot.current.inbound.rateLimits), clock: init.clock }),
+    faultLayer({ faults: view(() => snapshot.current.inbound.faults), clock: init.clock, random: init.random }),
+    concurrencyLayer({ limits: view(() => snapshot.current.inbound.limits) })
+  ]
+  const appTarget: ForwardTarget = { host: '', port: 0, protocol: 'http:', agent: init.appAgent, endpointId: 'local' }
+  const toApp = forwarder()
+  const terminal: Handler = (request) => {
+    // Read per request so an update that moves the app applies to the next request.
+    appTarget.host = snapshot.current.inbound.localServiceAddress
+    appTarget.port = snapshot.current.inbound.localServicePort
+    request.target = appTarget
+    return toApp(request)
+  }
+  return compose(...layers)(terminal)
+}
+
+function tlsOptions (snapshot: ProxySnapshot): { cert: string, key: string, ca: string[] } {
+  return { cert: snapshot.tls.certChainPem, key: snapshot.tls.keyPem, ca: snapshot.tls.rootsPem }
+}
+
+export function startInbound (init: InboundInit): Inbound {
+  const handler = buildInboundHandler(init)
+  const connections = new ConnectionTracker()
+  const log = init.log
+  const serveRequest = (request: { socket: unknown }, response: unknown): void => {
+    serve((request.socket as InboundSocket)[kState]!, request as never, response as never)
+  }
+  const http1 = createHttpServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, serveRequest)
+  http1.on('clientError', badRequestOnClientError)
+  const http2 = createH2Server({}, serveRequest)
+  let lastSession: Http2Session | null = null
+  http2.on('session', (session: Http2Session) => { lastSession = session })
+
+  const server = createTlsServer({
+    ...tlsOptions(init.snapshot.current),
+    requestCert: true,
+    rejectUnauthorized: true,
+    ALPNProtocols: ['h2', 'http/1.1']
+  })
+  if (init.snapshot.current.inbound.limits?.maxConnections !== undefined) server.maxConnections = init.snapshot.current.inbound.limits.maxConnections
+  server.on('tlsClientError', (error: Error) => {
+    init.metrics.recordTlsFailure('inbound')
+    log.debug({ err: error }, 'inbound TLS handshake failed')
+  })
+  server.on('secureConnection', (socket: InboundSocket) => {
+    const snapshot = init.snapshot.current
+    const peer = peerServiceId(socket.getPeerCertificate(), snapshot.trustDomain)
+    if (peer === null) {
+      init.metrics.recordTlsFailure('inbound')
+      log.info({ remote: socket.remoteAddress }, 'inbound connection refused: client certificate has no service SPIFFE ID of this trust domain')
+      socket.destroy()
+      return
+    }
+    const source: PeerIdentity = { spiffeId: peer.uri, service: peer.id.service }
+    const decision = snapshot.authorize({ sourceSpiffeId: source.spiffeId, sourceService: source.service })
+    if (!decision.allowed) {
+      init.metrics.recordDenial('l4', source.service)
+      log.info({ source: source.service, reason: decision.reason }, 'inbound connection denied by intentions')
+      socket.destroy()
+      return
+    }
+    socket.setNoDelay(true)
+    const connection = connections.track(socket)
+    if (connections.draining) {
+      socket.destroy()
+      return
+    }
+    if (snapshot.inbound.protocol === 'tcp') {
+      const app = netConnect({ host: snapshot.inbound.localServiceAddress, port: snapshot.inbound.localServicePort, noDelay: true })
+      splice(socket, app)
+      return
+    }
+    socket[kState] = {
+      handler,
+      direction: 'inbound',
+      destination: snapshot.serviceName,
+      source,
+      now: init.clock.now,
+      draining: () => connections.draining,
+      connection
+    }
+    if (socket.alpnProtocol === 'h2') {
+      http2.emit('connection', socket)
+      connection.h2Session = lastSession
+    } else {
+      http1.emit('connection', socket)
+    }
+  })
+  return {
+    server,
+    connections,
+    setTls: (snapshot) => {
+      server.setSecureContext(tlsOptions(snapshot))
+      if (snapshot.inbound.limits?.maxConnections !== undefined) server.maxConnections = snapshot.inbound.limits.maxConnections
+    }
+  }
+}

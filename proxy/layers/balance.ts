@@ -1,0 +1,40 @@
+// Chooses the endpoint for each try (P2C on outstanding requests and latency EWMA, in the
+// upstream's EndpointPool) and reports the outcome back for outlier ejection. A retry avoids the
+// endpoint that just failed. With no eligible endpoint the request ends with 503 saying so.
+
+import { NoHealthyEndpointError, ProxyError } from '../errors.ts'
+import type { Clock, ForwardTarget, Layer, ProxyResponse } from '../handler.ts'
+import type { EndpointPool } from '../endpoint-pool.ts'
+import type { Agent } from 'node:http'
+
+export interface BalanceInit {
+  /** The upstream's endpoints; update() changes them in place. */
+  pool: EndpointPool<Agent>
+  clock: Pick<Clock, 'now'>
+}
+
+export function balanceLayer (init: BalanceInit): Layer {
+  return (next) => async (request) => {
+    const pool = init.pool
+    const startMs = init.clock.now()
+    const avoidId = request.attempt > 1 ? request.target?.endpointId ?? null : null
+    const state = pool.pick(request.subset, avoidId, startMs)
+    if (state === null) {
+      const which = request.subset === null ? '' : ` in subset ${request.subset}`
+      throw new NoHealthyEndpointError(`no healthy endpoint for ${request.destination}${which}`)
+    }
+    const lease = pool.begin(state)
+    const target: ForwardTarget = { host: state.endpoint.address, port: state.endpoint.port, protocol: 'https:', agent: lease.pool, endpointId: state.endpoint.id }
+    request.target = target
+    let response: ProxyResponse
+    try {
+      response = await next(request)
+    } catch (error) {
+      const endpointFailed = error instanceof ProxyError && error.retryable
+      pool.end(state, lease, init.clock.now() - startMs, endpointFailed, init.clock.now())
+      throw error
+    }
+    pool.end(state, lease, init.clock.now() - startMs, response.statusCode >= 500, init.clock.now())
+    return response
+  }
+}

@@ -1,0 +1,30 @@
+// Fault injection for resilience testing: per matching rule, delay `delayPercent` % of requests
+// by `delayMs` and abort `abortPercent` % with `abortStatusCode`, as Envoy's fault filter.
+// Percentages are drawn from the injected random source so tests choose the outcome.
+
+import { FaultAbortError } from '../errors.ts'
+import type { Cell, Clock, Layer } from '../handler.ts'
+import type { FaultInjection } from '../snapshot.ts'
+
+export interface FaultInit {
+  faults: Cell<FaultInjection[] | undefined>
+  clock: Pick<Clock, 'setTimeout'>
+  random: () => number
+}
+
+export function faultLayer (init: FaultInit): Layer {
+  return (next) => async (request) => {
+    const faults = init.faults.current
+    if (faults === undefined || faults.length === 0) return next(request)
+    for (const fault of faults) {
+      if (fault.pathPrefix !== undefined && !request.path.startsWith(fault.pathPrefix)) continue
+      if (fault.abortStatusCode !== undefined && init.random() * 100 < (fault.abortPercent ?? 100)) {
+        throw new FaultAbortError(fault.abortStatusCode, `fault injected: abort with ${fault.abortStatusCode}`)
+      }
+      if (fault.delayMs !== undefined && fault.delayMs > 0 && init.random() * 100 < (fault.delayPercent ?? 100)) {
+        await new Promise<void>((resolve) => { init.clock.setTimeout(resolve, fault.delayMs!) })
+      }
+    }
+    return next(request)
+  }
+}

@@ -1,0 +1,34 @@
+// Traffic split between versions (canary): each request draws a subset by the legs' weights and
+// the balancer then only picks endpoints of that subset. The split is read per request, so an
+// update that shifts weights applies to the very next request and no request is dropped.
+
+import type { Cell, Layer } from '../handler.ts'
+import type { SplitLeg } from '../snapshot.ts'
+
+export interface SplitInit {
+  split: Cell<SplitLeg[] | undefined>
+  random: () => number
+}
+
+/** The subset a draw `r` in [0, 1) lands on; null when there is nothing to split. */
+export function chooseSubset (legs: SplitLeg[] | undefined, r: number): string | null {
+  if (legs === undefined || legs.length === 0) return null
+  let total = 0
+  for (const leg of legs) total += Math.max(0, leg.weight)
+  if (total <= 0) return null
+  let point = r * total
+  for (const leg of legs) {
+    const weight = Math.max(0, leg.weight)
+    if (point < weight) return leg.subset
+    point -= weight
+  }
+  return legs[legs.length - 1]!.subset
+}
+
+export function splitLayer (init: SplitInit): Layer {
+  return (next) => (request) => {
+    const legs = init.split.current
+    if (legs !== undefined && legs.length > 0) request.subset = chooseSubset(legs, init.random())
+    return next(request)
+  }
+}

@@ -1,0 +1,212 @@
+// The outbound side of a sidecar: one local listener per upstream (plain HTTP/1.1 from the app;
+// for `http2` upstreams also h2c with prior knowledge; `tcp` upstreams are piped) and the layer
+// stack to the upstream's sidecars. Order, outermost first:
+//   trace → metrics → respond → fault injection → concurrency limits → request timeout →
+//   traffic split → retry (budgeted) → balance (P2C, outlier ejection) → connect timeout →
+//   mutual-TLS forwarder (keep-alive pool per endpoint, server SPIFFE ID checked)
+// The request timeout wraps the retries so a request's total time is bounded; the balancer is
+// inside the retry so each try picks again and avoids the endpoint that just failed.
+
+import { createServer as createHttpServer } from 'node:http'
+import type { Agent, Server as HttpServer } from 'node:http'
+import { createServer as createH2Server } from 'node:http2'
+import type { Http2Session } from 'node:http2'
+import { createServer as createNetServer } from 'node:net'
+import type { Server as NetServer, Socket } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
+import type { SecureContext } from 'node:tls'
+import type { Logger } from 'pino'
+import { ConnectionTracker } from './connections.ts'
+import type { TrackedConnection } from './connections.ts'
+import { EndpointPool } from './endpoint-pool.ts'
+import type { OutlierInit } from './endpoint-pool.ts'
+import { forwarder } from './forward.ts'
+import { compose } from './handler.ts'
+import type { Cell, Clock, Handler, Layer, PeerIdentity } from './handler.ts'
+import { balanceLayer } from './layers/balance.ts'
+import { concurrencyLayer } from './layers/concurrency.ts'
+import { connectTimeoutLayer } from './layers/connect-timeout.ts'
+import { faultLayer } from './layers/fault.ts'
+import { metricsLayer } from './layers/metrics.ts'
+import { requestTimeoutLayer } from './layers/request-timeout.ts'
+import { respondLayer } from './layers/respond.ts'
+import { retryLayer } from './layers/retry.ts'
+import { splitLayer } from './layers/split.ts'
+import { traceLayer } from './layers/trace.ts'
+import type { ProxyMetrics } from './metrics.ts'
+import { createEndpointAgent, expectSpiffeId, retireAgent } from './pools.ts'
+import { RetryBudget } from './retry-budget.ts'
+import type { RetryBudgetInit } from './retry-budget.ts'
+import { badRequestOnClientError, serve } from './serve.ts'
+import type { ServeContext } from './serve.ts'
+import type { UpstreamSnapshot } from './snapshot.ts'
+import { splice } from './tcp.ts'
+import type { IdSource, SpanRing } from './traces.ts'
+
+export interface OutboundInit {
+  upstream: Cell<UpstreamSnapshot>
+  /** This proxy's own service, the source of every outbound request. */
+  self: Cell<PeerIdentity>
+  secureContext: Cell<SecureContext>
+  metrics: ProxyMetrics
+  ring: SpanRing
+  ids: IdSource
+  clock: Clock
+  random: () => number
+  log: Logger
+  retryBudget?: RetryBudgetInit
+  outlier?: OutlierInit
+  /** Every agent made, so stop() can close what draining left open. */
+  agents: Set<Agent>
+}
+
+export interface Outbound {
+  server: NetServer
+  connections: ConnectionTracker
+  pool: EndpointPool<Agent>
+  /** Applies a new upstream snapshot: endpoints added, kept or drained; limits and split live. */
+  update: (upstream: UpstreamSnapshot) => void
+  /** New TLS material: every endpoint gets a fresh pool, old connections finish and close. */
+  rotateTls: () => void
+}
+
+const kContext = Symbol('mesh.outboundContext')
+type OutboundSocket = Socket & { [kContext]?: ServeContext }
+
+/** The HTTP/2 connection preface a prior-knowledge h2c client opens with. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
+
+function view<T> (read: () => T): Cell<T> {
+  return { get current () { return read() } }
+}
+
+export function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Agent>): Handler {
+  const upstream = init.upstream
+  const destination = (): string => upstream.current.destinationName
+  const layers: Layer[] = [
+    traceLayer({ ring: init.ring, ids: init.ids, clock: init.clock }),
+    metricsLayer({ metrics: init.metrics, clock: init.clock }),
+    respondLayer({ onUnexpected: (error) => { init.log.error({ err: error }, 'unexpected error in outbound stack') } }),
+    faultLayer({ faults: view(() => upstream.current.faults), clock: init.clock, random: init.random }),
+    concurrencyLayer({ limits: view(() => upstream.current.limits) }),
+    requestTimeoutLayer({ timeoutMs: view(() => upstream.current.requestTimeoutMs), clock: init.clock }),
+    splitLayer({ split: view(() => upstream.current.split), random: init.random }),
+    retryLayer({
+      budget: new RetryBudget(init.clock.now(), init.retryBudget),
+      clock: init.clock,
+      onRetry: (reason) => { init.metrics.recordRetry(destination(), reason) }
+    }),
+    balanceLayer({ pool, clock: init.clock }),
+    connectTimeoutLayer({ timeoutMs: view(() => upstream.current.connectTimeoutMs), clock: init.clock })
+  ]
+  return compose(...layers)(forwarder({ onTlsFailure: () => { init.metrics.recordTlsFailure('outbound') } }))
+}
+
+export function startOutbound (init: OutboundInit): Outbound {
+  const upstream = init.upstream
+  const pool = new EndpointPool<Agent>(upstream.current.endpoints, {
+    createPool: (endpoint) => {
+      const agent = createEndpointAgent(endpoint, init.secureContext.current)
+      init.agents.add(agent)
+      return agent
+    },
+    retirePool: retireAgent,
+    random: init.random,
+    outlier: init.outlier,
+    onEjection: (endpoint, untilMs) => {
+      init.metrics.recordEjection(upstream.current.destinationName)
+      init.log.warn({ endpoint: endpoint.id, ejectedForMs: untilMs - init.clock.now() }, 'endpoint ejected by outlier detection')
+    }
+  })
+  const handler = buildOutboundHandler(init, pool)
+  const connections = new ConnectionTracker()
+  const contextFor = (connection: TrackedConnection): ServeContext => ({
+    handler,
+    direction: 'outbound',
+    destination: upstream.current.destinationName,
+    source: init.self.current,
+    now: init.clock.now,
+    draining: () => connections.draining,
+    connection
+  })
+  const serveRequest = (request: { socket: unknown }, response: unknown): void => {
+    serve((request.socket as OutboundSocket)[kContext]!, request as never, response as never)
+  }
+  const http1: HttpServer = createHttpServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, serveRequest)
+  http1.on('clientError', badRequestOnClientError)
+  const http2 = createH2Server({}, serveRequest)
+  let lastSession: Http2Session | null = null
+  http2.on('session', (session: Http2Session) => { lastSession = session })
+
+  const acceptHttp = (socket: OutboundSocket): void => {
+    socket.setNoDelay(true)
+    const connection = connections.track(socket)
+    socket[kContext] = contextFor(connection)
+    if (upstream.current.protocol !== 'http2') {
+      http1.emit('connection', socket)
+      return
+    }
+    // Sniff the first bytes: an h2c preface goes to the HTTP/2 server, anything else is HTTP/1.1.
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause()
+      socket.unshift(chunk)
+      if (chunk.subarray(0, H2_PREFACE.length).equals(H2_PREFACE.subarray(0, Math.min(chunk.length, H2_PREFACE.length)))) {
+        http2.emit('connection', socket)
+        connection.h2Session = lastSession
+      } else {
+        http1.emit('connection', socket)
+      }
+      socket.resume()
+    })
+  }
+
+  const acceptTcp = (socket: Socket): void => {
+    connections.track(socket)
+    const state = pool.pick(null, null, init.clock.now())
+    if (state === null) {
+      init.log.warn({ upstream: upstream.current.destinationName }, 'tcp upstream has no healthy endpoint')
+      socket.destroy()
+      return
+    }
+    const lease = pool.begin(state)
+    const startMs = init.clock.now()
+    let connected = false
+    const remote = tlsConnect({
+      host: state.endpoint.address,
+      port: state.endpoint.port,
+      secureContext: init.secureContext.current,
+      checkServerIdentity: expectSpiffeId(state.endpoint.spiffeId)
+    }, () => {
+      connected = true
+      remote.setNoDelay(true)
+      pool.end(state, lease, init.clock.now() - startMs, false, init.clock.now())
+      splice(socket, remote)
+    })
+    remote.once('error', (error) => {
+      if (connected) return
+      pool.end(state, lease, init.clock.now() - startMs, true, init.clock.now())
+      init.log.warn({ endpoint: state.endpoint.id, err: error }, 'tcp upstream connection failed')
+      socket.destroy()
+    })
+  }
+
+  const server = createNetServer((socket) => {
+    if (connections.draining) {
+      socket.destroy()
+      return
+    }
+    if (upstream.current.protocol === 'tcp') acceptTcp(socket)
+    else acceptHttp(socket)
+  })
+  if (upstream.current.limits?.maxConnections !== undefined) server.maxConnections = upstream.current.limits.maxConnections
+  return {
+    server,
+    connections,
+    pool,
+    update: (next) => {
+      pool.update(next.endpoints)
+      if (next.limits?.maxConnections !== undefined) server.maxConnections = next.limits.maxConnections
+    },
+    rotateTls: () => { pool.replacePools() }
+  }
+}

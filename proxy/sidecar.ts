@@ -1,0 +1,217 @@
+// A sidecar's lifecycle: start the inbound listener and one listener per upstream from a
+// snapshot, swap snapshots atomically under load, expose metrics, stats and traces, and stop
+// with draining. Everything the proxy needs comes in the snapshot, so it runs the same inside
+// the agent or standalone (`mesh proxy --sidecar-for`), with no agent code imported here.
+
+import type { AddressInfo, Server } from 'node:net'
+import type { Agent } from 'node:http'
+import type { SecureContext } from 'node:tls'
+import { pino } from 'pino'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import type { OutlierInit } from './endpoint-pool.ts'
+import { InvalidSnapshotError } from './errors.ts'
+import { systemClock } from './handler.ts'
+import type { Cell, Clock, PeerIdentity } from './handler.ts'
+import { startInbound } from './inbound.ts'
+import type { Inbound } from './inbound.ts'
+import { ProxyMetrics } from './metrics.ts'
+import type { ProxyMetricsSnapshot } from './metrics.ts'
+import { startOutbound } from './outbound.ts'
+import type { Outbound } from './outbound.ts'
+import { agentIsIdle, closeIdleSockets, createAppAgent, secureContextFor } from './pools.ts'
+import type { RetryBudgetInit } from './retry-budget.ts'
+import type { ProxySnapshot, TlsMaterial, UpstreamSnapshot } from './snapshot.ts'
+import { formatServiceSpiffeId } from './spiffe.ts'
+import { IdSource, SpanRing } from './traces.ts'
+import type { Span } from './traces.ts'
+import { validateSnapshot } from './validate.ts'
+
+export interface SidecarInit {
+  snapshot: ProxySnapshot
+  log?: Logger
+  metricsRegistry?: Registry
+  /** Monotonic milliseconds; tests inject it. */
+  now?: () => number
+  /** Uniform [0, 1) for balancing, splits and faults; tests inject it. */
+  random?: () => number
+  /** Spans kept for traces(); the oldest go first. */
+  traceCapacity?: number
+  retryBudget?: RetryBudgetInit
+  outlier?: OutlierInit
+}
+
+export interface SidecarPorts {
+  inbound: number
+  /** Local listener port per upstream destination name. */
+  upstreams: Record<string, number>
+}
+
+export interface SidecarStats extends ProxyMetricsSnapshot {
+  inboundConnections: number
+  outboundConnections: number
+  upstreams: Record<string, { endpoints: number, ejected: number, outstanding: number, drainingPools: number }>
+}
+
+export interface Sidecar {
+  /** Applies a new snapshot; in-flight requests finish on what they started with. */
+  update: (snapshot: ProxySnapshot) => Promise<void>
+  /** Stops accepting, lets requests in progress finish for up to `drainMs`, then cuts the rest. */
+  stop: (options?: { drainMs?: number }) => Promise<void>
+  ports: () => SidecarPorts
+  metrics: () => Promise<string>
+  stats: () => SidecarStats
+  traces: () => Span[]
+}
+
+const DEFAULT_DRAIN_MS = 5000
+
+function listen (server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve((server.address() as AddressInfo).port)
+    })
+  })
+}
+
+function closeServer (server: Server): Promise<void> {
+  return new Promise((resolve) => { server.close(() => { resolve() }) })
+}
+
+function sameTls (a: TlsMaterial, b: TlsMaterial): boolean {
+  return a.certChainPem === b.certChainPem && a.keyPem === b.keyPem && a.rootsPem.join('\n') === b.rootsPem.join('\n')
+}
+
+export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
+  validateSnapshot(init.snapshot)
+  const log = (init.log ?? pino({ level: 'silent' })).child({ component: 'mesh:proxy', proxy: init.snapshot.proxyId })
+  const clock: Clock = init.now === undefined ? systemClock : { ...systemClock, now: init.now }
+  const random = init.random ?? Math.random
+  const metrics = new ProxyMetrics(init.snapshot.proxyId, init.metricsRegistry)
+  const ring = new SpanRing(init.traceCapacity ?? 1024)
+  const ids = new IdSource()
+  const agents = new Set<Agent>()
+  const appAgent = createAppAgent()
+  agents.add(appAgent)
+
+  const snapshot: Cell<ProxySnapshot> = { current: init.snapshot }
+  const selfOf = (s: ProxySnapshot): PeerIdentity => ({
+    spiffeId: formatServiceSpiffeId({ trustDomain: s.trustDomain, namespace: 'default', datacenter: s.datacenter, service: s.serviceName }),
+    service: s.serviceName
+  })
+  const self: Cell<PeerIdentity> = { current: selfOf(init.snapshot) }
+  const ownSpiffeId: Cell<string> = { get current () { return self.current.spiffeId } }
+  const secureContext: Cell<SecureContext> = { current: secureContextFor(init.snapshot.tls) }
+
+  const inbound: Inbound = startInbound({ snapshot, ownSpiffeId, appAgent, metrics, ring, ids, clock, random, log })
+  const outbounds = new Map<string, { cell: Cell<UpstreamSnapshot>, outbound: Outbound, port: number }>()
+  const startUpstream = async (upstream: UpstreamSnapshot): Promise<void> => {
+    const cell: Cell<UpstreamSnapshot> = { current: upstream }
+    const outbound = startOutbound({
+      upstream: cell, self, secureContext, metrics, ring, ids, clock, random, log, agents,
+      retryBudget: init.retryBudget,
+      outlier: init.outlier
+    })
+    const port = await listen(outbound.server, upstream.localBindPort, upstream.localBindAddress)
+    outbounds.set(upstream.destinationName, { cell, outbound, port })
+  }
+  let inboundPort = 0
+  try {
+    inboundPort = await listen(inbound.server, init.snapshot.inbound.bindPort, init.snapshot.inbound.bindAddress)
+    for (const upstream of init.snapshot.upstreams) await startUpstream(upstream)
+  } catch (error) {
+    inbound.server.close()
+    for (const { outbound } of outbounds.values()) outbound.server.close()
+    throw error
+  }
+  log.info({ inboundPort, upstreams: [...outbounds.keys()] }, 'sidecar started')
+
+  const stopUpstream = async (name: string, drainMs: number): Promise<void> => {
+    const entry = outbounds.get(name)
+    if (entry === undefined) return
+    outbounds.delete(name)
+    const closed = closeServer(entry.outbound.server)
+    entry.outbound.connections.drain()
+    await Promise.race([entry.outbound.connections.whenEmpty(), new Promise((resolve) => { setTimeout(resolve, drainMs).unref() })])
+    entry.outbound.connections.destroyAll()
+    await closed
+    entry.outbound.pool.close()
+  }
+
+  let stopped = false
+  return {
+    update: async (next) => {
+      validateSnapshot(next)
+      if (stopped) throw new InvalidSnapshotError('sidecar is stopped')
+      const previous = snapshot.current
+      if (!sameTls(previous.tls, next.tls)) {
+        secureContext.current = secureContextFor(next.tls)
+        inbound.setTls(next)
+        for (const { outbound } of outbounds.values()) outbound.rotateTls()
+        // Sweep agents whose retirement finished so rotations do not accumulate them.
+        for (const agent of agents) if (agent !== appAgent && agent.maxFreeSockets === 0 && agentIsIdle(agent)) agents.delete(agent)
+      }
+      if (next.inbound.localServiceAddress !== previous.inbound.localServiceAddress || next.inbound.localServicePort !== previous.inbound.localServicePort) {
+        // Pooled connections to the old address are of no further use; busy ones finish first.
+        closeIdleSockets(appAgent)
+      }
+      snapshot.current = next
+      self.current = selfOf(next)
+      const wanted = new Map(next.upstreams.map((upstream) => [upstream.destinationName, upstream]))
+      for (const [name, entry] of outbounds) {
+        const upstream = wanted.get(name)
+        if (upstream === undefined || upstream.localBindPort !== entry.cell.current.localBindPort ||
+            upstream.localBindAddress !== entry.cell.current.localBindAddress || upstream.protocol !== entry.cell.current.protocol) {
+          await stopUpstream(name, DEFAULT_DRAIN_MS)
+          continue
+        }
+        entry.cell.current = upstream
+        entry.outbound.update(upstream)
+      }
+      for (const upstream of next.upstreams) if (!outbounds.has(upstream.destinationName)) await startUpstream(upstream)
+    },
+
+    stop: async (options = {}) => {
+      if (stopped) return
+      stopped = true
+      const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS
+      const inboundClosed = closeServer(inbound.server)
+      inbound.connections.drain()
+      const upstreamsStopped = Promise.all([...outbounds.keys()].map((name) => stopUpstream(name, drainMs)))
+      await Promise.race([inbound.connections.whenEmpty(), new Promise((resolve) => { setTimeout(resolve, drainMs).unref() })])
+      inbound.connections.destroyAll()
+      await Promise.all([inboundClosed, upstreamsStopped])
+      for (const agent of agents) agent.destroy()
+      agents.clear()
+      log.info('sidecar stopped')
+    },
+
+    ports: () => ({
+      inbound: inboundPort,
+      upstreams: Object.fromEntries([...outbounds].map(([name, entry]) => [name, entry.port]))
+    }),
+
+    metrics: () => metrics.registry.metrics(),
+
+    stats: () => {
+      const nowMs = clock.now()
+      const upstreams: SidecarStats['upstreams'] = {}
+      let outboundConnections = 0
+      for (const [name, { outbound }] of outbounds) {
+        outboundConnections += outbound.connections.size
+        let ejected = 0
+        let outstanding = 0
+        for (const state of outbound.pool.endpoints) {
+          if (state.ejectedUntilMs > nowMs) ejected++
+          outstanding += state.outstanding
+        }
+        upstreams[name] = { endpoints: outbound.pool.endpoints.length, ejected, outstanding, drainingPools: outbound.pool.drainingCount }
+      }
+      return { ...metrics.totals, inboundConnections: inbound.connections.size, outboundConnections, upstreams }
+    },
+
+    traces: () => ring.list()
+  }
+}
