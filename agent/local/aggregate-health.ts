@@ -1,0 +1,21 @@
+// The aggregated health of a service instance, as Consul's /v1/agent/health/service endpoints
+// report it: the worst status among its checks (maintenance, then critical, then warning, then
+// passing; no checks is passing), and the HTTP status that carries it so load balancers can
+// probe the agent instead of the app.
+
+import type { CheckRecord, HealthStatus } from '../../catalog/types.ts'
+
+const SEVERITY: Record<HealthStatus, number> = { passing: 0, warning: 1, critical: 2, maintenance: 3 }
+
+export function aggregateStatus (checks: Array<Pick<CheckRecord, 'Status'>>): HealthStatus {
+  let worst: HealthStatus = 'passing'
+  for (const check of checks) if (SEVERITY[check.Status] > SEVERITY[worst]) worst = check.Status
+  return worst
+}
+
+/** 200 passing, 429 warning, 503 critical or maintenance. */
+export function httpCodeForStatus (status: HealthStatus): number {
+  if (status === 'passing') return 200
+  if (status === 'warning') return 429
+  return 503
+}
