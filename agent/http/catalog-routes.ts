@@ -1,0 +1,134 @@
+// Consul's read-only catalog routes (/v1/catalog/...), answered from the local catalog with
+// blocking queries, `?filter=`, `?tag=`, `?node-meta=` and `?dc=`. Also exports the small query
+// helpers the health routes share (datacenter check, filter compilation, node-meta matching).
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Catalog } from '../../catalog/catalog.ts'
+import { FilterError, NO_PATH_TO_DATACENTER_CODE } from '../../catalog/errors.ts'
+import type { Predicate } from '../../catalog/filter.ts'
+import { compileFilter } from '../../catalog/filter.ts'
+import { waitForBlocking } from './blocking.ts'
+import { HttpError, badRequest } from './errors.ts'
+
+export interface CatalogRouteDeps {
+  catalog: Catalog
+  /** Jitter source for blocking waits (tests pin it). */
+  random?: () => number
+}
+
+export interface CatalogQuery {
+  dc?: string
+  tag?: string[]
+  'node-meta'?: string[]
+  filter?: string
+  passing?: string
+  index?: string
+  wait?: string
+}
+
+const stringList = { type: 'array', items: { type: 'string', maxLength: 1024 }, maxItems: 64 } as const
+
+/** Query parameters every catalog/health read accepts; unknown ones (stale, consistent, near…) pass. */
+export const catalogQuerySchema = {
+  type: 'object',
+  properties: {
+    dc: { type: 'string', maxLength: 256 },
+    tag: stringList,
+    'node-meta': stringList,
+    filter: { type: 'string', maxLength: 8192 },
+    passing: { type: 'string' },
+    index: { type: 'string', maxLength: 32 },
+    wait: { type: 'string', maxLength: 64 },
+  },
+} as const
+
+export const nameParam = (name: string) => ({
+  type: 'object', required: [name], properties: { [name]: { type: 'string', minLength: 1, maxLength: 512 } },
+} as const)
+
+/** Checks `?dc=` and compiles `?filter=` before any waiting, so bad requests fail fast. */
+export function prepareQuery (request: FastifyRequest, catalog: Catalog): { query: CatalogQuery, filter: Predicate | undefined, nodeMeta: Array<[string, string]> } {
+  const query = request.query as CatalogQuery
+  if (query.dc !== undefined && query.dc !== '' && query.dc !== catalog.self.Datacenter) {
+    throw new HttpError(500, NO_PATH_TO_DATACENTER_CODE, 'No path to datacenter')
+  }
+  let filter: Predicate | undefined
+  if (query.filter !== undefined && query.filter !== '') {
+    try {
+      filter = compileFilter(query.filter)
+    } catch (error) {
+      if (error instanceof FilterError) throw new HttpError(400, error.code, error.message)
+      throw error
+    }
+  }
+  const nodeMeta = (query['node-meta'] ?? []).map((pair): [string, string] => {
+    const separator = pair.indexOf(':')
+    if (separator < 0) throw badRequest(`invalid node-meta "${pair}": expected key:value`)
+    return [pair.slice(0, separator), pair.slice(separator + 1)]
+  })
+  return { query, filter, nodeMeta }
+}
+
+export function matchesNodeMeta (meta: Record<string, string>, wanted: Array<[string, string]>): boolean {
+  return wanted.every(([key, value]) => meta[key] === value)
+}
+
+export function applyPredicate<T> (values: T[], filter: Predicate | undefined): T[] {
+  return filter === undefined ? values : values.filter(value => filter(value))
+}
+
+/** `?passing`, `?passing=true`, `?passing=1` mean yes; absent or `false`/`0` mean no. */
+export function flag (value: string | undefined): boolean {
+  return value !== undefined && value !== 'false' && value !== '0'
+}
+
+export async function block (request: FastifyRequest, reply: FastifyReply, deps: CatalogRouteDeps): Promise<void> {
+  await waitForBlocking(request, reply, deps.catalog, deps.random)
+}
+
+export function registerCatalogRoutes (app: FastifyInstance, deps: CatalogRouteDeps): void {
+  const { catalog } = deps
+  const querystring = catalogQuerySchema
+
+  app.get('/v1/catalog/datacenters', async () => catalog.datacenters())
+
+  app.get('/v1/catalog/nodes', { schema: { querystring } }, async (request, reply) => {
+    const { filter, nodeMeta } = prepareQuery(request, catalog)
+    await block(request, reply, deps)
+    return applyPredicate(catalog.nodes().filter(node => matchesNodeMeta(node.Meta, nodeMeta)), filter)
+  })
+
+  app.get('/v1/catalog/services', { schema: { querystring } }, async (request, reply) => {
+    const { filter, nodeMeta } = prepareQuery(request, catalog)
+    await block(request, reply, deps)
+    if (filter === undefined && nodeMeta.length === 0) return catalog.services()
+    const result: Record<string, string[]> = {}
+    for (const name of Object.keys(catalog.services())) {
+      const instances = applyPredicate(catalog.serviceNodes(name).filter(instance => matchesNodeMeta(instance.NodeMeta, nodeMeta)), filter)
+      if (instances.length > 0) result[name] = [...new Set(instances.flatMap(instance => instance.ServiceTags))].sort()
+    }
+    return result
+  })
+
+  for (const connect of [false, true]) {
+    app.get(connect ? '/v1/catalog/connect/:service' : '/v1/catalog/service/:service', {
+      schema: { params: nameParam('service'), querystring },
+    }, async (request, reply) => {
+      const { query, filter, nodeMeta } = prepareQuery(request, catalog)
+      await block(request, reply, deps)
+      const { service } = request.params as { service: string }
+      const instances = catalog.serviceNodes(service, { tag: query.tag, connect })
+      return applyPredicate(instances.filter(instance => matchesNodeMeta(instance.NodeMeta, nodeMeta)), filter)
+    })
+  }
+
+  app.get('/v1/catalog/node/:node', { schema: { params: nameParam('node'), querystring } }, async (request, reply) => {
+    const { filter } = prepareQuery(request, catalog)
+    await block(request, reply, deps)
+    const found = catalog.node((request.params as { node: string }).node)
+    // Consul answers an unknown node with 200 and a JSON null.
+    if (found === undefined) return reply.type('application/json').send('null')
+    if (filter === undefined) return found
+    return { Node: found.Node, Services: Object.fromEntries(Object.entries(found.Services).filter(([, service]) => filter(service))) }
+  })
+}
