@@ -1,0 +1,213 @@
+import { join } from 'node:path'
+import t from 'tap'
+import { startFakeAgent } from './fixtures/fake-agent.ts'
+import type { RecordedRequest } from './fixtures/fake-agent.ts'
+import { runCli } from './fixtures/run-cli.ts'
+
+const EXACT = '/v1/connect/intentions/exact'
+const summary = (request: RecordedRequest): unknown[] => [request.method, request.path, request.query, request.body]
+
+t.test('allow and deny check the pair is free, then PUT the exact intention', async t => {
+  const agent = await startFakeAgent({ [`GET ${EXACT}`]: { status: 404, body: 'Intention not found' }, [`PUT ${EXACT}`]: { body: true } })
+  t.teardown(() => agent.close())
+  const allow = await runCli(['intentions', 'allow', 'web', 'api', '--description', 'frontend calls api'], { httpAddr: agent.httpAddr })
+  t.equal(allow.code, 0, allow.stderr)
+  t.equal(allow.stdout, 'Intention created: web => api (allow)\n')
+  const deny = await runCli(['intention', 'deny', '*', 'db'], { httpAddr: agent.httpAddr })
+  t.equal(deny.code, 0, deny.stderr)
+  t.same(agent.requests.map(summary), [
+    ['GET', EXACT, { source: 'web', destination: 'api' }, undefined],
+    ['PUT', EXACT, { source: 'web', destination: 'api' }, { SourceName: 'web', DestinationName: 'api', Action: 'allow', Description: 'frontend calls api' }],
+    ['GET', EXACT, { source: '*', destination: 'db' }, undefined],
+    ['PUT', EXACT, { source: '*', destination: 'db' }, { SourceName: '*', DestinationName: 'db', Action: 'deny' }],
+  ])
+})
+
+t.test('an existing intention is an error unless --replace, which writes without asking', async t => {
+  const existing = { SourceName: 'web', DestinationName: 'db', Action: 'allow' }
+  const agent = await startFakeAgent({ [`GET ${EXACT}`]: { body: existing }, [`PUT ${EXACT}`]: { body: true } })
+  t.teardown(() => agent.close())
+  const refused = await runCli(['intentions', 'deny', 'web', 'db'], { httpAddr: agent.httpAddr })
+  t.equal(refused.code, 1)
+  t.equal(refused.stderr, 'Error: an intention from "web" to "db" already exists (allow); use --replace to overwrite it\n')
+  t.same(agent.requests.map(request => request.method), ['GET'], 'nothing written')
+  const replaced = await runCli(['intentions', 'deny', 'web', 'db', '--replace'], { httpAddr: agent.httpAddr })
+  t.equal(replaced.code, 0)
+  t.same(agent.requests.slice(1).map(summary), [
+    ['PUT', EXACT, { source: 'web', destination: 'db' }, { SourceName: 'web', DestinationName: 'db', Action: 'deny' }],
+  ])
+})
+
+t.test('list prints a table, L7 intentions shown by their permissions', async t => {
+  const intentions = [
+    { SourceName: 'web', DestinationName: 'api', Action: 'allow', Precedence: 9, Description: 'frontend' },
+    { SourceName: 'admin', DestinationName: 'api', Action: '', Permissions: [{ Action: 'allow', HTTP: { PathPrefix: '/admin' } }], Precedence: 9 },
+    { SourceName: '*', DestinationName: 'db', Action: 'deny', Precedence: 8 },
+  ]
+  const agent = await startFakeAgent({ 'GET /v1/connect/intentions': { body: intentions } })
+  t.teardown(() => agent.close())
+  const table = await runCli(['intentions', 'list'], { httpAddr: agent.httpAddr })
+  t.equal(table.stdout, [
+    'Source  Action              Destination  Precedence  Description',
+    'web     allow               api          9           frontend',
+    'admin   L7 (1 permissions)  api          9',
+    '*       deny                db           8',
+    '',
+  ].join('\n'))
+  const json = await runCli(['intentions', 'list', '--format', 'json'], { httpAddr: agent.httpAddr })
+  t.same(JSON.parse(json.stdout), intentions)
+})
+
+t.test('get prints one intention; a missing one is an error', async t => {
+  const agent = await startFakeAgent({
+    [`GET ${EXACT}`]: request => request.query.source === 'web'
+      ? { body: { ID: 'abc', SourceName: 'web', DestinationName: 'api', Action: 'allow', Precedence: 9, Description: 'x' } }
+      : { status: 404, body: 'Intention not found' },
+  })
+  t.teardown(() => agent.close())
+  const found = await runCli(['intentions', 'get', 'web', 'api'], { httpAddr: agent.httpAddr })
+  t.equal(found.code, 0)
+  t.match(found.stdout, /^Source: +web\nDestination: +api\nAction: +allow\nID: +abc\nDescription: +x\nPrecedence: +9\n/)
+  const missing = await runCli(['intentions', 'get', 'batch', 'api'], { httpAddr: agent.httpAddr })
+  t.equal(missing.code, 1)
+  t.equal(missing.stderr, 'Error: no intention from "batch" to "api"\n')
+})
+
+t.test('check prints Allowed with exit 0 and Denied with exit 1', async t => {
+  const agent = await startFakeAgent({
+    'GET /v1/connect/intentions/check': request => ({ body: { Allowed: request.query.destination === 'api' } }),
+  })
+  t.teardown(() => agent.close())
+  const allowed = await runCli(['intentions', 'check', 'web', 'api'], { httpAddr: agent.httpAddr })
+  t.equal(allowed.code, 0)
+  t.equal(allowed.stdout, 'Allowed\n')
+  const denied = await runCli(['intentions', 'check', 'web', 'db'], { httpAddr: agent.httpAddr })
+  t.equal(denied.code, 1)
+  t.equal(denied.stdout, 'Denied\n')
+  t.equal(denied.stderr, '')
+  t.same(agent.requests.map(request => request.query), [{ source: 'web', destination: 'api' }, { source: 'web', destination: 'db' }])
+})
+
+t.test('check treats an answer without a boolean Allowed as an error, not as Denied', async t => {
+  const agent = await startFakeAgent({ 'GET /v1/connect/intentions/check': { body: {} } })
+  t.teardown(() => agent.close())
+  const result = await runCli(['intentions', 'check', 'web', 'api'], { httpAddr: agent.httpAddr })
+  t.equal(result.code, 1)
+  t.equal(result.stdout, '')
+  t.match(result.stderr, /no boolean "Allowed" field/)
+})
+
+t.test('delete sends DELETE for the pair', async t => {
+  const agent = await startFakeAgent({ [`DELETE ${EXACT}`]: { body: true } })
+  t.teardown(() => agent.close())
+  const result = await runCli(['intentions', 'delete', 'web', 'db'], { httpAddr: agent.httpAddr })
+  t.equal(result.code, 0)
+  t.equal(result.stdout, 'Intention deleted: web => db\n')
+  t.same(agent.requests.map(summary), [['DELETE', EXACT, { source: 'web', destination: 'db' }, undefined]])
+})
+
+/** A fake agent holding service-intentions entries, honouring ?cas like Consul's PUT /v1/config. */
+async function startConfigAgent (entries: Record<string, Record<string, unknown>>, options: { casFailures?: number } = {}) {
+  let modifyIndex = 10
+  let casFailures = options.casFailures ?? 0
+  return startFakeAgent({
+    'PUT /v1/config': request => {
+      const entry = request.body as Record<string, unknown>
+      const existing = entries[entry.Name as string]
+      if (request.query.cas !== undefined) {
+        if (casFailures > 0) { casFailures--; return { body: false } }
+        if (Number(request.query.cas) !== (existing?.ModifyIndex ?? 0)) return { body: false }
+      }
+      entries[entry.Name as string] = { ...entry, ModifyIndex: ++modifyIndex }
+      return { body: true }
+    },
+    ...Object.fromEntries(['api', 'db', 'web'].map(name => [`GET /v1/config/service-intentions/${name}`,
+      () => entries[name] === undefined ? { status: 404, body: 'Config entry not found' } : { body: entries[name] }])),
+  })
+}
+
+t.test('apply merges plain intentions into their destination entry with check-and-set, keeping other sources', async t => {
+  const entries: Record<string, Record<string, unknown>> = {
+    api: { Kind: 'service-intentions', Name: 'api', Sources: [{ Name: 'admin', Action: 'allow', Precedence: 9 }], CreateIndex: 3, ModifyIndex: 7 },
+  }
+  const agent = await startConfigAgent(entries)
+  t.teardown(() => agent.close())
+  const dir = t.testdir({
+    'intentions.json': JSON.stringify([
+      { SourceName: 'web', DestinationName: 'api', Action: 'allow', Description: 'frontend' },
+      { SourceName: 'web', DestinationName: 'db', Permissions: [{ Action: 'allow', HTTP: { PathPrefix: '/read', Methods: ['GET'] } }] },
+      { SourceName: 'admin', DestinationName: 'api', Action: 'allow' },
+    ]),
+  })
+  const result = await runCli(['intentions', 'apply', join(dir, 'intentions.json')], { httpAddr: agent.httpAddr })
+  t.equal(result.code, 0, result.stderr)
+  t.equal(result.stdout, 'Intention     Result\nweb => api    created\nweb => db     created\nadmin => api  unchanged\n')
+  const puts = agent.requests.filter(request => request.method === 'PUT')
+  t.same(puts.map(request => [request.query, request.body]), [
+    [{ cas: '7' }, { Kind: 'service-intentions', Name: 'api', Sources: [{ Name: 'admin', Action: 'allow', Precedence: 9 }, { Name: 'web', Action: 'allow', Description: 'frontend' }] }],
+    [{ cas: '0' }, { Kind: 'service-intentions', Name: 'db', Sources: [{ Name: 'web', Permissions: [{ Action: 'allow', HTTP: { PathPrefix: '/read', Methods: ['GET'] } }] }] }],
+  ])
+})
+
+t.test('apply retries when a concurrent writer wins the check-and-set, and gives up after 5 attempts', async t => {
+  const entries: Record<string, Record<string, unknown>> = {}
+  const agent = await startConfigAgent(entries, { casFailures: 2 })
+  t.teardown(() => agent.close())
+  const dir = t.testdir({ 'one.json': JSON.stringify({ SourceName: 'web', DestinationName: 'api', Action: 'deny' }) })
+  const result = await runCli(['intentions', 'apply', join(dir, 'one.json')], { httpAddr: agent.httpAddr })
+  t.equal(result.code, 0, result.stderr)
+  t.equal(agent.requests.filter(request => request.method === 'PUT').length, 3)
+  t.same(entries.api.Sources, [{ Name: 'web', Action: 'deny' }])
+
+  const stubborn = await startConfigAgent({}, { casFailures: 100 })
+  t.teardown(() => stubborn.close())
+  const failed = await runCli(['intentions', 'apply', join(dir, 'one.json')], { httpAddr: stubborn.httpAddr })
+  t.equal(failed.code, 1)
+  t.equal(failed.stderr, 'Error: service-intentions/api changed concurrently 5 times in a row; nothing was written, try again\n')
+})
+
+t.test('apply writes a service-intentions entry as is, L7 permissions included', async t => {
+  const agent = await startConfigAgent({})
+  t.teardown(() => agent.close())
+  const entry = {
+    Kind: 'service-intentions',
+    Name: 'api',
+    Sources: [
+      { Name: 'web', Permissions: [{ Action: 'allow', HTTP: { PathExact: '/health' } }, { Action: 'deny', HTTP: { PathPrefix: '/' } }] },
+      { Name: '*', Action: 'deny' },
+    ],
+  }
+  const dir = t.testdir({ 'api.json': JSON.stringify(entry) })
+  const result = await runCli(['intentions', 'apply', join(dir, 'api.json'), '--format', 'json'], { httpAddr: agent.httpAddr })
+  t.equal(result.code, 0, result.stderr)
+  t.same(JSON.parse(result.stdout), [{ Target: 'service-intentions/api', Result: 'written' }])
+  t.same(agent.requests.map(request => [request.method, request.path, request.query, request.body]), [['PUT', '/v1/config', {}, entry]])
+})
+
+t.test('apply validates the whole file before writing anything', async t => {
+  const agent = await startConfigAgent({})
+  t.teardown(() => agent.close())
+  const cases: Array<[unknown, RegExp]> = [
+    [[{ SourceName: 'web', DestinationName: 'api', Action: 'allow' }, { SourceName: 'web', DestinationName: 'db', Action: 'maybe' }], /item 2 has Action "maybe"; expected allow or deny/],
+    [{ SourceName: 'web', DestinationName: 'api' }, /needs exactly one of "Action".*or "Permissions"/],
+    [{ SourceName: 'web', DestinationName: 'api', Action: 'allow', Permissions: [] }, /needs exactly one of/],
+    [{ SourceName: 'web', DestinationName: 'api', Permissions: [{ Action: 'allow' }] }, /permission 1 needs an "HTTP" match object/],
+    [{ Kind: 'service-router', Name: 'api' }, /is a "service-router" entry; intentions apply takes service-intentions/],
+    [{ Kind: 'service-intentions', Name: 'api', Sources: [{ Action: 'allow' }] }, /source 1 needs a "Name"/],
+    [{ DestinationName: 'api', Action: 'allow' }, /needs "SourceName" and "DestinationName"/],
+    [[], /holds no intention/],
+  ]
+  for (const [content, message] of cases) {
+    const dir = t.testdir({ 'bad.json': JSON.stringify(content) })
+    const result = await runCli(['intentions', 'apply', join(dir, 'bad.json')], { httpAddr: agent.httpAddr })
+    t.equal(result.code, 1, JSON.stringify(content))
+    t.match(result.stderr, message)
+  }
+  t.equal(agent.requests.length, 0)
+})
+
+t.test('source and destination must be names or "*"', async t => {
+  const result = await runCli(['intentions', 'allow', 'web', 'a/b'])
+  t.equal(result.code, 1)
+  t.match(result.stderr, /^Error: .*destination must be a service name or "\*", got "a\/b"\n$/)
+})
