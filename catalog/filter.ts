@@ -11,13 +11,23 @@
 // As in bexpr, a selector that passes through a list selects every element ("any element
 // matches"), and a selector that finds nothing makes `==`, `contains`, `in`, `matches` and
 // `is not empty` false and their negations (and `is empty`) true. Errors name the position.
+//
+// `matches` patterns come from HTTP clients, and Consul runs them on Go's linear-time RE2. Here a
+// pattern is accepted only if V8's linear-time engine can run it (compiling with the `l` flag: no
+// backreferences, no lookaround), and V8 falls back to that engine when a match exceeds its
+// backtrack budget, so a pattern like `(a+)+b` cannot pin a core.
 
+import v8 from 'node:v8'
 import { FilterError } from './errors.ts'
+
+v8.setFlagsFromString('--enable-experimental-regexp-engine')
+v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks')
 
 export type Predicate = (value: unknown) => boolean
 
 const MAX_EXPRESSION_CHARS = 8192
 const MAX_DEPTH = 64
+const MAX_PATTERN_CHARS = 1024
 const IDENTIFIER = /[a-zA-Z][a-zA-Z0-9_/]*/y
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?/y
 const WHITESPACE = /[ \t\r\n]+/y
@@ -308,24 +318,30 @@ function makeMatch (path: string[], operator: Operator, literal: string): Predic
   }
 }
 
+/**
+ * Go's `(?i)` prefix: the linear-time engine has no case-insensitive mode, so the pattern's letters
+ * (except escape letters such as `\S`) and the input are both lower-cased instead.
+ */
+function foldCase (pattern: string): string {
+  return pattern.replace(/(\\.)|[A-Z]+/g, (match, escape: string | undefined) => escape ?? match.toLowerCase())
+}
+
 function makeRegexMatch (path: string[], negated: boolean, pattern: string, position: number): Predicate {
-  let source = pattern
-  let flags = ''
-  // Go's inline flags (?i) have no JavaScript equivalent at the start of a pattern: map them.
-  const inline = /^\(\?([ims]+)\)/.exec(source)
-  if (inline !== null) {
-    flags = [...new Set(inline[1])].join('')
-    source = source.slice(inline[0].length)
-  }
+  if (pattern.length > MAX_PATTERN_CHARS) throw new FilterError(`regular expression longer than ${MAX_PATTERN_CHARS} characters`, position)
+  const caseInsensitive = pattern.startsWith('(?i)')
+  const source = caseInsensitive ? foldCase(pattern.slice(4)) : pattern
   let regex: RegExp
   try {
-    regex = new RegExp(source, flags)
+    void new RegExp(source, 'l')
+    regex = new RegExp(source)
   } catch (error) {
-    throw new FilterError(`invalid regular expression: ${(error as Error).message}`, position)
+    const detail = (error as Error).message.replace(/^Invalid regular expression: /, '')
+    throw new FilterError(`invalid regular expression (backreferences and lookaround are not supported): ${detail}`, position)
   }
+  const matches = (text: string): boolean => regex.test(caseInsensitive ? text.toLowerCase() : text)
   const test = (field: unknown): boolean => {
-    if (typeof field === 'string') return regex.test(field) !== negated
-    if (Array.isArray(field)) return field.some(element => typeof element === 'string' && regex.test(element)) !== negated
+    if (typeof field === 'string') return matches(field) !== negated
+    if (Array.isArray(field)) return field.some(element => typeof element === 'string' && matches(element)) !== negated
     return negated
   }
   return value => {

@@ -44,6 +44,8 @@ const cases: Array<[string, boolean]> = [
   ['Service.Meta.version matches `^2`', false],
   ['Service.Meta.version not matches `^2`', true],
   ['Service.Service matches "(?i)^WEB$"', true],
+  ['Service.Service matches `(?i)^[A-Z]+\\S$`', true],
+  ['Service.Service matches "^WEB$"', false],
   ['Service.Address is empty', true],
   ['Service.Address is not empty', false],
   ['Service.Tags is not empty', true],
@@ -123,6 +125,15 @@ t.test('bad expressions throw FilterError naming the problem and position', asyn
       t.equal((error as FilterError).code, 'MESH_ERR_CATALOG_FILTER')
     }
   }
+})
+
+t.test('matches refuses patterns that need backtracking and runs nested quantifiers in bounded time', async t => {
+  t.throws(() => compileFilter('Service.Service matches "(a)\\\\1"'), { code: 'MESH_ERR_CATALOG_FILTER', message: /backreferences/ })
+  t.throws(() => compileFilter('Service.Service matches "a(?=b)"'), { code: 'MESH_ERR_CATALOG_FILTER' })
+  const evil = compileFilter('Name matches "^(a+)+$"')
+  const startMs = performance.now()
+  t.equal(evil({ Name: 'a'.repeat(40) + 'b' }), false)
+  t.ok(performance.now() - startMs < 1000, 'no catastrophic backtracking')
 })
 
 t.test('deep nesting and huge expressions are refused instead of overflowing the stack', async t => {
