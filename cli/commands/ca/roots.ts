@@ -42,7 +42,7 @@ export function caRootsCommand (): Command {
         write(list.map(root => root.RootCert.trim()).join('\n'))
         return
       }
-      write(`Trust domain: ${roots?.TrustDomain ?? ''}\n`)
+      write(`Trust domain: ${roots?.TrustDomain ?? ''}\n\n`)
       write(renderTable(['ID', 'Name', 'Active', 'Not After'], list.map(root =>
         [root.ID, root.Name ?? '', root.Active ? 'yes' : 'no', root.NotAfter ?? ''])))
     })
