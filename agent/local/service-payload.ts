@@ -102,7 +102,8 @@ export function normalizeServicePayload (payload: unknown, context: ServicePaylo
   if (sidecarPayload !== undefined) {
     registration.sidecar = buildSidecar(service, sidecarPayload, {
       ...context,
-      localServices: context.localServices.filter(other => other.ID !== id),
+      // The service being registered takes its own port, and replaces any older copy of itself.
+      localServices: [...context.localServices.filter(other => other.ID !== id), service],
     })
   }
   return registration

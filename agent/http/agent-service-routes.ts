@@ -1,0 +1,229 @@
+// The agent's local service and check API (Consul's /v1/agent/service*, /v1/agent/check*,
+// /v1/agent/health/service/*): registration through agent/local's validation, status reports to
+// TTL checks through the check manager, and aggregated health for load balancers.
+// A registration is validated whole (service, checks, sidecar, and the catalog's own record
+// rules) before the first write, so a bad request changes nothing.
+
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { validateCheckRecord, validateServiceRecord } from '../../catalog/entry.ts'
+import { compileFilter } from '../../catalog/filter.ts'
+import type { HealthStatus, ServiceRecord } from '../../catalog/types.ts'
+import { CheckNotFoundError, NotTtlCheckError } from '../checks/errors.ts'
+import type { CheckStatus } from '../checks/types.ts'
+import { aggregateStatus, httpCodeForStatus } from '../local/aggregate-health.ts'
+import { checkView, serviceView } from '../local/agent-views.ts'
+import { normalizeCheckPayload } from '../local/check-payload.ts'
+import { UnknownCheckServiceError, isRegistrationError } from '../local/errors.ts'
+import type { LocalCatalog, LocalCheck } from '../local/local-catalog.ts'
+import { normalizeServicePayload } from '../local/service-payload.ts'
+import { sidecarOf } from '../local/sidecar-ids.ts'
+import { HttpError, badRequest, notFound } from './errors.ts'
+
+/** What the routes need from the check manager (CheckManager implements it). */
+export interface AgentCheckControl {
+  sync (): void
+  updateTtl (checkId: string, status: CheckStatus, output: string): Promise<void>
+}
+
+export interface AgentServiceRoutesDeps {
+  catalog: LocalCatalog
+  checks: AgentCheckControl
+  enableScriptChecks: boolean
+  nodeName: string
+  datacenter: string
+}
+
+const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1 } }, required: ['id'] } as const
+const nameParams = { type: 'object', properties: { name: { type: 'string', minLength: 1 } }, required: ['name'] } as const
+const filterQuery = { type: 'object', properties: { filter: { type: 'string', maxLength: 8192 } } } as const
+const formatQuery = { type: 'object', properties: { format: { type: 'string', enum: ['json', 'text'] } } } as const
+const noteQuery = { type: 'object', properties: { note: { type: 'string', maxLength: 65536 } } } as const
+const registerQuery = { type: 'object', properties: { 'replace-existing-checks': { type: 'string' } } } as const
+const anyBody = { type: ['object', 'null'] } as const
+
+/** Maps local, check-manager and catalog errors to Consul's answers; others propagate as 500. */
+function toHttpError (error: unknown): unknown {
+  if (error instanceof UnknownCheckServiceError) return new HttpError(404, error.code, error.message)
+  if (isRegistrationError(error)) return new HttpError(400, error.code, error.message)
+  if (error instanceof CheckNotFoundError) return new HttpError(404, error.code, error.message)
+  if (error instanceof NotTtlCheckError) return new HttpError(500, error.code, error.message)
+  const code = (error as { code?: unknown } | null)?.code
+  if (code === 'MESH_ERR_CATALOG_INVALID_ENTRY' || code === 'MESH_ERR_CATALOG_CAPACITY' || code === 'MESH_ERR_CATALOG_FILTER') {
+    return new HttpError(400, code, (error as Error).message)
+  }
+  if (code === 'MESH_ERR_CATALOG_SERVICE_NOT_FOUND' || code === 'MESH_ERR_CATALOG_CHECK_NOT_FOUND') {
+    return new HttpError(404, code, (error as Error).message)
+  }
+  return error
+}
+
+async function mapped<T> (work: () => Promise<T> | T): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    throw toHttpError(error)
+  }
+}
+
+/** Consul's flags are true when present without a value. */
+const flag = (value: string | undefined): boolean => value !== undefined && value !== 'false' && value !== '0'
+
+function filtered<T> (values: T[], expression: string | undefined): T[] {
+  if (expression === undefined || expression === '') return values
+  const predicate = compileFilter(expression)
+  return values.filter(value => predicate(value))
+}
+
+/** An identical re-registration keeps the check's current status instead of resetting it to critical. */
+function keepCurrentStatus (catalog: LocalCatalog, check: LocalCheck): LocalCheck {
+  const current = catalog.localCheck(check.CheckID)
+  if (current === undefined || current.ServiceID !== check.ServiceID) return check
+  if (JSON.stringify(current.Definition) !== JSON.stringify(check.Definition)) return check
+  return { ...check, Status: current.Status, Output: current.Output }
+}
+
+export function registerAgentServiceRoutes (app: FastifyInstance, deps: AgentServiceRoutesDeps): void {
+  const { catalog, checks, nodeName, datacenter } = deps
+
+  app.put('/v1/agent/service/register', { schema: { querystring: registerQuery, body: anyBody } }, async (request) => {
+    const replaceExistingChecks = flag((request.query as Record<string, string | undefined>)['replace-existing-checks'])
+    await mapped(async () => {
+      const registration = normalizeServicePayload(request.body, {
+        enableScriptChecks: deps.enableScriptChecks,
+        nodeName,
+        localServices: catalog.localServices(),
+      })
+      const parts = [registration, ...(registration.sidecar === undefined ? [] : [registration.sidecar])]
+        .map(part => ({ service: part.service, checks: part.checks.map(check => keepCurrentStatus(catalog, check)) }))
+      for (const part of parts) {
+        validateServiceRecord(part.service)
+        for (const check of part.checks) validateCheckRecord({ ...check, Definition: undefined })
+      }
+      for (const part of parts) await catalog.registerService(part.service, part.checks, { replaceExistingChecks })
+      checks.sync()
+    })
+    return ''
+  })
+
+  app.put('/v1/agent/service/deregister/:id', { schema: { params: idParams } }, async (request) => {
+    const { id } = request.params as { id: string }
+    await mapped(async () => {
+      if (catalog.localService(id) === undefined) {
+        throw notFound(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`)
+      }
+      const sidecar = sidecarOf(catalog.localServices(), id)
+      await catalog.deregisterService(id)
+      if (sidecar !== undefined) await catalog.deregisterService(sidecar.ID)
+      checks.sync()
+    })
+    return ''
+  })
+
+  app.get('/v1/agent/services', { schema: { querystring: filterQuery } }, async (request) => {
+    const { filter } = request.query as { filter?: string }
+    const views = await mapped(() => filtered(catalog.localServices().map(service => serviceView(service, datacenter)), filter))
+    return Object.fromEntries(views.sort((a, b) => a.ID.localeCompare(b.ID)).map(view => [view.ID, view]))
+  })
+
+  app.get('/v1/agent/service/:id', { schema: { params: idParams } }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const service = catalog.localService(id)
+    if (service === undefined) throw notFound(`unknown service ID: ${id}`)
+    const view = serviceView(service, datacenter)
+    reply.header('X-Consul-ContentHash', view.ContentHash)
+    return view
+  })
+
+  app.get('/v1/agent/checks', { schema: { querystring: filterQuery } }, async (request) => {
+    const { filter } = request.query as { filter?: string }
+    const views = await mapped(() => filtered(catalog.localChecks().map(check => checkView(check, nodeName)), filter))
+    return Object.fromEntries(views.sort((a, b) => a.CheckID.localeCompare(b.CheckID)).map(view => [view.CheckID, view]))
+  })
+
+  app.put('/v1/agent/check/register', { schema: { body: anyBody } }, async (request) => {
+    await mapped(async () => {
+      const check = normalizeCheckPayload(request.body, {
+        enableScriptChecks: deps.enableScriptChecks,
+        nodeName,
+        lookupService: id => catalog.localService(id),
+      })
+      const kept = keepCurrentStatus(catalog, check)
+      validateCheckRecord({ ...kept, Definition: undefined })
+      await catalog.registerCheck(kept)
+      checks.sync()
+    })
+    return ''
+  })
+
+  app.put('/v1/agent/check/deregister/:id', { schema: { params: idParams } }, async (request) => {
+    const { id } = request.params as { id: string }
+    await mapped(async () => {
+      if (catalog.localCheck(id) === undefined) throw new CheckNotFoundError(id)
+      await catalog.deregisterCheck(id)
+      checks.sync()
+    })
+    return ''
+  })
+
+  for (const [verb, status] of [['pass', 'passing'], ['warn', 'warning'], ['fail', 'critical']] as const) {
+    app.put(`/v1/agent/check/${verb}/:id`, { schema: { params: idParams, querystring: noteQuery } }, async (request) => {
+      const { id } = request.params as { id: string }
+      const { note } = request.query as { note?: string }
+      await mapped(() => checks.updateTtl(id, status, note ?? ''))
+      return ''
+    })
+  }
+
+  app.put('/v1/agent/check/update/:id', { schema: { params: idParams, body: anyBody } }, async (request) => {
+    const { id } = request.params as { id: string }
+    const body = (request.body ?? {}) as Record<string, unknown>
+    const status = body.Status ?? body.status
+    const output = body.Output ?? body.output ?? ''
+    if (status !== 'passing' && status !== 'warning' && status !== 'critical') {
+      throw badRequest(`Invalid check status: '${String(status ?? '')}'`)
+    }
+    if (typeof output !== 'string') throw badRequest('Request decode failed: Output must be a string')
+    await mapped(() => checks.updateTtl(id, status, output))
+    return ''
+  })
+
+  const healthOf = (service: ServiceRecord) => {
+    const serviceChecks = catalog.localChecks().filter(check => check.ServiceID === service.ID)
+    const status = aggregateStatus(serviceChecks)
+    return {
+      status,
+      info: {
+        AggregatedStatus: status,
+        Service: serviceView(service, datacenter),
+        Checks: serviceChecks.sort((a, b) => a.CheckID.localeCompare(b.CheckID)).map(check => checkView(check, nodeName)),
+      },
+    }
+  }
+  const answer = (reply: FastifyReply, text: boolean, code: number, status: string, body: unknown): unknown => {
+    reply.code(code)
+    if (text) return reply.type('text/plain; charset=utf-8').send(status)
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(body))
+  }
+
+  app.get('/v1/agent/health/service/id/:id', { schema: { params: idParams, querystring: formatQuery } }, async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const text = (request.query as { format?: string }).format === 'text'
+    const service = catalog.localService(id)
+    if (service === undefined) {
+      const reason = `ServiceId ${id} not found`
+      return answer(reply, text, 404, reason, { AggregatedStatus: 'critical', Service: null, Checks: null })
+    }
+    const { status, info } = healthOf(service)
+    return answer(reply, text, httpCodeForStatus(status), status, info)
+  })
+
+  app.get('/v1/agent/health/service/name/:name', { schema: { params: nameParams, querystring: formatQuery } }, async (request, reply) => {
+    const { name } = request.params as { name: string }
+    const text = (request.query as { format?: string }).format === 'text'
+    const instances = catalog.localServices().filter(service => service.Service === name)
+      .sort((a, b) => a.ID.localeCompare(b.ID)).map(healthOf)
+    if (instances.length === 0) return answer(reply, text, 404, `ServiceName ${name} Not Found`, [])
+    const worst: HealthStatus = aggregateStatus(instances.map(instance => ({ Status: instance.status })))
+    return answer(reply, text, httpCodeForStatus(worst), worst, instances.map(instance => instance.info))
+  })
+}
