@@ -15,6 +15,7 @@ import { createServer as createTlsServer } from 'node:tls'
 import type { Server as TlsServer, TLSSocket } from 'node:tls'
 import type { Logger } from 'pino'
 import { ConnectionTracker } from './connections.ts'
+import { ConnectionDeniedError, PeerIdentityError } from './errors.ts'
 import { compose } from './handler.ts'
 import type { Cell, Clock, ForwardTarget, Handler, Layer, PeerIdentity } from './handler.ts'
 import { forwarder } from './forward.ts'
@@ -118,7 +119,8 @@ export function startInbound (init: InboundInit): Inbound {
     const peer = peerServiceId(socket.getPeerCertificate(), snapshot.trustDomain)
     if (peer === null) {
       init.metrics.recordTlsFailure('inbound')
-      log.info({ remote: socket.remoteAddress }, 'inbound connection refused: client certificate has no service SPIFFE ID of this trust domain')
+      const error = new PeerIdentityError(`client certificate has no service SPIFFE ID of trust domain ${snapshot.trustDomain}`)
+      log.info({ code: error.code, remote: socket.remoteAddress }, error.message)
       socket.destroy()
       return
     }
@@ -126,7 +128,8 @@ export function startInbound (init: InboundInit): Inbound {
     const decision = snapshot.authorize({ sourceSpiffeId: source.spiffeId, sourceService: source.service })
     if (!decision.allowed) {
       init.metrics.recordDenial('l4', source.service)
-      log.info({ source: source.service, reason: decision.reason }, 'inbound connection denied by intentions')
+      const error = new ConnectionDeniedError(`${source.service} may not connect to ${snapshot.serviceName}: ${decision.reason}`)
+      log.info({ code: error.code, source: source.service }, error.message)
       socket.destroy()
       return
     }
