@@ -49,8 +49,9 @@ export class BadResponseError extends CliError {
 
 /** A file or directory given to the command cannot be read, is not JSON, or has the wrong shape. */
 export class InputFileError extends CliError {
+  /** `path` "-" is stdin, as the commands accept it. */
   constructor (path: string, problem: string) {
-    super('MESH_ERR_CLI_INPUT_FILE', `${path}: ${problem}`)
+    super('MESH_ERR_CLI_INPUT_FILE', `${path === '-' ? 'stdin' : path}: ${problem}`)
     this.name = 'InputFileError'
   }
 }

@@ -10,12 +10,12 @@ export function readJsonFile (path: string): unknown {
     text = readFileSync(path === '-' ? 0 : path, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    throw new InputFileError(path === '-' ? 'stdin' : path, code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (error as Error).message})`)
+    throw new InputFileError(path, code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (error as Error).message})`)
   }
   try {
     return JSON.parse(text)
   } catch (error) {
-    throw new InputFileError(path === '-' ? 'stdin' : path, `not valid JSON (${(error as Error).message})`)
+    throw new InputFileError(path, `not valid JSON (${(error as Error).message})`)
   }
 }
 
