@@ -1,22 +1,19 @@
 // The agent's local service and check API (Consul's /v1/agent/service*, /v1/agent/check*,
 // /v1/agent/health/service/*): registration through agent/local's validation, status reports to
 // TTL checks through the check manager, and aggregated health for load balancers.
-// A registration is validated whole (service, checks, sidecar, and the catalog's own record
-// rules) before the first write, so a bad request changes nothing.
+// Registrations go through agent/local/register.ts, which validates a payload whole before the
+// first write, so a bad request changes nothing.
 
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { validateCheckRecord, validateServiceRecord } from '../../catalog/entry.ts'
 import { compileFilter } from '../../catalog/filter.ts'
 import type { HealthStatus, ServiceRecord } from '../../catalog/types.ts'
 import { CheckNotFoundError, NotTtlCheckError } from '../checks/errors.ts'
 import type { CheckStatus } from '../checks/types.ts'
 import { aggregateStatus, httpCodeForStatus } from '../local/aggregate-health.ts'
 import { checkView, serviceView } from '../local/agent-views.ts'
-import { normalizeCheckPayload } from '../local/check-payload.ts'
 import { UnknownCheckServiceError, isRegistrationError } from '../local/errors.ts'
-import type { LocalCatalog, LocalCheck } from '../local/local-catalog.ts'
-import { normalizeServicePayload } from '../local/service-payload.ts'
-import { sidecarOf } from '../local/sidecar-ids.ts'
+import type { LocalCatalog } from '../local/local-catalog.ts'
+import { deregisterLocalService, registerCheckPayload, registerServicePayload } from '../local/register.ts'
 import { HttpError, badRequest, notFound } from './errors.ts'
 
 /** What the routes need from the check manager (CheckManager implements it). */
@@ -74,48 +71,19 @@ function filtered<T> (values: T[], expression: string | undefined): T[] {
   return values.filter(value => predicate(value))
 }
 
-/** An identical re-registration keeps the check's current status instead of resetting it to critical. */
-function keepCurrentStatus (catalog: LocalCatalog, check: LocalCheck): LocalCheck {
-  const current = catalog.localCheck(check.CheckID)
-  if (current === undefined || current.ServiceID !== check.ServiceID) return check
-  if (JSON.stringify(current.Definition) !== JSON.stringify(check.Definition)) return check
-  return { ...check, Status: current.Status, Output: current.Output }
-}
-
 export function registerAgentServiceRoutes (app: FastifyInstance, deps: AgentServiceRoutesDeps): void {
   const { catalog, checks, nodeName, datacenter } = deps
 
   app.put('/v1/agent/service/register', { schema: { querystring: registerQuery, body: anyBody } }, async (request) => {
     const replaceExistingChecks = flag((request.query as Record<string, string | undefined>)['replace-existing-checks'])
-    await mapped(async () => {
-      const registration = normalizeServicePayload(request.body, {
-        enableScriptChecks: deps.enableScriptChecks,
-        nodeName,
-        localServices: catalog.localServices(),
-      })
-      const parts = [registration, ...(registration.sidecar === undefined ? [] : [registration.sidecar])]
-        .map(part => ({ service: part.service, checks: part.checks.map(check => keepCurrentStatus(catalog, check)) }))
-      for (const part of parts) {
-        validateServiceRecord(part.service)
-        for (const check of part.checks) validateCheckRecord({ ...check, Definition: undefined })
-      }
-      for (const part of parts) await catalog.registerService(part.service, part.checks, { replaceExistingChecks })
-      checks.sync()
-    })
+    await mapped(() => registerServicePayload(deps, request.body, { replaceExistingChecks }))
     return ''
   })
 
   app.put('/v1/agent/service/deregister/:id', { schema: { params: idParams } }, async (request) => {
     const { id } = request.params as { id: string }
-    await mapped(async () => {
-      if (catalog.localService(id) === undefined) {
-        throw notFound(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`)
-      }
-      const sidecar = sidecarOf(catalog.localServices(), id)
-      await catalog.deregisterService(id)
-      if (sidecar !== undefined) await catalog.deregisterService(sidecar.ID)
-      checks.sync()
-    })
+    const removed = await mapped(() => deregisterLocalService(deps, id))
+    if (!removed) throw notFound(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`)
     return ''
   })
 
@@ -141,17 +109,7 @@ export function registerAgentServiceRoutes (app: FastifyInstance, deps: AgentSer
   })
 
   app.put('/v1/agent/check/register', { schema: { body: anyBody } }, async (request) => {
-    await mapped(async () => {
-      const check = normalizeCheckPayload(request.body, {
-        enableScriptChecks: deps.enableScriptChecks,
-        nodeName,
-        lookupService: id => catalog.localService(id),
-      })
-      const kept = keepCurrentStatus(catalog, check)
-      validateCheckRecord({ ...kept, Definition: undefined })
-      await catalog.registerCheck(kept)
-      checks.sync()
-    })
+    await mapped(() => registerCheckPayload(deps, request.body))
     return ''
   })
 

@@ -1,0 +1,75 @@
+// Applies registrations to the local catalog: the one path the HTTP API and the agent's config
+// file both take. A payload is validated whole first (agent/local's rules, then the catalog's own
+// record rules for the service, its checks and its sidecar), so a refusal writes nothing; then
+// the records are written and the check manager reconciles the running checks.
+
+import { validateCheckRecord, validateServiceRecord } from '../../catalog/entry.ts'
+import { normalizeCheckPayload } from './check-payload.ts'
+import type { LocalCatalog, LocalCheck } from './local-catalog.ts'
+import { normalizeServicePayload } from './service-payload.ts'
+import type { NormalizedRegistration } from './service-payload.ts'
+import { sidecarOf } from './sidecar-ids.ts'
+
+export interface LocalRegistrationDeps {
+  catalog: LocalCatalog
+  /** Reconciles running checks with the catalog (CheckManager.sync). */
+  checks: { sync (): void }
+  enableScriptChecks: boolean
+  nodeName: string
+}
+
+/** An identical re-registration keeps the check's current status instead of resetting it to critical. */
+function keepCurrentStatus (catalog: LocalCatalog, check: LocalCheck): LocalCheck {
+  const current = catalog.localCheck(check.CheckID)
+  if (current === undefined || current.ServiceID !== check.ServiceID) return check
+  if (JSON.stringify(current.Definition) !== JSON.stringify(check.Definition)) return check
+  return { ...check, Status: current.Status, Output: current.Output }
+}
+
+/** Validates and stores a service registration payload; returns what was stored. */
+export async function registerServicePayload (
+  deps: LocalRegistrationDeps,
+  payload: unknown,
+  options: { replaceExistingChecks?: boolean } = {}
+): Promise<NormalizedRegistration> {
+  const { catalog } = deps
+  const registration = normalizeServicePayload(payload, {
+    enableScriptChecks: deps.enableScriptChecks,
+    nodeName: deps.nodeName,
+    localServices: catalog.localServices(),
+  })
+  const parts = [registration, ...(registration.sidecar === undefined ? [] : [registration.sidecar])]
+  for (const part of parts) {
+    part.checks = part.checks.map(check => keepCurrentStatus(catalog, check))
+    validateServiceRecord(part.service)
+    for (const check of part.checks) validateCheckRecord({ ...check, Definition: undefined })
+  }
+  for (const part of parts) await catalog.registerService(part.service, part.checks, options)
+  deps.checks.sync()
+  return registration
+}
+
+/** Validates and stores a standalone check registration payload. */
+export async function registerCheckPayload (deps: LocalRegistrationDeps, payload: unknown): Promise<LocalCheck> {
+  const { catalog } = deps
+  const check = keepCurrentStatus(catalog, normalizeCheckPayload(payload, {
+    enableScriptChecks: deps.enableScriptChecks,
+    nodeName: deps.nodeName,
+    lookupService: id => catalog.localService(id),
+  }))
+  validateCheckRecord({ ...check, Definition: undefined })
+  await catalog.registerCheck(check)
+  deps.checks.sync()
+  return check
+}
+
+/** Removes a local service, its checks and the sidecar registered for it; false when unknown. */
+export async function deregisterLocalService (deps: LocalRegistrationDeps, serviceId: string): Promise<boolean> {
+  const { catalog } = deps
+  if (catalog.localService(serviceId) === undefined) return false
+  const sidecar = sidecarOf(catalog.localServices(), serviceId)
+  await catalog.deregisterService(serviceId)
+  if (sidecar !== undefined) await catalog.deregisterService(sidecar.ID)
+  deps.checks.sync()
+  return true
+}
