@@ -36,17 +36,50 @@ export interface Decision {
 /** Protocol of the destination: L7 intentions cannot be enforced on 'tcp' and then deny. */
 export type DestinationProtocol = 'tcp' | 'http' | 'http2' | 'grpc'
 
-/** An intention with its permissions compiled, ready to decide many requests. */
+/**
+ * An intention with its permissions compiled and every decision it can produce built once, frozen,
+ * so deciding a connection or a request allocates nothing (the cached path's throughput).
+ */
 export interface CompiledIntention {
   intention: Intention
   /** One predicate per permission, in order; empty for an L4 intention. */
   permissions: PermissionPredicate[]
+  /** L4 intention: its decision. L7: admits the connection. */
+  connection: Decision
+  /** L7 intention on a tcp destination: deny. Same as `connection` for L4. */
+  tcpConnection: Decision
+  /** L7: decision when permission i matches. */
+  permissionDecisions: Decision[]
+  /** L7: decision when no permission matches, per default policy. */
+  unmatched: Record<DefaultPolicy, Decision>
+  /** L7: decision for a request whose path cannot be normalised. */
+  malformed: Decision
 }
 
 export function compileIntention (intention: Intention): CompiledIntention {
   const permissions = (intention.Permissions ?? []).map((permission, index) =>
     compileHttpPermission(permission.HTTP, `Permissions[${index}].HTTP`))
-  return { intention, permissions }
+  const described = describeIntention(intention)
+  const make = (allowed: boolean, reason: string, permissionIndex?: number): Decision =>
+    Object.freeze(permissionIndex === undefined ? { allowed, reason, matched: intention } : { allowed, reason, matched: intention, permissionIndex })
+  if (!isL7(intention)) {
+    const connection = make(intention.Action === 'allow', `Matched L4 intention: ${described}`)
+    const none = make(false, `Matched L4 intention: ${described}`)
+    return { intention, permissions, connection, tcpConnection: connection, permissionDecisions: [], unmatched: { allow: none, deny: none }, malformed: none }
+  }
+  return {
+    intention,
+    permissions,
+    connection: make(true, `Matched L7 intention: ${described}; each request is authorized on its own`),
+    tcpConnection: make(false, `Matched L7 intention: ${described}; it cannot be enforced on a tcp destination, so it denies`),
+    permissionDecisions: intention.Permissions!.map((permission, index) =>
+      make(permission.Action === 'allow', `Matched L7 intention: ${described}; permission ${index} (${permission.Action})`, index)),
+    unmatched: {
+      allow: make(true, `Matched L7 intention: ${described}; no permission matches the request, default policy is allow`),
+      deny: make(false, `Matched L7 intention: ${described}; no permission matches the request, default policy is deny`),
+    },
+    malformed: make(false, `Matched L7 intention: ${described}; request path is malformed`),
+  }
 }
 
 /** True when `intention` applies to traffic from `source` to `destination`. */
@@ -60,13 +93,14 @@ export function matchingIntentions (intentions: readonly Intention[], source: st
   return intentions.filter((intention) => intentionMatches(intention, source, destination)).sort(comparePrecedence)
 }
 
-export function defaultDecision (defaultPolicy: DefaultPolicy): Decision {
-  return { allowed: defaultPolicy === 'allow', reason: `Default behavior: no intention matches, default policy is ${defaultPolicy}` }
+const DEFAULT_DECISIONS: Record<DefaultPolicy, Decision> = {
+  allow: Object.freeze({ allowed: true, reason: 'Default behavior: no intention matches, default policy is allow' }),
+  deny: Object.freeze({ allowed: false, reason: 'Default behavior: no intention matches, default policy is deny' }),
 }
 
 /**
  * Decides with the governing intention already found (undefined when none matched). Shared by the
- * pure `evaluate` and the cached IntentionStore so both always agree.
+ * pure `evaluate` and the cached IntentionStore so both always agree. Returned decisions are frozen.
  */
 export function decide (
   governing: CompiledIntention | undefined,
@@ -74,37 +108,17 @@ export function decide (
   http?: HttpRequestInfo,
   protocol: DestinationProtocol = 'http'
 ): Decision {
-  if (governing === undefined) return defaultDecision(defaultPolicy)
-  const { intention, permissions } = governing
-  if (!isL7(intention)) {
-    return { allowed: intention.Action === 'allow', reason: `Matched L4 intention: ${describeIntention(intention)}`, matched: intention }
-  }
-  if (protocol === 'tcp') {
-    return { allowed: false, reason: `Matched L7 intention: ${describeIntention(intention)}; it cannot be enforced on a tcp destination, so it denies`, matched: intention }
-  }
-  if (http === undefined) {
-    return { allowed: true, reason: `Matched L7 intention: ${describeIntention(intention)}; each request is authorized on its own`, matched: intention }
-  }
+  if (governing === undefined) return DEFAULT_DECISIONS[defaultPolicy]
+  if (governing.permissions.length === 0) return governing.connection
+  if (protocol === 'tcp') return governing.tcpConnection
+  if (http === undefined) return governing.connection
   const request = normalizeRequest(http)
-  if (request === undefined) {
-    return { allowed: false, reason: `Matched L7 intention: ${describeIntention(intention)}; request path is malformed`, matched: intention }
-  }
+  if (request === undefined) return governing.malformed
+  const { permissions } = governing
   for (let index = 0; index < permissions.length; index++) {
-    if (permissions[index](request)) {
-      const action = intention.Permissions![index].Action
-      return {
-        allowed: action === 'allow',
-        reason: `Matched L7 intention: ${describeIntention(intention)}; permission ${index} (${action})`,
-        matched: intention,
-        permissionIndex: index,
-      }
-    }
+    if (permissions[index](request)) return governing.permissionDecisions[index]
   }
-  return {
-    allowed: defaultPolicy === 'allow',
-    reason: `Matched L7 intention: ${describeIntention(intention)}; no permission matches the request, default policy is ${defaultPolicy}`,
-    matched: intention,
-  }
+  return governing.unmatched[defaultPolicy]
 }
 
 /**
