@@ -75,3 +75,12 @@ t.test('list, match, get and getById', async (t) => {
   t.equal(store.getById('new-id')?.Action, 'deny')
   t.equal(store.size, 5)
 })
+
+t.test('default deny applies to a brand-new pair everywhere: connection, request and check agree (hashicorp/consul#5903)', async (t) => {
+  const store = new IntentionStore({ defaultPolicy: 'deny', intentions: [l4('web', 'api', 'allow')] })
+  const authorize = store.authorizer('couchdb')
+  t.equal(authorize(caller('client')).allowed, false, 'connection')
+  t.equal(authorize(caller('client', get('/'))).allowed, false, 'request')
+  t.equal(store.check('client', 'couchdb').allowed, false, 'check')
+  t.equal(evaluate([], 'client', 'couchdb', 'deny').allowed, false, 'pure evaluation')
+})
