@@ -1,0 +1,16 @@
+import t from 'tap'
+import { aggregateStatus, httpCodeForStatus } from '../../../agent/local/aggregate-health.ts'
+import type { HealthStatus } from '../../../catalog/types.ts'
+
+const of = (...statuses: HealthStatus[]) => statuses.map(Status => ({ Status }))
+
+t.test('the worst status wins: maintenance > critical > warning > passing', async t => {
+  t.equal(aggregateStatus([]), 'passing')
+  t.equal(aggregateStatus(of('passing', 'warning')), 'warning')
+  t.equal(aggregateStatus(of('warning', 'critical', 'passing')), 'critical')
+  t.equal(aggregateStatus(of('critical', 'maintenance')), 'maintenance')
+})
+
+t.test('HTTP codes: 200, 429, 503', async t => {
+  t.same((['passing', 'warning', 'critical', 'maintenance'] as HealthStatus[]).map(httpCodeForStatus), [200, 429, 503, 503])
+})
