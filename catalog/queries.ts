@@ -2,6 +2,9 @@
 // built from the in-memory indexes. Every query starts from an index (service name, sidecar
 // destination, check status, node) so its cost follows the size of the answer, not the catalog.
 // Nodes that left are invisible; every visible node carries the synthesized `serfHealth` check.
+// Result objects are built once per stored record and shared between answers (records are
+// replaced, never mutated, on change), so a query allocates little more than its arrays: callers
+// must treat results as read-only.
 
 import type { CatalogState, NodeState, ServiceRef, Stored } from './state.ts'
 import type { CheckEntry, ServiceEntry } from './entry.ts'
@@ -42,23 +45,35 @@ export interface NodeServicesResult { Node: NodeResult, Services: Record<string,
 
 export const SERF_CHECK_ID = 'serfHealth'
 
+const built = new WeakMap<Stored, NodeResult | ServiceResult | HealthCheckResult>()
+
+function cached<T extends NodeResult | ServiceResult | HealthCheckResult> (stored: Stored, build: () => T): T {
+  let result = built.get(stored) as T | undefined
+  if (result === undefined) built.set(stored, result = build())
+  return result
+}
+
 export function nodeResult (node: NodeState): NodeResult {
   const stored = node.record!
-  return { ...stored.entry.value!, CreateIndex: stored.createIndex, ModifyIndex: stored.modifyIndex }
+  return cached(stored, () => ({ ...stored.entry.value!, CreateIndex: stored.createIndex, ModifyIndex: stored.modifyIndex }))
 }
 
 export function serviceResult (stored: Stored<ServiceEntry>): ServiceResult {
-  return { ...stored.entry.value!, CreateIndex: stored.createIndex, ModifyIndex: stored.modifyIndex }
+  return cached(stored, () => ({ ...stored.entry.value!, CreateIndex: stored.createIndex, ModifyIndex: stored.modifyIndex }))
 }
 
 export function checkResult (node: string, stored: Stored<CheckEntry>): HealthCheckResult {
-  return { Node: node, ...stored.entry.value!, CreateIndex: stored.createIndex, ModifyIndex: stored.modifyIndex }
+  return cached(stored, () => ({ Node: node, ...stored.entry.value!, CreateIndex: stored.createIndex, ModifyIndex: stored.modifyIndex }))
 }
+
+const serfChecks = new WeakMap<NodeState, HealthCheckResult>()
 
 /** The node check each agent computes from its own membership view (never replicated). */
 export function serfCheck (node: NodeState): HealthCheckResult {
   const alive = node.liveness === 'alive'
-  return {
+  const previous = serfChecks.get(node)
+  if (previous !== undefined && previous.ModifyIndex === node.serfModifyIndex && (previous.Status === 'passing') === alive) return previous
+  const result: HealthCheckResult = {
     Node: node.name,
     CheckID: SERF_CHECK_ID,
     Name: 'Serf Health Status',
@@ -72,6 +87,8 @@ export function serfCheck (node: NodeState): HealthCheckResult {
     CreateIndex: node.serfCreateIndex,
     ModifyIndex: node.serfModifyIndex,
   }
+  serfChecks.set(node, result)
+  return result
 }
 
 const byNodeThenId = (a: ServiceRef, b: ServiceRef): number =>
@@ -85,6 +102,9 @@ function hasTags (service: ServiceRecord, tags: string[] | undefined): boolean {
 
 export class CatalogQueries {
   private readonly state: CatalogState
+  /** Instance lists in answer order, rebuilt only after the state changed. */
+  private readonly sorted = new WeakMap<Map<string, ServiceRef>, { generation: number, refs: ServiceRef[] }>()
+  private servicesAnswer: { generation: number, result: Record<string, string[]> } | undefined
   constructor (state: CatalogState) {
     this.state = state
   }
@@ -104,6 +124,7 @@ export class CatalogQueries {
   }
 
   services (): Record<string, string[]> {
+    if (this.servicesAnswer?.generation === this.state.generation) return this.servicesAnswer.result
     const result: Record<string, string[]> = {}
     for (const name of [...this.state.servicesByName.keys()].sort()) {
       const tags = new Set<string>()
@@ -114,6 +135,7 @@ export class CatalogQueries {
       }
       if (visible) result[name] = [...tags].sort()
     }
+    this.servicesAnswer = { generation: this.state.generation, result }
     return result
   }
 
@@ -213,7 +235,9 @@ export class CatalogQueries {
   /** Live instances behind `refs` on visible nodes, ordered by node name then service ID. */
   private * instances (refs: Map<string, ServiceRef> | undefined): Iterable<{ node: NodeState, service: Stored<ServiceEntry> }> {
     if (refs === undefined) return
-    for (const ref of [...refs.values()].sort(byNodeThenId)) {
+    let order = this.sorted.get(refs)
+    if (order?.generation !== this.state.generation) this.sorted.set(refs, order = { generation: this.state.generation, refs: [...refs.values()].sort(byNodeThenId) })
+    for (const ref of order.refs) {
       const node = this.state.nodes.get(ref.node)
       if (node === undefined || !node.visible) continue
       const service = node.services.get(ref.id)

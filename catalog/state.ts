@@ -97,6 +97,8 @@ export class CatalogState {
   readonly cluster = new Map<string, Map<string, Stored<ClusterEntry>>>()
   readonly clusterFingerprints: Array<[number, number]> = Array.from({ length: CLUSTER_BUCKETS }, () => [0, 0])
   clusterCount = 0
+  /** Grows on every change, so read-side caches know when to rebuild. */
+  generation = 0
 
   nodeState (name: string, create: true): NodeState
   nodeState (name: string, create?: false): NodeState | undefined
@@ -130,6 +132,7 @@ export class CatalogState {
 
   /** Replaces whatever is stored under the entry's identity and keeps every index in step. */
   put (stored: Stored): void {
+    this.generation++
     const entry = stored.entry
     const previous = this.current(entry)
     if (previous !== undefined) this.unindex(previous)
@@ -169,6 +172,7 @@ export class CatalogState {
   remove (stored: Stored): void {
     const entry = stored.entry
     if (this.current(entry) !== stored) return
+    this.generation++
     this.unindex(stored)
     if (entry.scope === 'cluster') {
       const byKey = this.cluster.get(entry.kind)
@@ -189,6 +193,7 @@ export class CatalogState {
   dropNode (name: string): NodeState | undefined {
     const node = this.nodes.get(name)
     if (node === undefined) return undefined
+    this.generation++
     for (const stored of [...node.entries()]) this.unindex(stored)
     this.nodes.delete(name)
     return node
