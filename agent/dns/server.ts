@@ -11,6 +11,8 @@ import net from 'node:net'
 import pino from 'pino'
 import type { Logger } from 'pino'
 import type { DnsCatalogView } from '../dns-view.ts'
+import { AnswerCache, VARIANTS_PER_SIZE, variantKey } from './cache.ts'
+import type { CachedQuestion } from './cache.ts'
 import { DnsBindError, InvalidDnsConfigError, MalformedQueryError } from './errors.ts'
 import { lookup, serviceTtlFor } from './lookup.ts'
 import type { LookupSettings, PreparedAnswer } from './lookup.ts'
@@ -21,7 +23,7 @@ import type { RecursorAddress } from './recursor.ts'
 import { assembleAnswer } from './response.ts'
 import { TcpDnsListener } from './tcp.ts'
 import {
-  CLASSIC_UDP_SIZE_BYTES, EXTENDED_RCODE_BADVERS, headerOnlyAnswer, questionName, RCODE_FORMERR,
+  CLASSIC_UDP_SIZE_BYTES, EXTENDED_RCODE_BADVERS, FLAG_CD, FLAG_RD, HEADER_SIZE_BYTES, headerOnlyAnswer, questionName, RCODE_FORMERR,
   RCODE_NOERROR, RCODE_NOTIMP, RCODE_REFUSED, RCODE_SERVFAIL, readQuery
 } from './wire.ts'
 import type { ParsedQuery } from './wire.ts'
@@ -72,7 +74,7 @@ export interface DnsServerAddress {
   tcpPort: number
 }
 
-/** Prepared answers kept at most; past that the cache starts over, so random names cannot grow it. */
+/** Questions cached at most; past that the cache starts over, so random names cannot grow it. */
 const MAX_CACHED_ANSWERS = 10_000
 const BIND_ATTEMPTS = 10
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
@@ -80,6 +82,14 @@ const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 const FORWARD: PreparedAnswer = { rcode: RCODE_NOERROR, answers: [], extra: [], authority: [] }
 const REFUSED: PreparedAnswer = { rcode: RCODE_REFUSED, answers: [], extra: [], authority: [] }
 const BADVERS: PreparedAnswer = { rcode: EXTENDED_RCODE_BADVERS & 0xf, answers: [], extra: [], authority: [] }
+
+/**
+ * Answers go back to the IP a query came from, never to a name: this lookup hands the literal
+ * straight back, sparing dgram's default dns.lookup and its extra tick on every send.
+ */
+function literalAddressLookup (family: 4 | 6): NonNullable<dgram.SocketOptions['lookup']> {
+  return (address, _options, callback) => callback(null, address, family)
+}
 
 function nonNegative (value: number, name: string): number {
   if (!Number.isFinite(value) || value < 0) throw new InvalidDnsConfigError(`${name} must be a non-negative number, got ${value}`)
@@ -104,7 +114,7 @@ export class DnsServer {
   private readonly nowMs: () => number
   private readonly optPlain: Buffer
   private readonly optDnssecOk: Buffer
-  private readonly cache = new Map<string, PreparedAnswer>()
+  private readonly cache = new AnswerCache(MAX_CACHED_ANSWERS)
   private cacheVersion = Number.NaN
   private forwardsInFlight = 0
   private udp: dgram.Socket | undefined
@@ -149,10 +159,12 @@ export class DnsServer {
   async start (): Promise<DnsServerAddress> {
     if (this.udp !== undefined) throw new DnsBindError('DNS server already started')
     for (let attempt = 1; ; attempt++) {
+      const family = net.isIPv6(this.bindAddress) ? 6 : 4
       const udp = dgram.createSocket({
-        type: net.isIPv6(this.bindAddress) ? 'udp6' : 'udp4',
+        type: family === 6 ? 'udp6' : 'udp4',
         recvBufferSize: SOCKET_BUFFER_BYTES,
-        sendBufferSize: SOCKET_BUFFER_BYTES
+        sendBufferSize: SOCKET_BUFFER_BYTES,
+        lookup: literalAddressLookup(family)
       })
       let udpPort: number
       try {
@@ -228,50 +240,83 @@ export class DnsServer {
     if (query.kind === 'notimp') return headerOnlyAnswer(query.id, query.flags, RCODE_NOTIMP)
     try {
       if (query.hasEdns && query.ednsVersion !== 0) {
-        return this.assemble(packet, query, BADVERS, overTcp, optRecord(this.maxUdpSizeBytes, query.dnssecOk, EXTENDED_RCODE_BADVERS >> 4))
+        const badvers = optRecord(this.maxUdpSizeBytes, query.dnssecOk, EXTENDED_RCODE_BADVERS >> 4)
+        return this.assemble(packet, query, BADVERS, overTcp, badvers, this.random, query.id, query.flags)
       }
-      const prepared = this.prepare(packet, query)
-      if (prepared === FORWARD) return this.forward(packet, query, overTcp)
-      return this.assemble(packet, query, prepared, overTcp, undefined)
+      const entry = this.entryFor(packet, query)
+      if (entry.prepared === FORWARD) return this.forward(packet, query, overTcp)
+      return this.fromVariants(packet, query, entry, overTcp)
     } catch (error) {
       this.log.error({ err: error }, 'DNS lookup failed')
       return headerOnlyAnswer(query.id, query.flags, RCODE_SERVFAIL)
     }
   }
 
-  private prepare (packet: Buffer, query: ParsedQuery): PreparedAnswer {
+  /** The cached entry for this question, or a fresh one (cached when the view has a version). */
+  private entryFor (packet: Buffer, query: ParsedQuery): CachedQuestion {
     const version = this.view.version?.()
-    const key = version === undefined ? undefined : packet.toString('latin1', 12, query.questionEnd)
-    if (key !== undefined) {
+    if (version !== undefined) {
       if (version !== this.cacheVersion) {
         this.cache.clear()
-        this.cacheVersion = version!
+        this.cacheVersion = version
       }
-      const cached = this.cache.get(key)
+      const cached = this.cache.get(packet, HEADER_SIZE_BYTES, query.questionEnd)
       if (cached !== undefined) return cached
     }
     const soa = { ...this.soaTimers, serial: Math.floor(this.nowMs() / 1000) }
     const prepared = lookup(this.view, { ...this.settings, soa }, questionName(packet, query.questionEnd), query.qtype) ??
       (this.recursors.length > 0 ? FORWARD : REFUSED)
-    if (key !== undefined) {
-      if (this.cache.size >= MAX_CACHED_ANSWERS) this.cache.clear()
-      this.cache.set(key, prepared)
-    }
-    return prepared
+    const entry: CachedQuestion = { prepared, variants: new Map() }
+    if (version !== undefined) this.cache.set(packet, HEADER_SIZE_BYTES, query.questionEnd, entry)
+    return entry
   }
 
-  private assemble (packet: Buffer, query: ParsedQuery, prepared: PreparedAnswer, overTcp: boolean, opt: Buffer | undefined): Buffer {
+  /** Picks one of the entry's encoded answers for this transport and size, copies it, patches it. */
+  private fromVariants (packet: Buffer, query: ParsedQuery, entry: CachedQuestion, overTcp: boolean): Buffer {
+    const optFlavor = query.hasEdns ? (query.dnssecOk ? 2 : 1) : 0
+    const maxSizeBytes = this.maxSizeFor(query, overTcp)
+    const key = variantKey(maxSizeBytes, optFlavor, overTcp)
+    let variants = entry.variants.get(key)
+    if (variants === undefined) {
+      const opt = optFlavor === 0 ? undefined : optFlavor === 2 ? this.optDnssecOk : this.optPlain
+      // Several orders only pay off for entries that stay cached (the view has a version).
+      let count = 1
+      const orderable = this.view.version === undefined ? 1 : entry.prepared.answers.length
+      for (let factor = 2; factor <= orderable && count < VARIANTS_PER_SIZE; factor++) count *= factor
+      variants = []
+      for (let index = 0; index < Math.min(count, VARIANTS_PER_SIZE); index++) {
+        variants.push(this.assemble(packet, query, entry.prepared, overTcp, opt, this.random, 0, 0))
+      }
+      entry.variants.set(key, variants)
+    }
+    const chosen = variants.length === 1 ? variants[0]! : variants[Math.floor(this.random() * variants.length)]!
+    const out = Buffer.allocUnsafe(chosen.length)
+    chosen.copy(out, 0)
+    out[0] = query.id >> 8
+    out[1] = query.id & 0xff
+    out[2] = out[2]! | ((query.flags & FLAG_RD) >> 8)
+    out[3] = out[3]! | (query.flags & FLAG_CD)
+    return out
+  }
+
+  private maxSizeFor (query: ParsedQuery, overTcp: boolean): number {
+    if (overTcp) return 65535
     const offeredBytes = query.hasEdns ? Math.max(CLASSIC_UDP_SIZE_BYTES, query.ednsUdpSizeBytes) : CLASSIC_UDP_SIZE_BYTES
+    return Math.min(offeredBytes, this.maxUdpSizeBytes)
+  }
+
+  private assemble (packet: Buffer, query: ParsedQuery, prepared: PreparedAnswer, overTcp: boolean, opt: Buffer | undefined,
+    random: () => number, id: number, requestFlags: number): Buffer {
     return assembleAnswer(prepared, {
       packet,
       questionEnd: query.questionEnd,
-      id: query.id,
-      requestFlags: query.flags,
-      maxSizeBytes: overTcp ? 65535 : Math.min(offeredBytes, this.maxUdpSizeBytes),
+      id,
+      requestFlags,
+      maxSizeBytes: this.maxSizeFor(query, overTcp),
       answerLimit: overTcp ? Infinity : this.udpAnswerLimit,
-      opt: opt ?? (query.hasEdns ? (query.dnssecOk ? this.optDnssecOk : this.optPlain) : undefined),
+      opt,
       recursionAvailable: this.recursors.length > 0,
-      random: this.random
+      random
     })
   }
 
