@@ -22,22 +22,30 @@ export const TAG = {
   set: 0x31,
 } as const
 
-function encodeLength (length: number): Buffer {
-  if (length < 0x80) return Buffer.from([length])
-  const bytes: number[] = []
-  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest & 0xff)
-  return Buffer.from([0x80 | bytes.length, ...bytes])
+/** One TLV with the given tag byte around the concatenated parts, written into one allocation. */
+function tlvOf (tag: number, parts: Buffer[]): Buffer {
+  let length = 0
+  for (const part of parts) length += part.length
+  const lengthBytes = length < 0x80 ? 0 : length < 0x100 ? 1 : length < 0x10000 ? 2 : 3
+  const out = Buffer.allocUnsafe(2 + lengthBytes + length)
+  out[0] = tag
+  if (lengthBytes === 0) {
+    out[1] = length
+  } else {
+    out[1] = 0x80 | lengthBytes
+    for (let index = 0; index < lengthBytes; index++) out[2 + index] = (length >> (8 * (lengthBytes - 1 - index))) & 0xff
+  }
+  let offset = 2 + lengthBytes
+  for (const part of parts) { part.copy(out, offset); offset += part.length }
+  return out
 }
 
 /** One TLV with the given tag byte around the content. */
-export function tlv (tag: number, content: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([tag]), encodeLength(content.length), content])
-}
-
-export const sequence = (...parts: Buffer[]): Buffer => tlv(TAG.sequence, Buffer.concat(parts))
-export const set = (...parts: Buffer[]): Buffer => tlv(TAG.set, Buffer.concat(parts))
+export const tlv = (tag: number, content: Buffer): Buffer => tlvOf(tag, [content])
+export const sequence = (...parts: Buffer[]): Buffer => tlvOf(TAG.sequence, parts)
+export const set = (...parts: Buffer[]): Buffer => tlvOf(TAG.set, parts)
 /** Context-specific constructed tag `[n]` (EXPLICIT, or IMPLICIT over a constructed type). */
-export const contextConstructed = (n: number, ...parts: Buffer[]): Buffer => tlv(0xa0 | n, Buffer.concat(parts))
+export const contextConstructed = (n: number, ...parts: Buffer[]): Buffer => tlvOf(0xa0 | n, parts)
 /** Context-specific primitive tag `[n]` IMPLICIT (e.g. GeneralName's uniformResourceIdentifier [6]). */
 export const contextPrimitive = (n: number, content: Buffer): Buffer => tlv(0x80 | n, content)
 export const octetString = (content: Buffer): Buffer => tlv(TAG.octetString, content)
@@ -46,7 +54,8 @@ export const nullValue = (): Buffer => Buffer.from([TAG.null, 0])
 export const booleanValue = (value: boolean): Buffer => Buffer.from([TAG.boolean, 1, value ? 0xff : 0])
 
 /** BIT STRING whose content is whole bytes (keys, signatures). */
-export const bitString = (content: Buffer): Buffer => tlv(TAG.bitString, Buffer.concat([Buffer.from([0]), content]))
+const ZERO_BYTE = Buffer.from([0])
+export const bitString = (content: Buffer): Buffer => tlvOf(TAG.bitString, [ZERO_BYTE, content])
 
 /** A named-bit BIT STRING (KeyUsage): bit 0 is the most significant bit; trailing zero bits are dropped as DER requires. */
 export function namedBits (bits: number[]): Buffer {
@@ -85,19 +94,33 @@ export function oid (dotted: string): Buffer {
   return encoded
 }
 
-/** RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; whole seconds, Zulu. */
+const recentTimes = new Map<number, Buffer>()
+
+/**
+ * RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; whole seconds, Zulu. Leaves
+ * issued within the same second share validity bounds, so the last few encodings are remembered.
+ */
 export function time (ms: number): Buffer {
-  const iso = new Date(ms).toISOString() // 2026-11-26T11:12:07.000Z
-  const digits = iso.slice(0, 19).replace(/[-T:]/g, '') + 'Z' // 20261126111207Z
-  const year = new Date(ms).getUTCFullYear()
-  if (year >= 1950 && year < 2050) return tlv(TAG.utcTime, Buffer.from(digits.slice(2), 'ascii'))
-  return tlv(TAG.generalizedTime, Buffer.from(digits, 'ascii'))
+  const seconds = Math.floor(ms / 1000)
+  const cached = recentTimes.get(seconds)
+  if (cached !== undefined) return cached
+  const date = new Date(seconds * 1000)
+  const digits = date.toISOString().slice(0, 19).replace(/[-T:]/g, '') + 'Z' // 20261126111207Z
+  const year = date.getUTCFullYear()
+  const encoded = year >= 1950 && year < 2050
+    ? tlv(TAG.utcTime, Buffer.from(digits.slice(2), 'ascii'))
+    : tlv(TAG.generalizedTime, Buffer.from(digits, 'ascii'))
+  if (recentTimes.size >= 8) recentTimes.delete(recentTimes.keys().next().value as number)
+  recentTimes.set(seconds, encoded)
+  return encoded
 }
 
 /** The DER text of `type` as PEM with 64-column lines. */
 export function toPem (der: Buffer, type: string): string {
-  const body = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')
-  return `-----BEGIN ${type}-----\n${body}\n-----END ${type}-----\n`
+  const base64 = der.toString('base64')
+  const lines: string[] = []
+  for (let offset = 0; offset < base64.length; offset += 64) lines.push(base64.slice(offset, offset + 64))
+  return `-----BEGIN ${type}-----\n${lines.join('\n')}\n-----END ${type}-----\n`
 }
 
 /** All PEM blocks of `type` in `text`, decoded. */

@@ -2,7 +2,7 @@
 // P-384, RSA 2048 or 4096, as Consul's PrivateKeyType/PrivateKeyBits allow. node:crypto generates
 // P-256 pairs ~6x faster than WebCrypto here, which is what makes the leaf fast path possible.
 
-import { createECDH, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto'
+import { createECDH, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { bitString, contextConstructed, nullValue, octetString, oid, sequence, smallInteger, toPem } from './der.ts'
 import { CaBadKeyError } from './errors.ts'
@@ -31,6 +31,8 @@ export function checkKeySpec (spec: KeySpec): KeySpec {
 export interface GeneratedKey {
   /** SubjectPublicKeyInfo, DER. */
   spkiDer: Buffer
+  /** RFC 5280 key identifier (SHA-1 of the subjectPublicKey bits), when computed cheaply at generation. */
+  keyId?: Buffer
   /** PKCS#8 PEM. */
   privateKeyPem: string
 }
@@ -51,6 +53,7 @@ function generateEcKey (bits: number): GeneratedKey {
   const ecPrivateKey = sequence(smallInteger(1), octetString(scalar), contextConstructed(1, bitString(point)))
   return {
     spkiDer: sequence(algorithm, bitString(point)),
+    keyId: createHash('sha1').update(point).digest(),
     privateKeyPem: toPem(sequence(smallInteger(0), algorithm, octetString(ecPrivateKey)), 'PRIVATE KEY'),
   }
 }

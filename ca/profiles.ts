@@ -203,7 +203,7 @@ export function issueLeaf (issuer: Issuer, init: LeafInit): IssuedLeaf {
     extensionsDer: [
       ...leafTemplate(issuer, spec),
       subjectAltNameExtension([init.spiffeId], init.dnsNames ?? []),
-      subjectKeyIdExtension(keyIdOf(key.spkiDer)),
+      subjectKeyIdExtension(key.keyId ?? keyIdOf(key.spkiDer)),
     ],
   }, issuer.signer)
   return { certPem: certificatePem(der), privateKeyPem: key.privateKeyPem, serialNumber: serialHex(serial), notBeforeMs, notAfterMs }
