@@ -5,6 +5,7 @@
 
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { compileFilter } from '../../catalog/filter.ts'
 import type { Decision } from '../../catalog/intentions/evaluate.ts'
 import { InvalidIntentionError, InvalidSpiffeIdError, UnsafeRegexError } from '../../catalog/intentions/errors.ts'
 import type { IntentionStore } from '../../catalog/intentions/index.ts'
@@ -28,8 +29,6 @@ export interface IntentionRouteDeps extends BlockingSource {
   now (): number
   /** ID for a new intention; crypto.randomUUID by default. */
   newId?: () => string
-  /** `?filter=` compiler (catalog/filter.ts); without it a filter is refused rather than ignored. */
-  compileFilter?: (expression: string) => (value: unknown) => boolean
 }
 
 /** Consul's JSON for an intention: the record plus the default namespace fields Consul clients read. */
@@ -70,13 +69,13 @@ function validated<T> (run: () => T): T {
   }
 }
 
-function applyFilter (deps: IntentionRouteDeps, query: Record<string, unknown>, rows: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
+/** Consul's `?filter=` (go-bexpr grammar) over the rendered intentions, so selectors use API field names. */
+function applyFilter (query: Record<string, unknown>, rows: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
   const expression = query.filter
   if (typeof expression !== 'string' || expression === '') return rows
-  if (deps.compileFilter === undefined) throw badRequest('filter expressions are not supported by this agent')
   let predicate: (value: unknown) => boolean
   try {
-    predicate = deps.compileFilter(expression)
+    predicate = compileFilter(expression)
   } catch (error) {
     throw badRequest(`Failed to create boolean expression evaluator: ${(error as Error).message}`)
   }
@@ -101,7 +100,7 @@ export function registerIntentionRoutes (app: FastifyInstance, deps: IntentionRo
 
   app.get('/v1/connect/intentions', { schema: { querystring: stringQuery(blockingQuery) } }, async (request, reply) => {
     await waitForBlocking(request, reply, deps)
-    return applyFilter(deps, request.query as Record<string, unknown>, deps.intentions.list().map(renderIntention))
+    return applyFilter(request.query as Record<string, unknown>, deps.intentions.list().map(renderIntention))
   })
 
   app.post('/v1/connect/intentions', { schema: { body: { type: 'object' } } }, async (request) => {
