@@ -12,9 +12,8 @@ import { UsageError } from '../errors.ts'
 import { importEntryPoint } from '../lazy-import.ts'
 import { argParser, examples, repeatable } from '../options.ts'
 
-interface AgentModule {
-  runAgent (options: AgentStartOptions): Promise<void>
-}
+/** Type only (erased at run time): tsc checks agent/run.ts against the options we pass. */
+type AgentModule = typeof import('../../agent/run.ts')
 
 const CLUSTER_KEY_BYTES = 32
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
