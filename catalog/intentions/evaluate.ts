@@ -46,13 +46,13 @@ export interface CompiledIntention {
   permissions: PermissionPredicate[]
   /** L4 intention: its decision. L7: admits the connection. */
   connection: Decision
-  /** L7 intention on a tcp destination: deny. Same as `connection` for L4. */
+  /** L7 intention on a tcp destination: deny. For L4, `connection`. */
   tcpConnection: Decision
-  /** L7: decision when permission i matches. */
+  /** L7: decision when permission i matches. Empty for L4. */
   permissionDecisions: Decision[]
-  /** L7: decision when no permission matches, per default policy. */
+  /** L7: decision when no permission matches, per default policy. For L4, `connection`. */
   unmatched: Record<DefaultPolicy, Decision>
-  /** L7: decision for a request whose path cannot be normalised. */
+  /** L7: decision for a request whose path cannot be normalised. For L4, `connection`. */
   malformed: Decision
 }
 
@@ -63,9 +63,9 @@ export function compileIntention (intention: Intention): CompiledIntention {
   const make = (allowed: boolean, reason: string, permissionIndex?: number): Decision =>
     Object.freeze(permissionIndex === undefined ? { allowed, reason, matched: intention } : { allowed, reason, matched: intention, permissionIndex })
   if (!isL7(intention)) {
+    // An L4 intention decides every request on the connection the same way.
     const connection = make(intention.Action === 'allow', `Matched L4 intention: ${described}`)
-    const none = make(false, `Matched L4 intention: ${described}`)
-    return { intention, permissions, connection, tcpConnection: connection, permissionDecisions: [], unmatched: { allow: none, deny: none }, malformed: none }
+    return { intention, permissions, connection, tcpConnection: connection, permissionDecisions: [], unmatched: { allow: connection, deny: connection }, malformed: connection }
   }
   return {
     intention,
