@@ -4,6 +4,7 @@
 // registration must reach every catalog and every cluster register must agree.
 
 import t from 'tap'
+import type { Test } from 'tap'
 import type { Catalog } from '../../catalog/catalog.ts'
 import type { CatalogDigest } from '../../catalog/sync.ts'
 import type { ClusterEntry, Entry } from '../../catalog/entry.ts'
@@ -27,7 +28,7 @@ const sameDigests = (catalogs: Catalog[]): boolean => {
   return catalogs.every(catalog => canonical(catalog.digest()) === first)
 }
 
-async function simulate (t: Parameters<Parameters<typeof t.test>[1]>[0], seed: number): Promise<void> {
+async function simulate (t: Test, seed: number): Promise<void> {
   const names = ['a', 'b', 'c', 'd', 'e', 'f']
   const engine = new SimEngine<Message>({ seed, network: { lossProbability: 0.3 } })
   const random = mulberry32(seed ^ 0x9e3779b9)

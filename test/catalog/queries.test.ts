@@ -2,9 +2,10 @@
 // checks, tag and connect selection, and how membership (liveness) changes what queries see.
 
 import t from 'tap'
+import type { Test } from 'tap'
 import { checkEntry, checkRecord, nodeEntry, openCatalog, serviceEntry, serviceRecord } from './fixtures.ts'
 
-async function populated (t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function populated (t: Test) {
   const catalog = await openCatalog(t, 'self')
   await catalog.registerService(serviceRecord('web-1', { Tags: ['v1', 'primary'], Meta: { version: '1' } }), [checkRecord('web-1-http')])
   await catalog.merge([

@@ -2,11 +2,12 @@
 // `?filter` (400 when it does not parse), `?dc` (500 "No path to datacenter") and blocking queries.
 
 import t from 'tap'
+import type { Test } from 'tap'
 import { buildHttpServer } from '../../../agent/http/server.ts'
 import { registerCatalogRoutes } from '../../../agent/http/catalog-routes.ts'
 import { checkRecord, nodeEntry, openCatalog, serviceEntry, serviceRecord } from '../../catalog/fixtures.ts'
 
-async function setup (t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup (t: Test) {
   const catalog = await openCatalog(t, 'self')
   await catalog.registerService(serviceRecord('web-1', { Tags: ['v1'], Meta: { version: '1.0' } }), [checkRecord('web-1-ttl')])
   await catalog.merge([

@@ -2,11 +2,12 @@
 // connect sidecars, checks by service/node/state, 400 on a bad state or filter, blocking queries.
 
 import t from 'tap'
+import type { Test } from 'tap'
 import { buildHttpServer } from '../../../agent/http/server.ts'
 import { registerHealthRoutes } from '../../../agent/http/health-routes.ts'
 import { checkEntry, checkRecord, nodeEntry, openCatalog, serviceEntry, serviceRecord } from '../../catalog/fixtures.ts'
 
-async function setup (t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup (t: Test) {
   const catalog = await openCatalog(t, 'self')
   await catalog.registerService(serviceRecord('web-1', { Tags: ['v1'] }), [checkRecord('web-1-ttl')])
   await catalog.merge([
