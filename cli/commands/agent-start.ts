@@ -72,8 +72,8 @@ export function agentStartCommand (): Command {
     .option('--recursor <addr[:port]>', 'upstream DNS server for other names, repeatable', repeatable(hostPortText('--recursor', true)))
     .option('--dns-only-passing', 'DNS answers leave out instances with warning checks')
     .option('--enable-script-checks', 'allow health checks that run local scripts')
-    .addOption(new Option('--default-intention-policy <policy>', 'decision when no intention matches (default allow)').choices(INTENTION_POLICIES))
-    .option('--retry-interval <duration>', 'time between join retries (default 30s)', argParser(text => parseDurationText(text, '--retry-interval')))
+    .addOption(new Option('--default-intention-policy <policy>', 'decision when no intention matches (default deny; allow with --dev)').choices(INTENTION_POLICIES))
+    .option('--retry-interval <duration>', 'time between join retries (default 30s; 1s with --dev)', argParser(text => parseDurationText(text, '--retry-interval')))
     .addHelpText('after', examples(
       'mesh agent start --dev',
       'mesh agent start --server --node vm-1 --bind 10.0.0.1 --data-dir /var/lib/mesh --encrypt "$(cat /etc/mesh/key)"',
