@@ -25,16 +25,10 @@ import { buildHttpServer } from './http/server.ts'
 import { registerAgentRoutes } from './http/agent-routes.ts'
 import { registerCatalogRoutes } from './http/catalog-routes.ts'
 import { registerHealthRoutes } from './http/health-routes.ts'
+
 import { AgentServices } from './services.ts'
 import { VERSION } from './version.ts'
-
-export class PortInUseError extends Error {
-  readonly code = 'MESH_ERR_AGENT_PORT_IN_USE'
-  constructor (what: string, address: string, port: number) {
-    super(`${what} port ${port} on ${address} is already in use`)
-    this.name = 'PortInUseError'
-  }
-}
+import { JoinError, PortInUseError } from './errors.ts'
 
 export interface AgentInfo {
   nodeName: string
@@ -231,6 +225,7 @@ export class Agent {
       },
       forceLeave: (node, prune) => this.membership.forceLeave(node, prune),
     })
+
     registerCatalogRoutes(app, { catalog: this.catalog })
     registerHealthRoutes(app, { catalog: this.catalog })
     this.services.registerRoutes(app)
@@ -311,7 +306,7 @@ export class Agent {
       }
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
-    throw new Error(`failed to join ${address}: no answer within 5s`)
+    throw new JoinError(address, 'no answer within 5s')
   }
 
   /** `--join`: retried with backoff (capped at the retry interval) until one address answers. */

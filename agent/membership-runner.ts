@@ -4,7 +4,6 @@
 // owns every decision; this file only moves bytes and keeps one timer armed at the core's deadline.
 
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import type { IntervalHistogram } from 'node:perf_hooks'
 import type { Logger } from 'pino'
 import type { Membership } from './membership/membership.ts'
 import { decodeMessage, encodeMessage } from './membership/codec.ts'
@@ -39,7 +38,7 @@ export class MembershipRunner {
   private readonly now: () => number
   private timer: NodeJS.Timeout | undefined
   private timerAtMs = Infinity
-  private lagMonitor: IntervalHistogram | undefined
+  private lagMonitor: ReturnType<typeof monitorEventLoopDelay> | undefined
   private lagTimer: NodeJS.Timeout | undefined
   private stopped = false
 
@@ -86,6 +85,17 @@ export class MembershipRunner {
 
   members (): MemberInfo[] {
     return this.init.core.members()
+  }
+
+  /** Consul's force-leave: a failed member is announced as left (with prune, forgotten). */
+  forceLeave (name: string, prune: boolean): boolean {
+    let found = false
+    this.run((now) => {
+      const result = this.init.core.forceLeave(name, prune, now)
+      found = result.found
+      return result.outputs
+    })
+    return found
   }
 
   async stop (): Promise<void> {

@@ -6,6 +6,14 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Agent } from './agent.ts'
+import { CheckManager } from './checks/manager.ts'
+import type { LocalCatalog } from './local/local-catalog.ts'
+import { registerCheckPayload, registerServicePayload } from './local/register.ts'
+import type { LocalRegistrationDeps } from './local/register.ts'
+import { registerAgentServiceRoutes } from './http/agent-service-routes.ts'
+import { publishingCatalog } from './publishing-catalog.ts'
+import { ConfigError } from './config.ts'
+import { PortInUseError } from './errors.ts'
 
 export interface AgentServicesInit {
   agent: Agent
@@ -15,22 +23,88 @@ export interface AgentServicesInit {
 export class AgentServices {
   private readonly init: AgentServicesInit
   private readonly stopHooks: Array<() => Promise<void> | void> = []
+  readonly localCatalog: LocalCatalog
+  readonly checks: CheckManager
+  readonly registration: LocalRegistrationDeps
 
   constructor (init: AgentServicesInit) {
     this.init = init
+    const { agent, log } = init
+    this.localCatalog = publishingCatalog(agent.catalog, (entries) => agent.publish(entries))
+    this.checks = new CheckManager(
+      { log, enableScriptChecks: agent.config.enableScriptChecks, nodeName: agent.config.nodeName },
+      { catalog: this.localCatalog }
+    )
+    this.registration = {
+      catalog: this.localCatalog,
+      checks: this.checks,
+      enableScriptChecks: agent.config.enableScriptChecks,
+      nodeName: agent.config.nodeName,
+    }
   }
 
-  async start (): Promise<void> {}
+  /** Starts persisted checks, then (re-)registers the services and checks of the config file. */
+  async start (): Promise<void> {
+    this.checks.start()
+    this.stopHooks.push(() => this.checks.stop())
+    const config = this.init.agent.config
+    for (const [index, service] of config.services.entries()) {
+      try {
+        await registerServicePayload(this.registration, service)
+      } catch (error) {
+        throw new ConfigError(`services[${index}]: ${(error as Error).message}`)
+      }
+    }
+    for (const [index, check] of config.checks.entries()) {
+      try {
+        await registerCheckPayload(this.registration, check)
+      } catch (error) {
+        throw new ConfigError(`checks[${index}]: ${(error as Error).message}`)
+      }
+    }
+  }
 
-  registerRoutes (_app: FastifyInstance): void {}
+  registerRoutes (app: FastifyInstance): void {
+    const config = this.init.agent.config
+    registerAgentServiceRoutes(app, {
+      catalog: this.localCatalog,
+      checks: this.checks,
+      enableScriptChecks: config.enableScriptChecks,
+      nodeName: config.nodeName,
+      datacenter: config.datacenter,
+    })
+  }
 
   selfStatus (): Record<string, unknown> {
     return {}
   }
 
   async startDns (): Promise<{ port: number } | undefined> {
-    if (this.init.agent.config.dnsPort === -1) return undefined
-    return undefined
+    const config = this.init.agent.config
+    if (config.dnsPort === -1) return undefined
+    const [{ DnsServer }, { dnsCatalogView }] = await Promise.all([import('./dns/server.ts'), import('./dns-catalog-view.ts')])
+    const server = new DnsServer({
+      view: dnsCatalogView(this.init.agent.catalog),
+      bindAddress: config.clientAddress,
+      port: config.dnsPort,
+      domain: config.domain,
+      altDomain: config.altDomain,
+      nodeTtlS: config.dnsNodeTtlSeconds,
+      serviceTtlOverrides: config.dnsServiceTtlSeconds,
+      onlyPassing: config.dnsOnlyPassing,
+      recursors: config.recursors,
+      log: this.init.log.child({ component: 'mesh:dns' }),
+    })
+    let address
+    try {
+      address = await server.start()
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EADDRINUSE') throw new PortInUseError('DNS', config.clientAddress, config.dnsPort)
+      throw error
+    }
+    this.stopHooks.push(async () => await server.stop())
+    return { port: address.udpPort }
   }
 
   async stop (): Promise<void> {

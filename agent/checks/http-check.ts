@@ -5,6 +5,7 @@
 // Output: "HTTP GET <url>: 200 OK Output: <body>", the body capped at 4 KiB (its tail kept).
 // Header values are arrays (a header may repeat); User-Agent and Accept default as Consul's.
 // Keep-alive is off: a check must see the service as a new client does, not through a pooled socket.
+// Redirects are followed (up to 10) as Consul's Go client does; the final answer decides.
 
 import http from 'node:http'
 import https from 'node:https'
@@ -22,6 +23,12 @@ export interface HttpProbeInit {
   tlsSkipVerify?: boolean
   tlsServerName?: string
 }
+
+/** Redirects followed before giving up, as Go's default HTTP client (which Consul's check uses). */
+export const MAX_REDIRECTS = 10
+const REDIRECT_CODES = new Set([301, 302, 303, 307, 308])
+
+interface Exchange { statusCode: number, statusMessage: string, location?: string, output: string }
 
 export function statusForHttpCode (statusCode: number): CheckStatus {
   if (statusCode >= 200 && statusCode <= 299) return 'passing'
@@ -54,33 +61,59 @@ export class HttpProbe implements CheckProbe {
     this.headers = headers
   }
 
-  check (signal: AbortSignal): Promise<CheckResult> {
+  async check (signal: AbortSignal): Promise<CheckResult> {
     const label = `HTTP ${this.method} ${this.url.href}`
-    const failed = (error: Error): CheckResult =>
-      ({ status: 'critical', output: `${label}: ${signal.aborted ? (signal.reason as Error).message : error.message}` })
-    return new Promise<CheckResult>((resolve) => {
-      const transport = this.url.protocol === 'https:' ? https : http
-      const request = transport.request(this.url, {
-        method: this.method,
+    let url = this.url
+    let method = this.method
+    let body = this.body
+    try {
+      for (let redirects = 0; ; redirects++) {
+        const answer = await this.exchange(url, method, body, signal)
+        if (answer.location === undefined) {
+          return { status: statusForHttpCode(answer.statusCode), output: `${label}: ${answer.statusCode} ${answer.statusMessage} Output: ${answer.output}` }
+        }
+        if (redirects === MAX_REDIRECTS) throw new Error(`stopped after ${MAX_REDIRECTS} redirects`)
+        url = new URL(answer.location, url)
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`redirect to unsupported URL ${url.href}`)
+        // As Go's client: 301/302/303 turn into a GET without a body; 307/308 repeat the request.
+        if (answer.statusCode <= 303 && method !== 'HEAD') {
+          method = 'GET'
+          body = ''
+        }
+      }
+    } catch (error) {
+      return { status: 'critical', output: `${label}: ${signal.aborted ? (signal.reason as Error).message : (error as Error).message}` }
+    }
+  }
+
+  /** One request; a redirect answer carries its Location and no output. */
+  private exchange (url: URL, method: string, body: string, signal: AbortSignal): Promise<Exchange> {
+    return new Promise<Exchange>((resolve, reject) => {
+      const transport = url.protocol === 'https:' ? https : http
+      const request = transport.request(url, {
+        method,
         headers: this.headers,
         agent: false,
         signal,
         rejectUnauthorized: !this.tlsSkipVerify,
         servername: this.tlsServerName,
       }, (response) => {
+        const statusCode = response.statusCode ?? 0
+        const statusMessage = response.statusMessage ?? ''
+        const location = response.headers.location
+        if (REDIRECT_CODES.has(statusCode) && location !== undefined) {
+          response.resume()
+          response.on('end', () => resolve({ statusCode, statusMessage, location, output: '' }))
+          response.on('error', reject)
+          return
+        }
         const output = new OutputBuffer()
         response.on('data', (chunk: Buffer) => output.write(chunk))
-        response.on('error', (error) => resolve(failed(error)))
-        response.on('end', () => {
-          const code = response.statusCode ?? 0
-          resolve({
-            status: statusForHttpCode(code),
-            output: `${label}: ${code} ${response.statusMessage ?? ''} Output: ${output.toString()}`,
-          })
-        })
+        response.on('error', reject)
+        response.on('end', () => resolve({ statusCode, statusMessage, output: output.toString() }))
       })
-      request.on('error', (error) => resolve(failed(error)))
-      request.end(this.body === '' ? undefined : this.body)
+      request.on('error', reject)
+      request.end(body === '' ? undefined : body)
     })
   }
 }

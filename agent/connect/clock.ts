@@ -13,21 +13,32 @@ export interface ConnectClock {
 
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
-interface ChainedTimer { timeout: NodeJS.Timeout | undefined }
-
-export const systemClock: ConnectClock = {
-  nowMs: () => Date.now(),
-  setTimer: (callback, delayMs) => {
-    const handle: ChainedTimer = { timeout: undefined }
-    const dueMs = Date.now() + Math.max(0, delayMs)
-    const arm = (): void => {
-      const remainingMs = dueMs - Date.now()
-      handle.timeout = remainingMs > MAX_TIMEOUT_MS
-        ? setTimeout(arm, MAX_TIMEOUT_MS).unref()
-        : setTimeout(callback, Math.max(0, remainingMs)).unref()
-    }
-    arm()
-    return handle
-  },
-  clearTimer: (handle) => clearTimeout((handle as ChainedTimer).timeout),
+/** The runtime's timer functions, injectable so the chaining is testable without waiting. */
+export interface TimerFunctions {
+  now: () => number
+  setTimeout: (callback: () => void, delayMs: number) => { unref: () => unknown }
+  clearTimeout: (timeout: unknown) => void
 }
+
+interface ChainedTimer { timeout: unknown }
+
+export function createSystemClock (timers: TimerFunctions = { now: Date.now, setTimeout, clearTimeout: timeout => clearTimeout(timeout as NodeJS.Timeout) }): ConnectClock {
+  return {
+    nowMs: () => timers.now(),
+    setTimer: (callback, delayMs) => {
+      const handle: ChainedTimer = { timeout: undefined }
+      const dueMs = timers.now() + Math.max(0, delayMs)
+      const arm = (): void => {
+        const remainingMs = dueMs - timers.now()
+        const timeout = remainingMs > MAX_TIMEOUT_MS ? timers.setTimeout(arm, MAX_TIMEOUT_MS) : timers.setTimeout(callback, Math.max(0, remainingMs))
+        timeout.unref()
+        handle.timeout = timeout
+      }
+      arm()
+      return handle
+    },
+    clearTimer: (handle) => timers.clearTimeout((handle as ChainedTimer).timeout),
+  }
+}
+
+export const systemClock: ConnectClock = createSystemClock()

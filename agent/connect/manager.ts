@@ -11,14 +11,11 @@
 
 import pino from 'pino'
 import type { Logger } from 'pino'
-import { X509Certificate } from 'node:crypto'
-import { createCsr } from '../../ca/csr.ts'
 import { CaBadConfigError, CaBadKeyError, CaNoRootKeyError, CaNotReadyError, CaRateLimitedError } from '../../ca/errors.ts'
-import { generateKey } from '../../ca/keys.ts'
 import { createIssuer, issueLeaf } from '../../ca/profiles.ts'
 import type { Issuer } from '../../ca/profiles.ts'
 import { agentSpiffeId, serviceSpiffeId, trustDomainFor } from '../../ca/spiffe.ts'
-import { certificateFacts, certificatesFromPem, certificatePem } from '../../ca/x509.ts'
+import { certificateFacts } from '../../ca/x509.ts'
 import { parseDurationMs } from '../duration.ts'
 import type { BlockingSource } from '../http/blocking.ts'
 import { bootstrapState, makeRoot, nextDropMs, pruneState, reconfigureState, rotateState } from './authority.ts'
@@ -27,6 +24,7 @@ import type { ConnectClock, TimerHandle } from './clock.ts'
 import { DEFAULT_CA_CONFIGURATION, resolveCaConfig } from './config.ts'
 import type { CaConfiguration, ResolvedCaConfig } from './config.ts'
 import { IndexWaiter } from './index-waiter.ts'
+import { IntermediateKeeper } from './intermediate.ts'
 import { RootKeyStore } from './key-store.ts'
 import { LeafCache } from './leaf-cache.ts'
 import type { IssuedServiceLeaf, LeafCert } from './leaf-cache.ts'
@@ -35,8 +33,6 @@ import { signIntermediateRequest } from './sign-request.ts'
 import { activeRoot, consulRoots } from './state.ts'
 import type { CaReplicatedState, ConsulCaRoots } from './state.ts'
 
-export const DEFAULT_INITIAL_RETRY_MS = 1_000
-export const DEFAULT_MAX_RETRY_MS = 60_000
 /** Consul's default CSRMaxPerSecond. */
 export const DEFAULT_CSR_MAX_PER_SECOND = 50
 
@@ -80,7 +76,6 @@ export interface RootKeyBundle { signingKeyId: string, privateKeyPem: string }
 export class ConnectCA {
   readonly #init: ConnectCAInit
   readonly #clock: ConnectClock
-  readonly #random: () => number
   readonly #log: Logger
   readonly #trustDomain: string
   readonly #keyStore: RootKeyStore
@@ -91,19 +86,14 @@ export class ConnectCA {
   readonly #rootKeys = new Map<string, string>()
   #state: CaReplicatedState | undefined
   #index = 1
-  #status: ConnectCAState = 'stopped'
-  #lastError: string | undefined
-  #intermediate: { issuer: Issuer, chainPem: string, rootId: string } | undefined
+  readonly #intermediate: IntermediateKeeper
+  #running = false
   #generation = 0
-  #attempt = 0
-  #nextRetryAtMs: number | undefined
-  #intermediateTimer: TimerHandle | undefined
   #dropTimer: TimerHandle | undefined
 
   constructor (init: ConnectCAInit) {
     this.#init = init
     this.#clock = init.clock ?? systemClock
-    this.#random = init.random ?? Math.random
     this.#log = init.log?.child({ component: 'mesh:connect-ca' }) ?? pino({ level: 'silent' })
     this.#trustDomain = trustDomainFor(init.clusterId)
     this.#keyStore = new RootKeyStore(init.dataDir)
@@ -117,6 +107,24 @@ export class ConnectCA {
       nextIndex: () => ++this.#index,
       generation: () => this.#generation,
     })
+    this.#intermediate = new IntermediateKeeper({
+      clock: this.#clock,
+      random: init.random ?? Math.random,
+      log: this.#log,
+      signal: this.#abort.signal,
+      activeRoot: () => activeRoot(this.#state),
+      spiffeId: agentSpiffeId(this.#trustDomain, init.datacenter, init.nodeName),
+      commonName: `agent-${init.nodeName}`,
+      signLocally: (root, csrPem) => this.#rootKeys.has(root.signingKeyId) ? this.#signIntermediate(csrPem, init.nodeName) : undefined,
+      requestIntermediate: init.requestIntermediate,
+      onInstalled: (_intermediate, rootChanged) => {
+        if (!rootChanged) return
+        this.#generation++
+        this.#leaves.reissueAll()
+      },
+      initialRetryMs: init.initialRetryMs,
+      maxRetryMs: init.maxRetryMs,
+    })
   }
 
   get trustDomain (): string { return this.#trustDomain }
@@ -129,14 +137,14 @@ export class ConnectCA {
     if (this.isServer) {
       for (const [keyId, pem] of await this.#keyStore.loadAll()) this.#rootKeys.set(keyId, pem)
     }
-    this.#status = 'waiting-for-root'
-    if (this.#state !== undefined) this.#refreshIntermediate()
+    this.#running = true
+    if (this.#state !== undefined) this.#intermediate.refresh()
   }
 
   stop (): void {
-    this.#status = 'stopped'
+    this.#running = false
     this.#abort.abort()
-    if (this.#intermediateTimer !== undefined) this.#clock.clearTimer(this.#intermediateTimer)
+    this.#intermediate.stop()
     if (this.#dropTimer !== undefined) this.#clock.clearTimer(this.#dropTimer)
     this.#leaves.clear()
     this.#rootsWaiter.releaseAll()
@@ -160,7 +168,8 @@ export class ConnectCA {
       this.#log.warn({ trustDomain: state.trustDomain }, 'ignored CA state of another trust domain')
       return
     }
-    if (this.#state !== undefined && this.#state.version === state.version && activeRoot(this.#state)?.id === activeRoot(state)?.id) return
+    // The catalog re-delivers the same entry on every sync; only a different state is news.
+    if (this.#state !== undefined && JSON.stringify(this.#state) === JSON.stringify(state)) return
     this.#adopt(state, false)
   }
 
@@ -169,13 +178,16 @@ export class ConnectCA {
 
   status (): ConnectCAStatus {
     const root = activeRoot(this.#state)
+    const current = this.#intermediate.current
+    const { lastError, nextRetryAtMs } = this.#intermediate
+    const state: ConnectCAState = !this.#running ? 'stopped' : root === undefined ? 'waiting-for-root' : current === undefined ? 'waiting-for-server' : 'ready'
     return {
-      state: this.#status,
+      state,
       ...(root === undefined ? {} : { activeRootId: root.id }),
-      ...(this.#intermediate === undefined ? {} : { intermediateValidBefore: new Date(this.#intermediate.issuer.certificate.notAfterMs).toISOString() }),
+      ...(current === undefined ? {} : { intermediateValidBefore: new Date(current.issuer.certificate.notAfterMs).toISOString() }),
       holdsRootKey: root !== undefined && this.#rootKeys.has(root.signingKeyId),
-      ...(this.#lastError === undefined ? {} : { lastError: this.#lastError }),
-      ...(this.#nextRetryAtMs === undefined ? {} : { nextRetryAtMs: this.#nextRetryAtMs }),
+      ...(lastError === undefined ? {} : { lastError }),
+      ...(nextRetryAtMs === undefined ? {} : { nextRetryAtMs }),
     }
   }
 
@@ -261,7 +273,7 @@ export class ConnectCA {
     const root = this.#state?.roots.find(candidate => candidate.signingKeyId === bundle.signingKeyId)
     if (root === undefined) throw new CaBadKeyError(`no known root has signing key id ${bundle.signingKeyId}`)
     await this.#storeRootKey(createIssuer(root.rootCertPem, bundle.privateKeyPem), bundle.privateKeyPem)
-    if (root.active && this.#intermediate?.rootId !== root.id) this.#refreshIntermediate()
+    if (root.active && this.#intermediate.current?.rootId !== root.id) this.#intermediate.refresh()
   }
 
   #requireServer (why: string): void {
@@ -300,7 +312,7 @@ export class ConnectCA {
     this.#rootsWaiter.advance(++this.#index)
     if (publish) this.#init.publish?.(state)
     this.#scheduleDrop()
-    if (this.#status !== 'stopped' && (activeRoot(state)?.id !== previousRootId || this.#intermediate === undefined)) this.#refreshIntermediate()
+    if (this.#running && (activeRoot(state)?.id !== previousRootId || this.#intermediate.current === undefined)) this.#intermediate.refresh()
   }
 
   /** Wakes roots watchers when a retired root's time is up; a server holding the active key publishes the pruned state. */
@@ -344,65 +356,10 @@ export class ConnectCA {
     })
   }
 
-  /** Gets a new intermediate for the active root: locally when this agent holds the root key, else from a server. */
-  #refreshIntermediate (): void {
-    if (this.#intermediateTimer !== undefined) this.#clock.clearTimer(this.#intermediateTimer)
-    this.#intermediateTimer = undefined
-    const root = activeRoot(this.#state)
-    if (root === undefined || this.#status === 'stopped') return
-    const attemptRootId = root.id
-    const key = generateKey({ type: root.privateKeyType, bits: root.privateKeyBits })
-    const csrPem = createCsr({
-      privateKeyPem: key.privateKeyPem,
-      commonName: `agent-${this.#init.nodeName}`.slice(0, 64),
-      uris: [agentSpiffeId(this.#trustDomain, this.#init.datacenter, this.#init.nodeName)],
-    })
-    const request = this.#rootKeys.has(root.signingKeyId)
-      ? Promise.resolve().then(() => this.#signIntermediate(csrPem, this.#init.nodeName))
-      : this.#init.requestIntermediate(csrPem, { signal: this.#abort.signal })
-    if (this.#intermediate === undefined) this.#status = 'waiting-for-server'
-    request.then(chainPem => {
-      if (this.#status === 'stopped' || activeRoot(this.#state)?.id !== attemptRootId) return
-      this.#installIntermediate(chainPem, key.privateKeyPem, key.spkiDer, attemptRootId)
-    }).catch((error: Error) => {
-      if (this.#status === 'stopped' || activeRoot(this.#state)?.id !== attemptRootId) return
-      this.#lastError = error.message
-      const backoffMs = Math.min(this.#init.maxRetryMs ?? DEFAULT_MAX_RETRY_MS, (this.#init.initialRetryMs ?? DEFAULT_INITIAL_RETRY_MS) * 2 ** this.#attempt)
-      this.#attempt++
-      const delayMs = backoffMs * (0.5 + this.#random() / 2)
-      this.#nextRetryAtMs = this.#clock.nowMs() + delayMs
-      this.#log.warn({ err: error, retryInMs: Math.round(delayMs) }, 'could not get an intermediate certificate')
-      this.#intermediateTimer = this.#clock.setTimer(() => this.#refreshIntermediate(), delayMs)
-    })
-  }
-
-  #installIntermediate (chainPem: string, privateKeyPem: string, spkiDer: Buffer, rootId: string): void {
-    const root = this.#state?.roots.find(candidate => candidate.id === rootId)
-    const [intermediateDer] = certificatesFromPem(chainPem)
-    if (root === undefined || intermediateDer === undefined) throw new CaNotReadyError('the server answered without a certificate')
-    const intermediate = new X509Certificate(intermediateDer)
-    if (!intermediate.verify(new X509Certificate(root.rootCertPem).publicKey)) throw new CaNotReadyError('the intermediate is not signed by the active root')
-    const issuer = createIssuer(certificatePem(intermediateDer), privateKeyPem)
-    if (!issuer.certificate.spkiDer.equals(spkiDer)) throw new CaNotReadyError('the intermediate does not carry this agent\'s key')
-    const rootChanged = this.#intermediate?.rootId !== rootId
-    this.#intermediate = { issuer, chainPem, rootId }
-    this.#status = 'ready'
-    this.#attempt = 0
-    this.#lastError = undefined
-    this.#nextRetryAtMs = undefined
-    const { notBeforeMs, notAfterMs } = issuer.certificate
-    this.#intermediateTimer = this.#clock.setTimer(() => this.#refreshIntermediate(), notBeforeMs + (notAfterMs - notBeforeMs) / 2 - this.#clock.nowMs())
-    this.#log.info({ rootId, validBefore: new Date(notAfterMs).toISOString() }, 'installed a new intermediate certificate')
-    if (rootChanged) {
-      this.#generation++
-      this.#leaves.reissueAll()
-    }
-  }
-
   #issue (spiffeId: string, commonName: string): IssuedServiceLeaf {
-    const intermediate = this.#intermediate
+    const intermediate = this.#intermediate.current
     const state = this.#state
-    if (intermediate === undefined || state === undefined) throw new CaNotReadyError(this.#lastError ?? 'waiting for an intermediate certificate')
+    if (intermediate === undefined || state === undefined) throw new CaNotReadyError(this.#intermediate.lastError ?? 'waiting for an intermediate certificate')
     const leaf = issueLeaf(intermediate.issuer, {
       spiffeId,
       commonName,

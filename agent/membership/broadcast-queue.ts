@@ -20,7 +20,7 @@ export interface QueuedBroadcast<T> {
 /** Once the remaining budget is smaller than this, no entry can fit: stop looking. */
 const SMALLEST_USEFUL_BUDGET_BYTES = 32
 /** Entries examined per take without fitting before giving up (bounds the cost on huge queues). */
-const MAX_SKIPPED_PER_TAKE = 64
+const MAX_SKIPPED_PER_TAKE = 4
 
 export class BroadcastQueue<T> {
   private readonly retransmitMult: number
@@ -51,10 +51,9 @@ export class BroadcastQueue<T> {
     const taken: QueuedBroadcast<T>[] = []
     let remaining = budgetBytes
     let skipped = 0
-    for (let transmits = 0; transmits < this.buckets.length; transmits++) {
-      const bucket = this.buckets[transmits]
+    buckets: for (const bucket of this.buckets) {
       for (const entry of bucket.values()) {
-        if (remaining < SMALLEST_USEFUL_BUDGET_BYTES || skipped >= MAX_SKIPPED_PER_TAKE) break
+        if (remaining < SMALLEST_USEFUL_BUDGET_BYTES || skipped >= MAX_SKIPPED_PER_TAKE) break buckets
         const cost = entry.sizeBytes + overheadBytes
         if (cost > remaining) { skipped++; continue }
         remaining -= cost
@@ -68,6 +67,20 @@ export class BroadcastQueue<T> {
       else this.bucket(entry.transmits).set(entry.key, entry)
     }
     return taken.map(entry => entry.item)
+  }
+
+  /**
+   * A peer just told us news equal to what we queued about `key`: count it as one transmission,
+   * since that peer already has it (the "counter" feedback of rumor mongering, Demers et al.).
+   * Dense clusters then stop re-sending news everybody has, without slowing its first spread.
+   */
+  heardAgain (key: string, sameNews: (item: T) => boolean, memberCount: number): void {
+    const entry = this.byKey.get(key)
+    if (entry === undefined || !sameNews(entry.item)) return
+    this.buckets[entry.transmits].delete(key)
+    entry.transmits++
+    if (entry.transmits >= retransmitLimit(this.retransmitMult, memberCount)) this.byKey.delete(key)
+    else this.bucket(entry.transmits).set(key, entry)
   }
 
   size (): number {

@@ -78,7 +78,7 @@ const base: MembershipConfig = {
   probeIntervalMs: 500,
   probeTimeoutMs: 300,
   indirectChecks: 3,
-  suspicionMult: 2,
+  suspicionMult: 1.5,
   suspicionMaxTimeoutMult: 6,
   suspicionConfirmations: 3,
   gossipIntervalMs: 100,

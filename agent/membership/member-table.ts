@@ -9,7 +9,7 @@
 import type { MemberInfo, MemberStatus } from './types.ts'
 
 export interface MemberRecord extends MemberInfo {
-  /** UTF-8 bytes of this member's push-pull state, kept to budget full-state messages cheaply. */
+  /** UTF-8 bytes of this member's push-pull state, cached (0: not computed since the last change). */
   stateSizeBytes: number
 }
 
@@ -51,8 +51,11 @@ export class MemberTable {
     this.indexOfName.set(record.name, this.names.length)
     this.names.push(record.name)
     if (isLive(record.status)) this.liveCountValue++
-    const at = Math.floor(this.random() * (this.probeOrder.length - this.probeIndex + 1)) + this.probeIndex
-    this.probeOrder.splice(at, 0, record.name)
+    // Swap into a random not-yet-probed slot of this round: O(1), and still uniformly placed.
+    const order = this.probeOrder
+    order.push(record.name)
+    const at = this.probeIndex + Math.floor(this.random() * (order.length - this.probeIndex))
+    const swap = order[at]; order[at] = order[order.length - 1]; order[order.length - 1] = swap
   }
 
   remove (name: string): void {

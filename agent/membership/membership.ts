@@ -276,7 +276,7 @@ export class Membership {
     if (nowMs < this.nextProbeAtMs || this.state.leaving) return
     const intervalMs = this.state.awareness.scaleMs(this.config.probeIntervalMs)
     this.nextProbeAtMs = nowMs + intervalMs
-    const target = this.state.table.nextProbeTarget(this.state.self.name)
+    const target = this.nextProbeTarget()
     if (target === undefined) return
     const seq = this.nextSeq()
     this.probe = {
@@ -288,7 +288,19 @@ export class Membership {
       expectedNacks: 0,
       nacks: 0
     }
-    this.sendDatagram(target.addr, { type: 'ping', seq, target: target.name, gossip: [] })
+    const buddy: GossipEntry[] = target.status === 'suspect'
+      ? [{ type: 'suspect', name: target.name, incarnation: target.incarnation, from: this.state.self.name }]
+      : []
+    this.sendDatagram(target.addr, { type: 'ping', seq, target: target.name, gossip: buddy })
+  }
+
+  private nextProbeTarget (): MemberRecord | undefined {
+    const soon = this.state.probeSoon
+    while (soon.length > 0) {
+      const record = this.state.table.get(soon.shift() as string)
+      if (record !== undefined && record.status === 'suspect') return record
+    }
+    return this.state.table.nextProbeTarget(this.state.self.name)
   }
 
   private sendIndirectProbes (probe: Probe): void {
@@ -351,7 +363,7 @@ export class Membership {
     if (this.state.queue.size() > 0) {
       const budgetBytes = this.config.maxDatagramBytes - encodedSizeBytes(message) - 8
       const gossip: GossipEntry[] = this.state.queue.take(budgetBytes, GOSSIP_ENTRY_OVERHEAD_BYTES, this.state.table.liveCount())
-      message.gossip = gossip
+      message.gossip = message.gossip.length === 0 ? gossip : [...message.gossip, ...gossip]
     }
     if (message.type === 'gossip' && message.gossip.length === 0) return
     this.state.out.push({ kind: 'send', to, reliable: false, message })

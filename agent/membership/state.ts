@@ -24,6 +24,8 @@ import type { GossipEntry, MemberInfo, MemberState, MembershipEventType, Members
 
 /** Bytes a member's push-pull state adds beyond its alive gossip entry ("status" instead of "type"). */
 const STATE_EXTRA_BYTES = 4
+/** Bound on members waiting for an early probe; beyond it they wait for their round-robin turn. */
+const MAX_PROBE_SOON = 16
 
 export interface MembershipStateInit {
   self: MemberRecord
@@ -44,6 +46,12 @@ export class MembershipState {
   /** Earliest time a dead or left member may be due for reaping (a lower bound). */
   nextReapCheckMs = Number.POSITIVE_INFINITY
   conflicts = 0
+  /**
+   * Members that became suspect here, probed next out of round-robin order: their failed probes
+   * are the independent confirmations that shorten a real failure's suspicion, and their pings
+   * carry the suspicion to the member itself (Lifeguard's buddy system) so a live one refutes fast.
+   */
+  readonly probeSoon: string[] = []
   private readonly config: MembershipConfig
   private readonly log: Logger
 
@@ -57,7 +65,12 @@ export class MembershipState {
     this.awareness = new Awareness(init.config.awarenessMaxMultiplier)
   }
 
-  applyAlive (entry: Extract<GossipEntry, { type: 'alive' }>, nowMs: number): void {
+  /**
+   * fromFullState: learned in a push-pull. A member new to us is then not re-gossiped: the peer
+   * already knew it and so, through its gossip, does most of the cluster; re-gossiping a whole
+   * table on every join would cost N² × retransmits datagrams. Changes to known members are.
+   */
+  applyAlive (entry: AliveEntry, nowMs: number, fromFullState = false): void {
     if (entry.name === this.self.name) return this.aliveAboutSelf(entry)
     let record = this.table.get(entry.name)
     if (record !== undefined && record.id !== entry.id) {
@@ -78,11 +91,17 @@ export class MembershipState {
       }
       record = { name: entry.name, id: entry.id, addr: entry.addr, meta: entry.meta, incarnation: entry.incarnation, status: 'alive', statusChangedAtMs: nowMs, stateSizeBytes: 0 }
       this.table.add(record)
-      this.broadcastAlive(record)
+      if (!fromFullState) this.broadcastAlive(record, entry)
       this.emit('join', record)
       return
     }
-    if (entry.incarnation <= record.incarnation) return
+    if (entry.incarnation < record.incarnation) return
+    if (entry.incarnation === record.incarnation) {
+      if (record.status === 'alive') {
+        this.queue.heardAgain(record.name, queued => queued.type === 'alive' && queued.incarnation === entry.incarnation, this.table.liveCount())
+      }
+      return
+    }
     const previous = record.status
     const changed = record.addr !== entry.addr || !sameMeta(record.meta, entry.meta)
     record.incarnation = entry.incarnation
@@ -90,7 +109,7 @@ export class MembershipState {
     record.meta = entry.meta
     this.table.setStatus(record, 'alive', nowMs)
     this.suspicions.delete(record.name)
-    this.broadcastAlive(record)
+    this.broadcastAlive(record, entry)
     if (previous === 'dead' || previous === 'left') this.emit('join', record)
     else if (previous === 'suspect') this.emit('alive', record)
     if (changed && previous !== 'dead' && previous !== 'left') this.emit('update', record)
@@ -124,6 +143,7 @@ export class MembershipState {
       startMs: nowMs
     }))
     this.enqueue({ type: 'suspect', name: record.name, incarnation: record.incarnation, from: entry.from })
+    if (this.probeSoon.length < MAX_PROBE_SOON) this.probeSoon.push(record.name)
     this.emit('suspect', record)
   }
 
@@ -162,7 +182,7 @@ export class MembershipState {
   mergeRemoteState (members: MemberState[], nowMs: number): void {
     for (const member of members) {
       const { status, ...rest } = member
-      if (status === 'alive') this.applyAlive({ type: 'alive', ...rest }, nowMs)
+      if (status === 'alive') this.applyAlive({ type: 'alive', ...rest }, nowMs, true)
       else if (status === 'left') this.applyDead({ name: member.name, incarnation: member.incarnation, from: member.name }, nowMs)
       else if (member.name === this.self.name || this.table.get(member.name) !== undefined) {
         this.applySuspect({ name: member.name, incarnation: member.incarnation, from: this.self.name }, nowMs)
@@ -175,6 +195,7 @@ export class MembershipState {
     const state: MemberState[] = []
     let remaining = budgetBytes
     for (const record of this.table.all()) {
+      if (record.stateSizeBytes === 0) record.stateSizeBytes = entrySizeBytes(aliveEntry(record)) + STATE_EXTRA_BYTES
       // When the whole table does not fit (tens of thousands of members), the rest is left to
       // gossip and later exchanges; the local member always goes first so the peer learns it.
       if (record.stateSizeBytes + 1 > remaining && record !== this.self) continue
@@ -192,14 +213,13 @@ export class MembershipState {
     this.broadcastAlive(this.self)
   }
 
-  broadcastAlive (record: MemberRecord): void {
-    const entry: GossipEntry = { type: 'alive', name: record.name, id: record.id, addr: record.addr, meta: record.meta, incarnation: record.incarnation }
-    const sizeBytes = this.enqueue(entry)
-    record.stateSizeBytes = sizeBytes + STATE_EXTRA_BYTES
+  /** Gossips that `record` is alive; `entry` may be the received news, when it says exactly that. */
+  broadcastAlive (record: MemberRecord, entry: AliveEntry = aliveEntry(record)): void {
+    record.stateSizeBytes = this.enqueue(entry) + STATE_EXTRA_BYTES
   }
 
   enqueue (entry: GossipEntry): number {
-    const sizeBytes = encodedSizeBytes(entry)
+    const sizeBytes = entrySizeBytes(entry)
     this.queue.enqueue(entry.name, entry, sizeBytes)
     return sizeBytes
   }
@@ -226,7 +246,7 @@ export class MembershipState {
     this.nextReapCheckMs = next
   }
 
-  private aliveAboutSelf (entry: Extract<GossipEntry, { type: 'alive' }>): void {
+  private aliveAboutSelf (entry: AliveEntry): void {
     if (entry.id !== this.self.id) {
       this.conflicts++
       this.log.warn({ name: entry.name, claimantId: entry.id, claimantAddr: entry.addr }, 'name conflict: another member claims the local name')
@@ -238,6 +258,27 @@ export class MembershipState {
       this.refute(entry.incarnation)
     }
   }
+}
+
+type AliveEntry = Extract<GossipEntry, { type: 'alive' }>
+
+function aliveEntry (record: MemberRecord): AliveEntry {
+  return { type: 'alive', name: record.name, id: record.id, addr: record.addr, meta: record.meta, incarnation: record.incarnation }
+}
+
+/**
+ * Encoded sizes of entries, cached per entry object: entries are never mutated, and one object
+ * is re-gossiped many times (and, in a simulation, shared by every agent it reaches).
+ */
+const entrySizes = new WeakMap<GossipEntry, number>()
+
+function entrySizeBytes (entry: GossipEntry): number {
+  let sizeBytes = entrySizes.get(entry)
+  if (sizeBytes === undefined) {
+    sizeBytes = encodedSizeBytes(entry)
+    entrySizes.set(entry, sizeBytes)
+  }
+  return sizeBytes
 }
 
 export function snapshot (record: MemberRecord): MemberInfo {
