@@ -75,3 +75,21 @@ t.test('a server that never answers is critical once the round is aborted for it
   const result = await pending
   t.same(result, { status: 'critical', output: `HTTP GET ${url}/: check timed out after 10000ms` })
 })
+
+t.test('redirects are followed as Go does: 302 turns into GET, 307 repeats the method; the final answer decides', async t => {
+  const { url, seen } = await startServer(t, (request, response) => {
+    if (request.url === '/moved') response.writeHead(302, { Location: '/temp' }).end()
+    else if (request.url === '/temp') response.writeHead(307, { Location: `${url}/final` }).end()
+    else response.writeHead(429).end('busy')
+  })
+  const result = await new HttpProbe({ url: `${url}/moved`, method: 'POST', body: 'x' }).check(new AbortController().signal)
+  t.same(result, { status: 'warning', output: `HTTP POST ${url}/moved: 429 Too Many Requests Output: busy` })
+  t.same(seen.map(request => [request.method, request.url, request.body]), [['POST', '/moved', 'x'], ['GET', '/temp', ''], ['GET', '/final', '']])
+})
+
+t.test('a redirect loop is critical after 10 redirects', async t => {
+  const { url, seen } = await startServer(t, (_request, response) => { response.writeHead(301, { Location: '/again' }).end() })
+  const result = await new HttpProbe({ url }).check(new AbortController().signal)
+  t.same(result, { status: 'critical', output: `HTTP GET ${url}/: stopped after 10 redirects` })
+  t.equal(seen.length, 11)
+})

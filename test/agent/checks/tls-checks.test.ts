@@ -10,12 +10,12 @@ import { selfSignedCertificate } from './fixtures/self-signed.ts'
 
 const certificate = selfSignedCertificate()
 if (certificate === undefined) {
-  t.skip('openssl is not available to make a test certificate')
+  t.test('TLS checks', { skip: 'openssl is not available to make a test certificate' }, async () => {})
 } else {
   const { key, cert } = certificate
 
   t.test('HTTPS: an untrusted certificate is critical unless TLSSkipVerify; TLSServerName is the SNI sent', async t => {
-    const serverNames: Array<string | false> = []
+    const serverNames: Array<string | false | null> = []
     const server = https.createServer({ key, cert }, (request, response) => {
       serverNames.push((request.socket as TLSSocket).servername)
       response.end('secure')
