@@ -1,0 +1,161 @@
+// Plugs Membership cores into the simulator engine: one simulated agent per core, its tick timer
+// driven by nextDeadlineMs(), its outputs turned into simulated datagrams and stream messages,
+// and its events recorded (and hashed into the engine's trace) for assertions.
+
+import { Membership } from '../../agent/membership/membership.ts'
+import { decodeMessage, encodeMessage } from '../../agent/membership/codec.ts'
+import { membershipConfig, lan, type MembershipConfig } from '../../agent/membership/config.ts'
+import type { MemberInfo, MembershipEventType, MembershipMessage, MembershipOutput } from '../../agent/membership/types.ts'
+import { SimEngine, mulberry32, type NetworkModel } from './engine.ts'
+
+type Payload = MembershipMessage | Uint8Array
+
+export interface RecordedEvent {
+  atMs: number
+  observer: string
+  type: MembershipEventType
+  member: string
+  incarnation: number
+}
+
+export interface ClusterInit {
+  seed: number
+  config?: Partial<MembershipConfig>
+  network?: Partial<NetworkModel>
+  /** Encode and decode every message with the real codec (slower; checks sizes and shapes). */
+  wire?: boolean
+  /** Event types to keep in `events` (all are counted and traced); default all but 'join'. */
+  keepEvents?: MembershipEventType[]
+  keepTrace?: boolean
+}
+
+export interface SimAgent {
+  name: string
+  membership: Membership
+  sentMessages: number
+  /** Tick timer currently armed in the engine (a later-armed earlier one supersedes it). */
+  timerAtMs: number
+}
+
+export class MembershipCluster {
+  readonly engine: SimEngine<Payload>
+  readonly config: MembershipConfig
+  readonly agents = new Map<string, SimAgent>()
+  readonly events: RecordedEvent[] = []
+  readonly eventCounts = new Map<MembershipEventType, number>()
+  decodeErrors = 0
+  private readonly wire: boolean
+  private readonly keepEvents: ReadonlySet<MembershipEventType>
+  private agentSeed: number
+
+  constructor (init: ClusterInit) {
+    this.engine = new SimEngine<Payload>({ seed: init.seed, network: init.network, keepTrace: init.keepTrace })
+    this.config = membershipConfig(init.config ?? {}, lan)
+    this.wire = init.wire ?? false
+    this.keepEvents = new Set(init.keepEvents ?? ['update', 'suspect', 'alive', 'fail', 'leave', 'reap'])
+    this.agentSeed = init.seed * 7919
+  }
+
+  /** Starts (or restarts, as a fresh process at incarnation 0) agent `name` now and joins `seeds`. */
+  startAgent (name: string, seeds: string[] = [], options: { id?: string, meta?: Record<string, string> } = {}): SimAgent {
+    const membership = new Membership({
+      self: { name, id: options.id ?? `id-${name}`, addr: name, meta: options.meta ?? {} },
+      config: this.config,
+      random: mulberry32(this.agentSeed++)
+    })
+    const agent: SimAgent = { name, membership, sentMessages: 0, timerAtMs: Number.POSITIVE_INFINITY }
+    this.agents.set(name, agent)
+    this.engine.addNode(name, {
+      onMessage: (from, payload) => {
+        let message: MembershipMessage
+        if (payload instanceof Uint8Array) {
+          try {
+            message = decodeMessage(payload, this.config.maxReliableMessageBytes)
+          } catch {
+            this.decodeErrors++
+            return
+          }
+        } else {
+          message = payload
+        }
+        this.apply(agent, membership.receive(from, message, this.engine.nowMs))
+      },
+      onReliableFailed: to => { this.apply(agent, membership.reliableFailed(to, this.engine.nowMs)) },
+      onResumed: pausedMs => { this.apply(agent, membership.reportLocalLag(pausedMs, this.engine.nowMs)) }
+    })
+    this.apply(agent, membership.start(this.engine.nowMs))
+    if (seeds.length > 0) this.apply(agent, membership.join(seeds, this.engine.nowMs))
+    return agent
+  }
+
+  /** Runs fn on agent `name` as an input (e.g. leave, updateMeta) and sends what it outputs. */
+  input (name: string, fn: (membership: Membership, nowMs: number) => MembershipOutput[]): void {
+    const agent = this.agent(name)
+    this.apply(agent, fn(agent.membership, this.engine.nowMs))
+  }
+
+  crash (name: string): void {
+    this.engine.crash(name)
+  }
+
+  agent (name: string): SimAgent {
+    const agent = this.agents.get(name)
+    if (agent === undefined) throw new Error(`no simulated agent ${name}`)
+    return agent
+  }
+
+  liveNames (): string[] {
+    return [...this.agents.keys()].filter(name => this.engine.isUp(name))
+  }
+
+  /** Every live agent sees every live agent (itself included) as alive, and nobody else as live. */
+  converged (): boolean {
+    const live = this.liveNames()
+    for (const name of live) {
+      const stats = this.agent(name).membership.stats()
+      if (stats.liveMembers !== live.length) return false
+    }
+    for (const name of live) {
+      const membership = this.agent(name).membership
+      for (const other of live) if (membership.member(other)?.status !== 'alive') return false
+    }
+    return true
+  }
+
+  /** Status of `member` as seen by each live agent other than itself. */
+  viewsOf (member: string): Array<MemberInfo['status'] | undefined> {
+    return this.liveNames().filter(name => name !== member).map(name => this.agent(name).membership.member(member)?.status)
+  }
+
+  private apply (agent: SimAgent, outputs: MembershipOutput[]): void {
+    const engine = this.engine
+    for (const output of outputs) {
+      if (output.kind === 'send') {
+        agent.sentMessages++
+        const limitBytes = output.reliable ? this.config.maxReliableMessageBytes : this.config.maxDatagramBytes
+        engine.send(agent.name, output.to, this.wire ? encodeMessage(output.message, limitBytes) : output.message, output.reliable)
+      } else {
+        this.eventCounts.set(output.type, (this.eventCounts.get(output.type) ?? 0) + 1)
+        engine.trace(`${agent.name} ${output.type} ${output.member.name}@${output.member.incarnation}`)
+        if (this.keepEvents.has(output.type)) {
+          this.events.push({ atMs: engine.nowMs, observer: agent.name, type: output.type, member: output.member.name, incarnation: output.member.incarnation })
+        }
+      }
+    }
+    this.arm(agent)
+  }
+
+  private arm (agent: SimAgent): void {
+    const deadlineMs = agent.membership.nextDeadlineMs()
+    if (deadlineMs === undefined || deadlineMs >= agent.timerAtMs) return
+    const atMs = Math.max(deadlineMs, this.engine.nowMs)
+    agent.timerAtMs = atMs
+    const membership = agent.membership
+    this.engine.setTimer(agent.name, atMs, () => {
+      // A superseded timer (an earlier one was armed later) or one from a previous life does nothing.
+      if (this.agents.get(agent.name) !== agent || agent.timerAtMs !== atMs) return
+      agent.timerAtMs = Number.POSITIVE_INFINITY
+      this.apply(agent, membership.tick(this.engine.nowMs))
+    })
+  }
+}
