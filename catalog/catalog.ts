@@ -8,7 +8,7 @@
 import type { Logger } from 'pino'
 import pino from 'pino'
 import type { CheckEntry, ClusterEntry, Entry, NodeEntry, NodeScopedEntry, ServiceEntry } from './entry.ts'
-import { validateCheckRecord, validateClusterKind, validateEntry, validateNodeRecord, validateServiceRecord } from './entry.ts'
+import { LIMITS, validateCheckRecord, validateClusterKind, validateEntry, validateNodeRecord, validateServiceRecord } from './entry.ts'
 import { CapacityError, CatalogClosedError, CatalogError, CheckNotFoundError, InvalidEntryError, ServiceNotFoundError } from './errors.ts'
 import { HybridLogicalClock, compareHlc } from './hlc.ts'
 import type { HealthCheckResult, HealthServiceResult, NodeResult, NodeServicesResult, ServiceNodeResult } from './queries.ts'
@@ -36,14 +36,29 @@ export interface CatalogInit {
   now?: () => number
   /** How long tombstones (and the memory of reaped nodes) are kept; must exceed the longest partition. */
   tombstoneTtlMs?: number
+  limits?: Partial<CatalogLimits>
 }
 
 export const DEFAULT_TOMBSTONE_TTL_MS = 72 * 3_600_000
-/** Entries one node may hold (services + checks + record); keeps a misbehaving peer from exhausting memory. */
-export const MAX_ENTRIES_PER_NODE = 50_000
-export const MAX_NODES = 100_000
-export const MAX_CLUSTER_ENTRIES = 100_000
-export const MAX_MERGE_ENTRIES = 50_000
+
+/** Bounds on what peers can make this agent hold, so a misbehaving one cannot exhaust its memory. */
+export interface CatalogLimits {
+  /** Entries (record + services + checks, tombstones included) one node may hold. */
+  entriesPerNode: number
+  /** Nodes the catalog holds. */
+  nodes: number
+  /** Cluster-wide entries, tombstones included. */
+  clusterEntries: number
+  /** Entries one merge call looks at; the rest are rejected. */
+  entriesPerMerge: number
+}
+
+export const DEFAULT_LIMITS: CatalogLimits = {
+  entriesPerNode: 50_000,
+  nodes: 100_000,
+  clusterEntries: 100_000,
+  entriesPerMerge: 50_000,
+}
 
 type Item = { entry: Entry, definition?: Record<string, unknown>, deletedAtMs?: number }
 
@@ -59,6 +74,7 @@ export class Catalog {
   private readonly log: Logger
   private readonly now: () => number
   private readonly tombstoneTtlMs: number
+  private readonly limits: CatalogLimits
   private readonly clock: HybridLogicalClock
   private readonly cursor = new SyncCursor()
   /** Reaped nodes: copies at or below this version are stale and must not bring them back. */
@@ -75,6 +91,7 @@ export class Catalog {
     this.log = (init.log ?? pino({ level: 'silent' })).child({ component: 'mesh:catalog' })
     this.now = init.now ?? Date.now
     this.tombstoneTtlMs = init.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS
+    this.limits = { ...DEFAULT_LIMITS, ...init.limits }
     this.clock = new HybridLogicalClock(init.self.ID === '' ? init.self.Node : init.self.ID, this.now)
   }
 
@@ -143,7 +160,7 @@ export class Catalog {
         }
       }
       const added = items.filter(item => this.state.current(item.entry) === undefined).length
-      if (own.entryCount + added > MAX_ENTRIES_PER_NODE) throw new CapacityError(`node "${this.self.Node}"`, MAX_ENTRIES_PER_NODE)
+      if (own.entryCount + added > this.limits.entriesPerNode) throw new CapacityError(`node "${this.self.Node}"`, this.limits.entriesPerNode)
       return await this.commit(items)
     })
   }
@@ -167,7 +184,7 @@ export class Catalog {
         value = { ...value, ServiceName: service.Service, ServiceTags: service.Tags }
       }
       const own = this.state.nodeState(this.self.Node, true)
-      if (!own.checks.has(value.CheckID) && own.entryCount + 1 > MAX_ENTRIES_PER_NODE) throw new CapacityError(`node "${this.self.Node}"`, MAX_ENTRIES_PER_NODE)
+      if (!own.checks.has(value.CheckID) && own.entryCount + 1 > this.limits.entriesPerNode) throw new CapacityError(`node "${this.self.Node}"`, this.limits.entriesPerNode)
       return await this.commit([{ entry: this.checkEntry(value.CheckID, value), definition: check.Definition }])
     })
   }
@@ -185,7 +202,8 @@ export class Catalog {
       const stored = this.state.nodeState(this.self.Node)?.checks.get(checkId)
       if (stored === undefined || stored.entry.deleted) throw new CheckNotFoundError(checkId)
       const current = stored.entry.value!
-      const value = validateCheckRecord({ ...current, Status: status, Output: output, Notes: notes ?? current.Notes })
+      // Oversized output is cut (as Consul does) rather than refused: the status must still land.
+      const value = validateCheckRecord({ ...current, Status: status, Output: output.slice(0, LIMITS.outputChars), Notes: notes ?? current.Notes })
       if (value.Status === current.Status && value.Output === current.Output && value.Notes === current.Notes) return []
       return await this.commit([{ entry: this.checkEntry(checkId, value), definition: stored.definition }])
     })
@@ -252,14 +270,14 @@ export class Catalog {
         this.log.debug({ code: error.code, err: error.message }, 'rejected catalog entry')
       }
       if (!Array.isArray(entries)) { reject(new InvalidEntryError('expected a list of entries')); return { applied: [], rejected } }
-      if (entries.length > MAX_MERGE_ENTRIES) {
-        for (let i = MAX_MERGE_ENTRIES; i < entries.length; i++) reject(new CapacityError('one merge', MAX_MERGE_ENTRIES))
+      if (entries.length > this.limits.entriesPerMerge) {
+        for (let i = this.limits.entriesPerMerge; i < entries.length; i++) reject(new CapacityError('one merge', this.limits.entriesPerMerge))
       }
       const winners = new Map<string, Item>()
       const ownCopies: NodeScopedEntry[] = []
       const newPerNode = new Map<string, number>()
       let newCluster = 0
-      for (const raw of entries.slice(0, MAX_MERGE_ENTRIES)) {
+      for (const raw of entries.slice(0, this.limits.entriesPerMerge)) {
         let entry: Entry
         try {
           entry = validateEntry(raw)
@@ -279,15 +297,15 @@ export class Catalog {
         if (pending !== undefined ? !newerThan(entry, pending.entry) : !this.state.isNewer(entry)) continue
         if (pending === undefined && this.state.current(entry) === undefined) {
           if (entry.scope === 'cluster') {
-            if (this.state.clusterCount + newCluster + 1 > MAX_CLUSTER_ENTRIES) { reject(new CapacityError('the cluster', MAX_CLUSTER_ENTRIES)); continue }
+            if (this.state.clusterCount + newCluster + 1 > this.limits.clusterEntries) { reject(new CapacityError('the cluster', this.limits.clusterEntries)); continue }
             newCluster++
           } else {
             const node = this.state.nodeState(entry.node)
-            if (node === undefined && !newPerNode.has(entry.node) && this.state.nodes.size + newPerNode.size + 1 > MAX_NODES) {
-              reject(new CapacityError('the catalog', MAX_NODES)); continue
+            if (node === undefined && !newPerNode.has(entry.node) && this.state.nodes.size + newPerNode.size + 1 > this.limits.nodes) {
+              reject(new CapacityError('the catalog', this.limits.nodes)); continue
             }
             const added = (newPerNode.get(entry.node) ?? 0) + 1
-            if ((node?.entryCount ?? 0) + added > MAX_ENTRIES_PER_NODE) { reject(new CapacityError(`node "${entry.node}"`, MAX_ENTRIES_PER_NODE)); continue }
+            if ((node?.entryCount ?? 0) + added > this.limits.entriesPerNode) { reject(new CapacityError(`node "${entry.node}"`, this.limits.entriesPerNode)); continue }
             newPerNode.set(entry.node, added)
           }
         }
@@ -358,7 +376,7 @@ export class Catalog {
   async putClusterEntry (kind: string, key: string, value: unknown): Promise<Entry[]> {
     return await this.exclusive(async () => {
       const entry = validateEntry({ scope: 'cluster', kind: validateClusterKind(kind), key, hlc: this.clock.tick(), deleted: false, value })
-      if (this.state.current(entry) === undefined && this.state.clusterCount + 1 > MAX_CLUSTER_ENTRIES) throw new CapacityError('the cluster', MAX_CLUSTER_ENTRIES)
+      if (this.state.current(entry) === undefined && this.state.clusterCount + 1 > this.limits.clusterEntries) throw new CapacityError('the cluster', this.limits.clusterEntries)
       return await this.commit([{ entry }])
     })
   }

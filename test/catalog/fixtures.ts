@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { Catalog } from '../../catalog/catalog.ts'
-import type { LocalCheck } from '../../catalog/catalog.ts'
+import type { CatalogLimits, LocalCheck } from '../../catalog/catalog.ts'
 import type { CheckEntry, NodeEntry, ServiceEntry } from '../../catalog/entry.ts'
 import type { CheckRecord, NodeRecord, ServiceRecord } from '../../catalog/types.ts'
 
@@ -54,9 +54,9 @@ export async function tempDir (t: Test): Promise<string> {
  * Opens a catalog for node `name` (in a fresh temp dir unless `path` is given); closes it, then
  * removes a fresh dir, when the test ends.
  */
-export async function openCatalog (t: Test, name = 'self', options: { clock?: TestClock, path?: string, tombstoneTtlMs?: number } = {}): Promise<Catalog> {
+export async function openCatalog (t: Test, name = 'self', options: { clock?: TestClock, path?: string, tombstoneTtlMs?: number, limits?: Partial<CatalogLimits> } = {}): Promise<Catalog> {
   const path = options.path ?? await mkdtemp(join(tmpdir(), 'mesh-catalog-'))
-  const catalog = await Catalog.open({ path, self: nodeRecord(name), now: (options.clock ?? testClock()).now, tombstoneTtlMs: options.tombstoneTtlMs })
+  const catalog = await Catalog.open({ path, self: nodeRecord(name), now: (options.clock ?? testClock()).now, tombstoneTtlMs: options.tombstoneTtlMs, limits: options.limits })
   t.teardown(async () => {
     await catalog.close()
     if (options.path === undefined) await rm(path, { recursive: true, force: true })

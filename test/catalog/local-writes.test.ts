@@ -102,3 +102,11 @@ t.test('mutations run one at a time: concurrent registrations all land', async t
   t.equal(catalog.localChecks().length, 20)
   t.equal(catalog.index, index + 20)
 })
+
+t.test('updateCheck cuts oversized output instead of refusing the status', async t => {
+  const catalog = await openCatalog(t)
+  await catalog.registerCheck(checkRecord('big'))
+  await catalog.updateCheck('big', 'critical', 'x'.repeat(100_000))
+  t.equal(catalog.localCheck('big')!.Status, 'critical')
+  t.equal(catalog.localCheck('big')!.Output.length, 16 * 1024)
+})

@@ -160,3 +160,20 @@ t.test('a list that is not an array is rejected without throwing', async t => {
   const catalog = await openCatalog(t)
   t.same(await catalog.merge('nope' as never), { applied: [], rejected: 1 })
 })
+
+t.test('a peer cannot make the catalog hold more than its limits; the surplus is counted', async t => {
+  const catalog = await openCatalog(t, 'self', { limits: { entriesPerNode: 3, nodes: 3, clusterEntries: 2, entriesPerMerge: 10 } })
+  const flood = [nodeEntry('n1', 1), ...Array.from({ length: 5 }, (_, i) => serviceEntry('n1', `s-${i}`, i + 2))]
+  const result = await catalog.merge(flood)
+  t.equal(result.applied.length, 3, 'record + 2 services fit')
+  t.equal(result.rejected, 3)
+  t.same((await catalog.merge([serviceEntry('n1', 's-0', 50, { Port: 1 })])).applied.length, 1, 'updating an existing key is always possible')
+  await catalog.merge([nodeEntry('n2', 1), nodeEntry('n3', 1)])
+  t.equal(catalog.nodes().length, 3, 'self, n1, n2: the node limit holds')
+  await catalog.merge([cluster('a', 1, 0, 'x', 1), cluster('b', 1, 0, 'x', 1), cluster('c', 1, 0, 'x', 1)])
+  t.equal(catalog.clusterEntries('intention').length, 2)
+  const big = await catalog.merge(Array.from({ length: 12 }, (_, i) => cluster('a', 2, i, 'x', i)))
+  t.equal(big.rejected, 2, 'entries beyond one merge\'s limit are rejected')
+  t.same(catalog.rejectedCounts(), { MESH_ERR_CATALOG_CAPACITY: 7 })
+  await t.rejects(catalog.putClusterEntry('intention', 'z', 1), { code: 'MESH_ERR_CATALOG_CAPACITY' })
+})
