@@ -1,9 +1,10 @@
 // DNS benchmark: mesh's DnsServer against dnsmasq (the anchor), the same names and the same dnsperf
 // query files in one run. `npm run bench:dns` prints a Markdown table and writes
 // docs/benchmarks/dns.md. Each server runs in its own process; dnsperf -c 4 -l 10 measures
-// queries/s, mean latency and lost queries; a second, shorter dnsperf -v run per server lists every
-// query's latency, from which p99 is taken (printing each query slows dnsperf, so that run's
-// throughput is not the one reported).
+// queries/s, mean latency and lost queries (two runs each, ABBA order, after a warm-up); a shorter
+// dnsperf -v run per server lists every query's latency, from which p99 is taken (printing each
+// query slows dnsperf, so that run's throughput is not the one reported).
+// BENCH_DNS_SECONDS shortens the runs for a quick look.
 //
 // `node bench/dns.ts serve` is the child mode: a standalone DnsServer over an in-memory view of
 // SERVICES × INSTANCES, printing its port on stdout.
@@ -13,7 +14,7 @@ import type { ChildProcess } from 'node:child_process'
 import dgram from 'node:dgram'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import dnsPacket from 'dns-packet'
@@ -23,6 +24,7 @@ const SERVICES = 100
 const INSTANCES = 3
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_DNS_SECONDS ?? 10)
 const LATENCY_SECONDS = Math.max(1, Math.round(THROUGHPUT_SECONDS / 2))
+const WARMUP_SECONDS = 2
 const CLIENTS = 4
 
 const nodeName = (service: number, instance: number): string => `node-${service}-${instance}`
@@ -122,6 +124,47 @@ async function startMesh (): Promise<{ child: ChildProcess, port: number }> {
   return { child, port }
 }
 
+/**
+ * The real agent (`mesh agent start --dev`) with the same services registered over its HTTP API,
+ * one agent holding every instance (service addresses distinct from the node's, as on a shared host).
+ */
+async function startAgent (directory: string): Promise<{ child: ChildProcess, port: number }> {
+  const gossipPort = await freePort()
+  const child = spawn(process.execPath, [
+    new URL('../cli/mesh.ts', import.meta.url).pathname, 'agent', 'start', '--dev', '--http-port', '0', '--dns-port', '0',
+    '--bind', `127.0.0.1:${gossipPort}`, '--data-dir', join(directory, 'agent'), '--log-level', 'warn'
+  ], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const ready = new Promise<{ http: string, dnsPort: number }>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      const http = /HTTP API: (http:\/\/\S+)/.exec(output)?.[1]
+      const dns = /DNS: \S+:(\d+) /.exec(output)?.[1]
+      if (http !== undefined && dns !== undefined) resolve({ http, dnsPort: Number(dns) })
+    })
+    child.on('exit', () => reject(new Error(`mesh agent exited:\n${output}`)))
+    setTimeout(() => reject(new Error(`mesh agent did not start in 30 s:\n${output}`)), 30_000).unref()
+  })
+  try {
+    const { http, dnsPort } = await ready
+    for (let service = 1; service <= SERVICES; service++) {
+      for (let instance = 0; instance < INSTANCES; instance++) {
+        const response = await fetch(`${http}/v1/agent/service/register`, {
+          method: 'PUT',
+          body: JSON.stringify({ ID: `web-${service}-${instance}`, Name: `web-${service}`, Address: address(service, instance), Port: 8080 + instance, Tags: ['v1'] })
+        })
+        if (!response.ok) throw new Error(`register web-${service}: ${response.status} ${await response.text()}`)
+      }
+    }
+    await waitForAnswer(dnsPort)
+    return { child, port: dnsPort }
+  } catch (error) {
+    await stopChild(child)
+    throw error
+  }
+}
+
 interface Figures {
   queriesPerSecond: number
   meanLatencyMs: number
@@ -150,21 +193,45 @@ function matchNumber (text: string, pattern: RegExp): number {
   return Number(match[1])
 }
 
-async function measure (port: number, queryFile: string): Promise<Figures> {
-  const summary = await runDnsperf(port, queryFile, THROUGHPUT_SECONDS, false)
+function summaryOf (text: string): Omit<Figures, 'p99LatencyMs'> {
+  return {
+    queriesPerSecond: matchNumber(text, /Queries per second:\s+([0-9.]+)/),
+    meanLatencyMs: matchNumber(text, /Average Latency \(s\):\s+([0-9.]+)/) * 1000,
+    sent: matchNumber(text, /Queries sent:\s+(\d+)/),
+    lost: matchNumber(text, /Queries lost:\s+(\d+)/),
+    rcodes: /Response codes:\s+(.*)/.exec(text)?.[1] ?? ''
+  }
+}
+
+async function p99LatencyMs (port: number, queryFile: string): Promise<number> {
   const detailed = await runDnsperf(port, queryFile, LATENCY_SECONDS, true)
   const latenciesS: number[] = []
   for (const match of detailed.matchAll(/^> \S+ \S+ \S+ ([0-9.]+)$/gm)) latenciesS.push(Number(match[1]))
   latenciesS.sort((first, second) => first - second)
-  const p99S = latenciesS[Math.min(latenciesS.length - 1, Math.floor(latenciesS.length * 0.99))] ?? Number.NaN
-  return {
-    queriesPerSecond: matchNumber(summary, /Queries per second:\s+([0-9.]+)/),
-    meanLatencyMs: matchNumber(summary, /Average Latency \(s\):\s+([0-9.]+)/) * 1000,
-    sent: matchNumber(summary, /Queries sent:\s+(\d+)/),
-    lost: matchNumber(summary, /Queries lost:\s+(\d+)/),
-    p99LatencyMs: p99S * 1000,
-    rcodes: /Response codes:\s+(.*)/.exec(summary)?.[1] ?? ''
+  return (latenciesS[Math.min(latenciesS.length - 1, Math.floor(latenciesS.length * 0.99))] ?? Number.NaN) * 1000
+}
+
+/**
+ * Every server on one query file: a short warm-up each (JIT, caches), then the throughput runs in
+ * ABBA order (1..n, n..1) so drifting load from other processes weighs on all alike, keeping each
+ * server's better run; then the p99 runs.
+ */
+async function measureAll (ports: number[], queryFile: string): Promise<Figures[]> {
+  for (const port of ports) await runDnsperf(port, queryFile, WARMUP_SECONDS, false)
+  const runs: Array<Array<Omit<Figures, 'p99LatencyMs'>>> = ports.map(() => [])
+  const order = [...ports.keys(), ...[...ports.keys()].reverse()]
+  for (const which of order) runs[which]!.push(summaryOf(await runDnsperf(ports[which]!, queryFile, THROUGHPUT_SECONDS, false)))
+  const figures: Figures[] = []
+  for (const [which, list] of runs.entries()) {
+    const best = list.reduce((first, second) => (second.queriesPerSecond > first.queriesPerSecond ? second : first))
+    figures.push({
+      ...best,
+      lost: list.reduce((sum, run) => sum + run.lost, 0),
+      sent: list.reduce((sum, run) => sum + run.sent, 0),
+      p99LatencyMs: await p99LatencyMs(ports[which]!, queryFile)
+    })
   }
+  return figures
 }
 
 async function stopChild (child: ChildProcess): Promise<void> {
@@ -179,11 +246,6 @@ async function main (): Promise<void> {
   const mixes = [
     { name: 'A', file: join(directory, 'a.txt'), lines: (service: number) => [`web-${service}.service.consul A`] },
     { name: 'SRV', file: join(directory, 'srv.txt'), lines: (service: number) => [`_web-${service}._tcp.service.consul SRV`] },
-    {
-      name: 'A+SRV (1:1)',
-      file: join(directory, 'mixed.txt'),
-      lines: (service: number) => [`web-${service}.service.consul A`, `_web-${service}._tcp.service.consul SRV`]
-    }
   ]
   for (const mix of mixes) {
     const lines: string[] = []
@@ -191,24 +253,31 @@ async function main (): Promise<void> {
     writeFileSync(mix.file, `${lines.join('\n')}\n`)
   }
   const rows: string[] = []
-  const dnsmasq = await startDnsmasq(directory)
-  let mesh: { child: ChildProcess, port: number } | undefined
+  const loadBefore = loadavg()[0]!.toFixed(1)
+  const servers: Array<{ name: string, child: ChildProcess, port: number }> = []
   try {
-    mesh = await startMesh()
+    servers.push({ name: 'dnsmasq 2.90', ...await startDnsmasq(directory) })
+    servers.push({ name: 'mesh DnsServer (standalone)', ...await startMesh() })
+    try {
+      servers.push({ name: 'mesh agent (services over HTTP)', ...await startAgent(directory) })
+    } catch (error) {
+      process.stderr.write(`benchmarking without the real agent: ${(error as Error).message}\n`)
+    }
     for (const mix of mixes) {
-      const anchor = await measure(dnsmasq.port, mix.file)
-      const ours = await measure(mesh.port, mix.file)
-      for (const [name, figures] of [['dnsmasq 2.90', anchor], ['mesh DnsServer', ours]] as const) {
-        rows.push(`| ${mix.name} | ${name} | ${Math.round(figures.queriesPerSecond)} | ${figures.meanLatencyMs.toFixed(2)} | ` +
-          `${figures.p99LatencyMs.toFixed(2)} | ${figures.lost} of ${figures.sent} | ${figures.rcodes} |`)
+      const figures = await measureAll(servers.map((server) => server.port), mix.file)
+      const anchor = figures[0]!
+      for (const [index, server] of servers.entries()) {
+        const ours = figures[index]!
+        rows.push(`| ${mix.name} | ${server.name} | ${Math.round(ours.queriesPerSecond)} | ${ours.meanLatencyMs.toFixed(2)} | ` +
+          `${ours.p99LatencyMs.toFixed(2)} | ${ours.lost} of ${ours.sent} | ${ours.rcodes} |`)
+        if (index === 0) continue
+        rows.push(`| ${mix.name} | **ratio to dnsmasq** | **${(ours.queriesPerSecond / anchor.queriesPerSecond).toFixed(2)}** | ` +
+          `${(ours.meanLatencyMs / anchor.meanLatencyMs).toFixed(2)} | **${(ours.p99LatencyMs / anchor.p99LatencyMs).toFixed(2)}** | | |`)
       }
-      rows.push(`| ${mix.name} | **ratio mesh/dnsmasq** | **${(ours.queriesPerSecond / anchor.queriesPerSecond).toFixed(2)}** | ` +
-        `${(ours.meanLatencyMs / anchor.meanLatencyMs).toFixed(2)} | **${(ours.p99LatencyMs / anchor.p99LatencyMs).toFixed(2)}** | | |`)
       process.stderr.write(`${mix.name} done\n`)
     }
   } finally {
-    if (mesh !== undefined) await stopChild(mesh.child)
-    await stopChild(dnsmasq.child)
+    for (const server of servers.reverse()) await stopChild(server.child)
     rmSync(directory, { recursive: true, force: true })
   }
   const table = [
@@ -216,24 +285,33 @@ async function main (): Promise<void> {
     `|---|---|---|---|---|---|---|`,
     ...rows
   ].join('\n')
-  process.stdout.write(`${table}\n`)
-  return writeReport(table)
+  const load = `load average (1 min) ${loadBefore} before, ${loadavg()[0]!.toFixed(1)} after, on ${cpus().length} cores`
+  process.stdout.write(`${table}\n\n${load}\n`)
+  return writeReport(table, load)
 }
 
-function writeReport (table: string): void {
+function writeReport (table: string, load: string): void {
   const path = new URL('../docs/benchmarks/dns.md', import.meta.url).pathname
   const date = new Date().toISOString().slice(0, 16).replace('T', ' ')
   writeFileSync(path, `# DNS benchmark: mesh against dnsmasq
 
 Produced by \`npm run bench:dns\` (bench/dns.ts) on ${date} UTC; numbers drift between runs and
-machines, compare the ratios. Standalone mesh DnsServer (bench/dns.ts serve) over an in-memory view
-of ${SERVICES} services × ${INSTANCES} instances on distinct nodes, against dnsmasq 2.90 answering the same
-names from a hosts file and \`srv-host\` lines, cache off (\`--cache-size=0 --no-negcache\`). dnsperf
-2.10 on the same machine, \`-c ${CLIENTS} -l ${THROUGHPUT_SECONDS}\` for queries/s, mean latency and lost queries;
-p99 from a separate \`-c ${CLIENTS} -l ${LATENCY_SECONDS} -v\` run listing every query's latency. Query
-files: ${SERVICES} names each, \`web-N.service.consul A\` and \`_web-N._tcp.service.consul SRV\`.
+machines, compare the ratios. Servers: dnsmasq 2.90 answering the names from a hosts file and
+\`srv-host\` lines, cache off (\`--cache-size=0 --no-negcache\`); mesh's DnsServer alone
+(\`bench/dns.ts serve\`) over an in-memory view of ${SERVICES} services × ${INSTANCES} instances on distinct nodes;
+and, when it starts, the real agent (\`mesh agent start --dev\`) with the same ${SERVICES * INSTANCES} instances
+registered over its HTTP API on its one node (so its SRV targets are \`<hex>.addr.dc1.consul\` names). dnsperf
+2.10 on the same machine: after a ${WARMUP_SECONDS} s warm-up of each, two \`-c ${CLIENTS} -l ${THROUGHPUT_SECONDS}\` runs per server in
+ABBA order (dnsmasq, mesh, mesh, dnsmasq) so drifting load weighs on both; queries/s and mean
+latency are from each server's better run, lost queries are summed over both. p99 comes from a
+separate \`-c ${CLIENTS} -l ${LATENCY_SECONDS} -v\` run listing every query's latency (printing each query slows
+dnsperf, so that run's throughput is not used). Query files: ${SERVICES} names each,
+\`web-N.service.consul A\` and \`_web-N._tcp.service.consul SRV\`.
 
 ${table}
+
+Machine during the run: ${load}. This machine is shared with other work; a load average well above
+the core count means both servers were starved alike and the absolute figures are low.
 
 Target: queries/s ≥ 0.75 × dnsmasq's with no lost queries, p99 ≤ 2 × dnsmasq's.
 `)
