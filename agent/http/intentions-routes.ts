@@ -204,6 +204,7 @@ export function registerIntentionRoutes (app: FastifyInstance, deps: IntentionRo
     const body = request.body as { Target?: string, ClientCertURI?: string }
     if (body.Target === undefined || body.Target === '') throw badRequest('Target service must be specified')
     const target = validated(() => validateServiceName(body.Target, 'Target'))
+    if (target === '*') throw badRequest('Target must name a service, not the wildcard "*"')
     const caller = validated(() => requireServiceSpiffeId(body.ClientCertURI ?? ''))
     reply.header('X-Cache', 'MISS')
     if (caller.namespace !== 'default' || caller.partition !== 'default') {

@@ -179,6 +179,7 @@ t.test('agent authorize answers {Authorized, Reason} and refuses URIs that are n
   t.match(l7.Reason, /^Matched L7 intention/)
   const rows: Array<[object, string]> = [
     [{ ClientCertURI: SPIFFE('web') }, 'Target service must be specified'],
+    [{ Target: '*', ClientCertURI: SPIFFE('web') }, 'Target must name a service, not the wildcard "*"'],
     [{ Target: 'api', ClientCertURI: 'not-a-uri' }, 'ClientCertURI not a valid Connect identifier'],
     [{ Target: 'api', ClientCertURI: 'spiffe://td.consul/agent/client/dc/dc1/id/node1' }, 'ClientCertURI not a valid Service identifier'],
   ]
