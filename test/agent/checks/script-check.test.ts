@@ -1,4 +1,6 @@
 import t from 'tap'
+import net from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { ScriptProbe, statusForExitCode } from '../../../agent/checks/script-check.ts'
 import { CheckTimeoutError } from '../../../agent/checks/errors.ts'
 
@@ -40,4 +42,24 @@ t.test('a program that cannot start is critical', async t => {
   const result = await new ScriptProbe(['/nonexistent/mesh-check']).check(new AbortController().signal)
   t.equal(result.status, 'critical')
   t.match(result.output, /failed to run \/nonexistent\/mesh-check: .*ENOENT/)
+})
+
+t.test('a timeout also kills the processes the script started', async t => {
+  const server = net.createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))
+  const port = (server.address() as AddressInfo).port
+  // The script starts a helper that connects back to the test and would run forever.
+  const helper = `require('node:net').connect(${port}, '127.0.0.1'); setInterval(() => {}, 1000)`
+  const script = `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(helper)}], { stdio: 'inherit' }); setInterval(() => {}, 1000)`
+  const controller = new AbortController()
+  const helperConnected = new Promise<net.Socket>(resolve => server.once('connection', resolve))
+  const pending = new ScriptProbe(node(script)).check(controller.signal)
+  const socket = await helperConnected
+  const helperGone = new Promise<void>(resolve => socket.once('close', () => resolve()))
+  socket.resume()
+  controller.abort(new CheckTimeoutError(5000))
+  t.same(await pending, { status: 'critical', output: 'Timed out (5s) running check' })
+  await helperGone
+  t.pass('the helper died with the script')
 })
