@@ -151,12 +151,13 @@ export function startOutbound (init: OutboundInit): Outbound {
       socket.pause()
       socket.unshift(chunk)
       if (chunk.subarray(0, H2_PREFACE.length).equals(H2_PREFACE.subarray(0, Math.min(chunk.length, H2_PREFACE.length)))) {
+        // The HTTP/2 session reads the buffered preface itself and then owns the socket.
         http2.emit('connection', socket)
         connection.h2Session = lastSession
       } else {
         http1.emit('connection', socket)
+        socket.resume()
       }
-      socket.resume()
     })
   }
 
