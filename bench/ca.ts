@@ -9,6 +9,7 @@ import * as x509 from '@peculiar/x509'
 import { webcrypto } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { generateKey } from '../ca/keys.ts'
 import { createIssuer, createRoot, issueLeaf, signIntermediate } from '../ca/profiles.ts'
@@ -85,7 +86,7 @@ async function naivePerSecond (concurrency: number): Promise<Rate> {
 }
 
 /** A server and an agent with LIVE_LEAVES local services; measures rotate() until every leaf is under the new root. */
-async function rotationWithLiveLeaves (): Promise<{ totalMs: number }> {
+async function rotationWithLiveLeaves (): Promise<{ totalMs: number, maxStallMs: number }> {
   const dirs = [mkdtempSync(join(tmpdir(), 'mesh-bench-ca-a-')), mkdtempSync(join(tmpdir(), 'mesh-bench-ca-b-'))]
   const services = Array.from({ length: LIVE_LEAVES }, (_, index) => `svc-${index}`)
   const managers: ConnectCA[] = []
@@ -106,19 +107,20 @@ async function rotationWithLiveLeaves (): Promise<{ totalMs: number }> {
     await server.bootstrap()
     while (agent.status().state !== 'ready') await new Promise(resolve => setImmediate(resolve))
     for (const service of services) agent.leaf(service)
-    const firstRoot = agent.roots().ActiveRootID
+    const indexBefore = new Map(services.map(service => [service, agent.leafSource(service).index]))
+    const stalls = monitorEventLoopDelay({ resolution: 1 })
+    stalls.enable()
     const startMs = performance.now()
     await server.rotate()
-    // The agent re-issues every cached leaf once its new intermediate arrives.
-    while (agent.status().activeRootId === firstRoot) await new Promise(resolve => setImmediate(resolve))
-    const newRoot = agent.roots().Roots.find(root => root.Active)?.RootCert as string
-    const leafUnderNewRoot = (service: string): boolean => {
-      try { verifyChain({ chainPem: agent.leaf(service).CertPEM, rootsPem: [newRoot], nowMs: Date.now() }); return true } catch { return false }
-    }
-    while (!leafUnderNewRoot(services[LIVE_LEAVES - 1])) await new Promise(resolve => setImmediate(resolve))
+    // The agent re-issues every cached leaf, in slices, once its new intermediate arrives; watch
+    // the leaves' indexes rather than asking for them, which would issue them on demand.
+    const reissued = (): boolean => services.every(service => agent.leafSource(service).index > (indexBefore.get(service) as number))
+    while (!reissued()) await new Promise(resolve => setImmediate(resolve))
     const doneMs = performance.now()
-    if (!services.every(leafUnderNewRoot)) throw new Error('not every leaf moved to the new root')
-    return { totalMs: doneMs - startMs }
+    stalls.disable()
+    const newRoot = agent.roots().Roots.find(root => root.Active)?.RootCert as string
+    for (const service of services) verifyChain({ chainPem: agent.leaf(service).CertPEM, rootsPem: [newRoot], nowMs: Date.now() })
+    return { totalMs: doneMs - startMs, maxStallMs: stalls.max / 1e6 }
   } finally {
     for (const manager of managers) manager.stop()
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
@@ -140,6 +142,7 @@ const table = [
   `| leaves, naive @peculiar/x509 generator + WebCrypto, 16 concurrent (anchor) | ${round(naiveConcurrent.perSecond)} | ${round(naiveConcurrent.perCpuSecond)} |`,
   `| fast path / naive concurrent | ${(fast.perSecond / naiveConcurrent.perSecond).toFixed(1)}x | ${(fast.perCpuSecond / naiveConcurrent.perCpuSecond).toFixed(1)}x |`,
   `| root rotation with ${round(LIVE_LEAVES)} live leaves: new root, cross-sign, publish, agent's new intermediate over the CSR path, ${round(LIVE_LEAVES)} leaves re-issued | **${rotation.totalMs.toFixed(0)} ms** wall clock | |`,
+  `| ... longest event-loop stall during that rotation | ${rotation.maxStallMs.toFixed(0)} ms | |`,
 ].join('\n')
 
 const report = `# CA benchmark
@@ -162,9 +165,10 @@ from buffers whose issuer-dependent parts (issuer name, AKI, basicConstraints, k
 signature algorithm) are encoded once per intermediate, and one \`crypto.sign('sha256', …)\`.
 Key generation and the signature dominate; DER assembly is a few microseconds.
 
-Rotation re-issues leaves synchronously on the agent's event loop once its new intermediate
-arrives; at the rate above, 1,000 leaves block it for the time shown, which is acceptable for an
-event that happens once in years. Leaves issued before the rotation keep verifying throughout
+Rotation re-issues an agent's leaves once its new intermediate arrives, in slices of at most
+10 ms with the event loop free in between (agent/connect/leaf-cache.ts), so in-process proxies
+keep serving; the stall figure above is the longest the event loop waited during the rotation
+(new root generation and cross-signing included). Leaves issued before the rotation keep verifying throughout
 (test/agent/connect/rotation.test.ts runs mTLS handshakes across a rotation with zero failures).
 `
 console.log(table)

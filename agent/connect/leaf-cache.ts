@@ -46,6 +46,9 @@ export interface LeafCacheInit {
   generation: () => number
 }
 
+/** Longest stretch the re-issue after a rotation holds the event loop. */
+export const REISSUE_SLICE_MS = 10
+
 interface Entry {
   leaf: LeafCert
   generation: number
@@ -78,9 +81,22 @@ export class LeafCache {
     return entry.waiter
   }
 
-  /** Re-issues every cached leaf now (after the intermediate moved to a new root). */
+  /**
+   * Re-issues every cached leaf after the intermediate moved to a new root, in slices of at most
+   * REISSUE_SLICE_MS with the event loop free in between: an agent with 1,000 services would
+   * otherwise stall its proxies for a second. A leaf asked for meanwhile is issued on demand.
+   */
   reissueAll (): void {
-    for (const service of [...this.#entries.keys()]) this.#rotate(service)
+    const pending = [...this.#entries.keys()]
+    const slice = (): void => {
+      const deadlineMs = performance.now() + REISSUE_SLICE_MS
+      while (pending.length > 0 && performance.now() < deadlineMs) {
+        const service = pending.shift() as string
+        if (this.#entries.get(service)?.generation !== this.#init.generation()) this.#rotate(service)
+      }
+      if (pending.length > 0) setImmediate(slice)
+    }
+    slice()
   }
 
   clear (): void {

@@ -152,3 +152,23 @@ t.test('changing the key type rotates to a new root of that type', async t => {
   t.equal(a.ca.state?.roots.length, 2, 'a TTL change needs no new root')
   t.equal(Date.parse(a.ca.leaf('web').ValidBefore) - Date.parse(a.ca.leaf('web').ValidAfter), 24 * HOUR_MS + 60_000, 'new leaves use the new TTL')
 })
+
+t.test('after a rotation every cached leaf is re-issued under the new root, and one asked for meanwhile is issued on demand', async t => {
+  const cluster = createCluster()
+  t.teardown(() => cluster.cleanup())
+  const services = Array.from({ length: 150 }, (_, index) => `svc-${index}`)
+  const a = cluster.add('a', { server: true })
+  const b = cluster.add('b', { services })
+  for (const member of cluster.members.values()) await member.ca.start()
+  await a.ca.bootstrap()
+  await settle()
+  const before = new Map(services.map(service => [service, b.ca.leaf(service).ModifyIndex]))
+  await a.ca.rotate()
+  await settle()
+  const newRootPem = b.ca.roots().Roots.find(root => root.Active)?.RootCert as string
+  const last = services[services.length - 1]
+  t.ok(verifyChain({ chainPem: b.ca.leaf(last).CertPEM, rootsPem: [newRootPem], nowMs: Date.now() }), 'a leaf asked for right away is under the new root')
+  for (let round = 0; round < 1000 && services.some(service => b.ca.leafSource(service).index <= (before.get(service) as number)); round++) await settle()
+  t.ok(services.every(service => b.ca.leafSource(service).index > (before.get(service) as number)), 'every leaf was re-issued')
+  t.ok(services.every(service => verifyChain({ chainPem: b.ca.leaf(service).CertPEM, rootsPem: [newRootPem], nowMs: Date.now() })), 'all under the new root')
+})
