@@ -51,7 +51,7 @@ export class IntentionStore {
   private readonly byId = new Map<string, Intention>()
   private readonly policies = new Map<string, DestinationPolicy>()
   private readonly spiffeNames = new Map<string, string | undefined>()
-  private sortedCache: { generation: number, list: Intention[] } | undefined
+  private sortedCache: { generation: number, list: readonly Intention[] } | undefined
   private currentGeneration = 0
   private policy: DefaultPolicy
   private readonly log: Logger
@@ -109,8 +109,8 @@ export class IntentionStore {
     return this.byId.get(id)
   }
 
-  /** Every intention in evaluation order (precedence, deny first, names). */
-  list (): Intention[] {
+  /** Every intention in evaluation order (precedence, deny first, names); shared, so read-only. */
+  list (): readonly Intention[] {
     if (this.sortedCache?.generation !== this.currentGeneration) {
       this.sortedCache = { generation: this.currentGeneration, list: [...this.byKey.values()].sort(comparePrecedence) }
     }
