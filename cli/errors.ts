@@ -80,14 +80,6 @@ export class NotFoundError extends CliError {
   }
 }
 
-/** A read-modify-write kept losing to concurrent writers (check-and-set failed every time). */
-export class ConcurrentChangeError extends CliError {
-  constructor (what: string, attempts: number) {
-    super('MESH_ERR_CLI_CONFLICT', `${what} changed concurrently ${attempts} times in a row; nothing was written, try again`)
-    this.name = 'ConcurrentChangeError'
-  }
-}
-
 /** A command whose implementation lives in another folder (agent, proxy) cannot load it. */
 export class ModuleMissingError extends CliError {
   constructor (what: string, path: string) {

@@ -85,9 +85,12 @@ export function validateSource (path: string, where: string, source: unknown): R
   return source
 }
 
+/** The fields of a plain intention a file may set; the rest (ID, Precedence, times) are the agent's. */
+export const INTENTION_FILE_FIELDS = ['Action', 'Permissions', 'Description', 'Meta']
+
 export type IntentionsFileItem =
   | { kind: 'entry', entry: Record<string, unknown> }
-  | { kind: 'intention', destination: string, source: Record<string, unknown> }
+  | { kind: 'intention', intention: Intention }
 
 /** Parses one intention, an array of them, or service-intentions entries, all validated up front. */
 export function parseIntentionsFile (path: string, content: unknown): IntentionsFileItem[] {
@@ -110,10 +113,11 @@ export function parseIntentionsFile (path: string, content: unknown): Intentions
       typeof item.DestinationName !== 'string' || item.DestinationName === '') {
       throw new InputFileError(path, `${where} needs "SourceName" and "DestinationName" (or "Kind": "service-intentions")`)
     }
-    const source: Record<string, unknown> = { Name: item.SourceName }
-    for (const field of ['Action', 'Permissions', 'Description']) {
-      if (item[field] !== undefined) source[field] = item[field]
+    const intention: Record<string, unknown> = { SourceName: item.SourceName, DestinationName: item.DestinationName }
+    for (const field of INTENTION_FILE_FIELDS) {
+      if (item[field] !== undefined) intention[field] = item[field]
     }
-    return { kind: 'intention', destination: item.DestinationName, source: validateSource(path, where, source) }
+    validateSource(path, where, { ...intention, Name: item.SourceName })
+    return { kind: 'intention', intention: intention as unknown as Intention }
   })
 }

@@ -106,68 +106,55 @@ t.test('delete sends DELETE for the pair', async t => {
   t.same(agent.requests.map(summary), [['DELETE', EXACT, { source: 'web', destination: 'db' }, undefined]])
 })
 
-/** A fake agent holding service-intentions entries, honouring ?cas like Consul's PUT /v1/config. */
-async function startConfigAgent (entries: Record<string, Record<string, unknown>>, options: { casFailures?: number } = {}) {
-  let modifyIndex = 10
-  let casFailures = options.casFailures ?? 0
+/** A fake agent holding intentions by pair, as the exact endpoints see them. */
+async function startIntentionStore (stored: Map<string, Record<string, unknown>>) {
+  const key = (request: RecordedRequest): string => `${request.query.source} => ${request.query.destination}`
   return startFakeAgent({
-    'PUT /v1/config': request => {
-      const entry = request.body as Record<string, unknown>
-      const existing = entries[entry.Name as string]
-      if (request.query.cas !== undefined) {
-        if (casFailures > 0) { casFailures--; return { body: false } }
-        if (Number(request.query.cas) !== (existing?.ModifyIndex ?? 0)) return { body: false }
-      }
-      entries[entry.Name as string] = { ...entry, ModifyIndex: ++modifyIndex }
+    [`GET ${EXACT}`]: request => {
+      const intention = stored.get(key(request))
+      return intention === undefined ? { status: 404, body: 'Intention not found' } : { body: intention }
+    },
+    [`PUT ${EXACT}`]: request => {
+      // Echo back like the agent: its own fields and zero values around what was sent.
+      stored.set(key(request), { ID: 'id', Precedence: 9, Permissions: null, Description: '', Meta: {}, ...(request.body as Record<string, unknown>) })
       return { body: true }
     },
-    ...Object.fromEntries(['api', 'db', 'web'].map(name => [`GET /v1/config/service-intentions/${name}`,
-      () => entries[name] === undefined ? { status: 404, body: 'Config entry not found' } : { body: entries[name] }])),
+    'PUT /v1/config': { body: true },
   })
 }
 
-t.test('apply merges plain intentions into their destination entry with check-and-set, keeping other sources', async t => {
-  const entries: Record<string, Record<string, unknown>> = {
-    api: { Kind: 'service-intentions', Name: 'api', Sources: [{ Name: 'admin', Action: 'allow', Precedence: 9 }], CreateIndex: 3, ModifyIndex: 7 },
-  }
-  const agent = await startConfigAgent(entries)
+t.test('apply writes each plain intention through its pair, only when new or different, L7 permissions included', async t => {
+  const stored = new Map<string, Record<string, unknown>>([
+    ['admin => api', { ID: 'a1', SourceName: 'admin', DestinationName: 'api', Action: 'allow', Description: '', Meta: {}, Permissions: null, Precedence: 9 }],
+    ['batch => api', { ID: 'b1', SourceName: 'batch', DestinationName: 'api', Action: 'allow', Precedence: 9 }],
+  ])
+  const agent = await startIntentionStore(stored)
   t.teardown(() => agent.close())
+  const l7 = [{ Action: 'allow', HTTP: { PathPrefix: '/read', Methods: ['GET'] } }]
   const dir = t.testdir({
     'intentions.json': JSON.stringify([
       { SourceName: 'web', DestinationName: 'api', Action: 'allow', Description: 'frontend' },
-      { SourceName: 'web', DestinationName: 'db', Permissions: [{ Action: 'allow', HTTP: { PathPrefix: '/read', Methods: ['GET'] } }] },
+      { SourceName: 'web', DestinationName: 'db', Permissions: l7 },
       { SourceName: 'admin', DestinationName: 'api', Action: 'allow' },
+      { SourceName: 'batch', DestinationName: 'api', Action: 'deny', ID: 'ignored', Precedence: 1 },
     ]),
   })
   const result = await runCli(['intentions', 'apply', join(dir, 'intentions.json')], { httpAddr: agent.httpAddr })
   t.equal(result.code, 0, result.stderr)
-  t.equal(result.stdout, 'Intention     Result\nweb => api    created\nweb => db     created\nadmin => api  unchanged\n')
-  const puts = agent.requests.filter(request => request.method === 'PUT')
-  t.same(puts.map(request => [request.query, request.body]), [
-    [{ cas: '7' }, { Kind: 'service-intentions', Name: 'api', Sources: [{ Name: 'admin', Action: 'allow', Precedence: 9 }, { Name: 'web', Action: 'allow', Description: 'frontend' }] }],
-    [{ cas: '0' }, { Kind: 'service-intentions', Name: 'db', Sources: [{ Name: 'web', Permissions: [{ Action: 'allow', HTTP: { PathPrefix: '/read', Methods: ['GET'] } }] }] }],
-  ])
-})
+  t.equal(result.stdout, 'Intention     Result\nweb => api    created\nweb => db     created\nadmin => api  unchanged\nbatch => api  updated\n')
+  t.same(agent.requests.filter(request => request.method === 'PUT').map(request => [request.query, request.body]), [
+    [{ source: 'web', destination: 'api' }, { SourceName: 'web', DestinationName: 'api', Action: 'allow', Description: 'frontend' }],
+    [{ source: 'web', destination: 'db' }, { SourceName: 'web', DestinationName: 'db', Permissions: l7 }],
+    [{ source: 'batch', destination: 'api' }, { SourceName: 'batch', DestinationName: 'api', Action: 'deny' }],
+  ], 'read-only fields from the file are not sent; the unchanged pair is not written')
 
-t.test('apply retries when a concurrent writer wins the check-and-set, and gives up after 5 attempts', async t => {
-  const entries: Record<string, Record<string, unknown>> = {}
-  const agent = await startConfigAgent(entries, { casFailures: 2 })
-  t.teardown(() => agent.close())
-  const dir = t.testdir({ 'one.json': JSON.stringify({ SourceName: 'web', DestinationName: 'api', Action: 'deny' }) })
-  const result = await runCli(['intentions', 'apply', join(dir, 'one.json')], { httpAddr: agent.httpAddr })
-  t.equal(result.code, 0, result.stderr)
-  t.equal(agent.requests.filter(request => request.method === 'PUT').length, 3)
-  t.same(entries.api.Sources, [{ Name: 'web', Action: 'deny' }])
-
-  const stubborn = await startConfigAgent({}, { casFailures: 100 })
-  t.teardown(() => stubborn.close())
-  const failed = await runCli(['intentions', 'apply', join(dir, 'one.json')], { httpAddr: stubborn.httpAddr })
-  t.equal(failed.code, 1)
-  t.equal(failed.stderr, 'Error: service-intentions/api changed concurrently 5 times in a row; nothing was written, try again\n')
+  const again = await runCli(['intentions', 'apply', join(dir, 'intentions.json'), '--format', 'json'], { httpAddr: agent.httpAddr })
+  t.same(JSON.parse(again.stdout).map((line: { Result: string }) => line.Result), ['unchanged', 'unchanged', 'unchanged', 'unchanged'])
+  t.equal(agent.requests.filter(request => request.method === 'PUT').length, 3, 'applying the same file twice writes nothing the second time')
 })
 
 t.test('apply writes a service-intentions entry as is, L7 permissions included', async t => {
-  const agent = await startConfigAgent({})
+  const agent = await startIntentionStore(new Map())
   t.teardown(() => agent.close())
   const entry = {
     Kind: 'service-intentions',
@@ -185,7 +172,7 @@ t.test('apply writes a service-intentions entry as is, L7 permissions included',
 })
 
 t.test('apply validates the whole file before writing anything', async t => {
-  const agent = await startConfigAgent({})
+  const agent = await startIntentionStore(new Map())
   t.teardown(() => agent.close())
   const cases: Array<[unknown, RegExp]> = [
     [[{ SourceName: 'web', DestinationName: 'api', Action: 'allow' }, { SourceName: 'web', DestinationName: 'db', Action: 'maybe' }], /item 2 has Action "maybe"; expected allow or deny/],
