@@ -211,6 +211,7 @@ export class Agent {
       encrypted: config.encryptKey !== undefined,
     }
     if (config.join.length > 0) this.startJoining(config.join)
+    else await this.services.ca.bootstrapIfMissing()
   }
 
   private registerRoutes (app: FastifyInstance): void {
@@ -319,6 +320,7 @@ export class Agent {
         try {
           await this.joinOnce(address)
           log.info({ address, attempt }, 'joined the cluster')
+          await this.services.ca.bootstrapIfMissing()
           return
         } catch (error) {
           log.warn({ address, attempt, err: (error as Error).message }, 'join failed, will retry')

@@ -13,6 +13,11 @@ import type { LocalRegistrationDeps } from './local/register.ts'
 import { registerAgentServiceRoutes } from './http/agent-service-routes.ts'
 import { publishingCatalog } from './publishing-catalog.ts'
 import { ConfigError } from './config.ts'
+import { AgentPolicy } from './policy.ts'
+import { AgentCA } from './agent-ca.ts'
+import { registerIntentionRoutes } from './http/intentions-routes.ts'
+import { registerConfigRoutes } from './http/config-routes.ts'
+import { registerCaRoutes } from './http/ca-routes.ts'
 import { PortInUseError } from './errors.ts'
 
 export interface AgentServicesInit {
@@ -26,6 +31,8 @@ export class AgentServices {
   readonly localCatalog: LocalCatalog
   readonly checks: CheckManager
   readonly registration: LocalRegistrationDeps
+  readonly policy: AgentPolicy
+  readonly ca: AgentCA
 
   constructor (init: AgentServicesInit) {
     this.init = init
@@ -35,6 +42,13 @@ export class AgentServices {
       { log, enableScriptChecks: agent.config.enableScriptChecks, nodeName: agent.config.nodeName },
       { catalog: this.localCatalog }
     )
+    this.policy = new AgentPolicy({
+      catalog: agent.catalog,
+      publish: (entries) => agent.publish(entries),
+      defaultPolicy: agent.config.defaultIntentionPolicy,
+      log: log.child({ component: 'mesh:intentions' }),
+    })
+    this.ca = new AgentCA(agent, log.child({ component: 'mesh:connect-ca' }))
     this.registration = {
       catalog: this.localCatalog,
       checks: this.checks,
@@ -45,6 +59,9 @@ export class AgentServices {
 
   /** Starts persisted checks, then (re-)registers the services and checks of the config file. */
   async start (): Promise<void> {
+    this.stopHooks.push(() => this.policy.stop())
+    await this.ca.start()
+    this.stopHooks.push(async () => await this.ca.stop())
     this.checks.start()
     this.stopHooks.push(() => this.checks.stop())
     const config = this.init.agent.config
@@ -73,10 +90,13 @@ export class AgentServices {
       nodeName: config.nodeName,
       datacenter: config.datacenter,
     })
+    registerIntentionRoutes(app, this.policy.intentionRouteDeps())
+    registerConfigRoutes(app, this.policy.configRouteDeps())
+    registerCaRoutes(app, { ca: this.ca })
   }
 
   selfStatus (): Record<string, unknown> {
-    return {}
+    return { CA: this.ca.status() }
   }
 
   async startDns (): Promise<{ port: number } | undefined> {

@@ -215,7 +215,9 @@ export class CheckManager implements CheckNotifier {
       } catch (error) {
         this.log.warn({ err: error, checkId }, 'could not store check status')
       } finally {
-        this.pendingWrites.set(checkId, (this.pendingWrites.get(checkId) ?? 1) - 1)
+        const pending = (this.pendingWrites.get(checkId) ?? 1) - 1
+        if (pending === 0) this.pendingWrites.delete(checkId)
+        else this.pendingWrites.set(checkId, pending)
       }
     })
   }

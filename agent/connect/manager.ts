@@ -18,6 +18,7 @@ import { agentSpiffeId, serviceSpiffeId, trustDomainFor } from '../../ca/spiffe.
 import { certificateFacts } from '../../ca/x509.ts'
 import { parseDurationMs } from '../duration.ts'
 import type { BlockingSource } from '../http/blocking.ts'
+import type { TlsMaterial } from '../../proxy/snapshot.ts'
 import { bootstrapState, makeRoot, nextDropMs, pruneState, reconfigureState, rotateState } from './authority.ts'
 import { systemClock } from './clock.ts'
 import type { ConnectClock, TimerHandle } from './clock.ts'
@@ -241,6 +242,18 @@ export class ConnectCA {
   /** Blocking source for one service's leaf; call `leaf(service)` first. */
   leafSource (service: string): BlockingSource {
     return this.#leaves.source(service)
+  }
+
+  /** Resolves with the service's leaf ModifyIndex once it passes `minIndex` (a rotation), or with the current one at timeout/abort. */
+  async watchLeaf (service: string, minIndex: number, options: { timeoutMs: number, signal?: AbortSignal }): Promise<number> {
+    this.leaf(service)
+    return await this.#leaves.source(service).waitForIndex(minIndex, options)
+  }
+
+  /** What a sidecar for `service` needs (proxy/snapshot.ts): its leaf chain and key, and every root in force. */
+  tlsMaterial (service: string): TlsMaterial {
+    const leaf = this.leaf(service)
+    return { certChainPem: leaf.CertPEM, keyPem: leaf.PrivateKeyPEM, rootsPem: this.rootsPem() }
   }
 
   /** A certificate for this agent itself (`spiffe://<td>/agent/client/dc/<dc>/id/<node>`); not cached. */

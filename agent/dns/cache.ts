@@ -46,10 +46,13 @@ function sameBytes (question: Buffer, packet: Buffer, start: number, end: number
 export class AnswerCache {
   private readonly buckets = new Map<number, Slot[]>()
   private readonly maxEntries: number
+  private readonly maxBytes: number
   private entries = 0
+  private bytes = 0
 
-  constructor (maxEntries: number) {
+  constructor (maxEntries: number, maxBytes: number) {
     this.maxEntries = maxEntries
+    this.maxBytes = maxBytes
   }
 
   get (packet: Buffer, start: number, end: number): CachedQuestion | undefined {
@@ -59,19 +62,27 @@ export class AnswerCache {
     return undefined
   }
 
-  /** Stores an entry; past `maxEntries` the cache starts over, so random names cannot grow it. */
+  /** Stores an entry; past `maxEntries` or `maxBytes` the cache starts over, so clients cannot grow it. */
   set (packet: Buffer, start: number, end: number, entry: CachedQuestion): void {
-    if (this.entries >= this.maxEntries) this.clear()
+    if (this.entries >= this.maxEntries || this.bytes >= this.maxBytes) this.clear()
     const hash = hashBytes(packet, start, end)
     const slot = { question: Buffer.from(packet.subarray(start, end)), entry }
     const bucket = this.buckets.get(hash)
     if (bucket === undefined) this.buckets.set(hash, [slot])
     else bucket.push(slot)
     this.entries++
+    this.bytes += end - start
+  }
+
+  /** Counts encoded answers added to a cached entry's variants. */
+  account (bytes: number): void {
+    this.bytes += bytes
+    if (this.bytes >= this.maxBytes) this.clear()
   }
 
   clear (): void {
     this.buckets.clear()
     this.entries = 0
+    this.bytes = 0
   }
 }

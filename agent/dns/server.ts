@@ -76,6 +76,10 @@ export interface DnsServerAddress {
 
 /** Questions cached at most; past that the cache starts over, so random names cannot grow it. */
 const MAX_CACHED_ANSWERS = 10_000
+/** Bytes of encoded answers cached at most (question case variants could otherwise multiply them). */
+const MAX_CACHED_BYTES = 32 * 1024 * 1024
+/** EDNS0 sizes answers are cut to (1232: DNS flag day 2020; 1452: Ethernet less IPv6 and UDP). */
+const UDP_SIZE_STEPS_BYTES = [512, 1024, 1232, 1452, 2048, 4096]
 const BIND_ATTEMPTS = 10
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 /** Cached for names outside our domains when recursors are configured. */
@@ -114,7 +118,7 @@ export class DnsServer {
   private readonly nowMs: () => number
   private readonly optPlain: Buffer
   private readonly optDnssecOk: Buffer
-  private readonly cache = new AnswerCache(MAX_CACHED_ANSWERS)
+  private readonly cache = new AnswerCache(MAX_CACHED_ANSWERS, MAX_CACHED_BYTES)
   private cacheVersion = Number.NaN
   private forwardsInFlight = 0
   private udp: dgram.Socket | undefined
@@ -288,6 +292,7 @@ export class DnsServer {
         variants.push(this.assemble(packet, query, entry.prepared, overTcp, opt, this.random, 0, 0))
       }
       entry.variants.set(key, variants)
+      if (this.view.version !== undefined) this.cache.account(variants.reduce((sum, variant) => sum + variant.length, 0))
     }
     const chosen = variants.length === 1 ? variants[0]! : variants[Math.floor(this.random() * variants.length)]!
     const out = Buffer.allocUnsafe(chosen.length)
@@ -299,10 +304,17 @@ export class DnsServer {
     return out
   }
 
+  /**
+   * The size an answer must fit: the offered EDNS0 size rounded down to one of a few steps, so that
+   * clients cannot make the cache hold an answer per distinct size (65,000 of them).
+   */
   private maxSizeFor (query: ParsedQuery, overTcp: boolean): number {
     if (overTcp) return 65535
-    const offeredBytes = query.hasEdns ? Math.max(CLASSIC_UDP_SIZE_BYTES, query.ednsUdpSizeBytes) : CLASSIC_UDP_SIZE_BYTES
-    return Math.min(offeredBytes, this.maxUdpSizeBytes)
+    if (!query.hasEdns) return CLASSIC_UDP_SIZE_BYTES
+    const offeredBytes = Math.min(query.ednsUdpSizeBytes, this.maxUdpSizeBytes)
+    let sizeBytes = CLASSIC_UDP_SIZE_BYTES
+    for (const step of UDP_SIZE_STEPS_BYTES) if (step <= offeredBytes) sizeBytes = step
+    return offeredBytes === this.maxUdpSizeBytes ? offeredBytes : sizeBytes
   }
 
   private assemble (packet: Buffer, query: ParsedQuery, prepared: PreparedAnswer, overTcp: boolean, opt: Buffer | undefined,

@@ -95,14 +95,22 @@ export class MemberTable {
   }
 
   /**
-   * Up to `count` distinct random members satisfying `accept`, by random sampling with a bounded
-   * number of attempts (3 × table size, as memberlist's kRandomNodes), so it stays cheap.
+   * Up to `count` distinct random members satisfying `accept`: random sampling first (cheap when
+   * most members qualify), then, if that found too few, a scan from a random offset, so that
+   * small clusters or ones with few qualifying members still get every member they can.
    */
   randomMembers (count: number, accept: (record: MemberRecord) => boolean): MemberRecord[] {
     const picked: MemberRecord[] = []
     const n = this.names.length
-    for (let attempt = 0; attempt < 3 * n && picked.length < count; attempt++) {
+    if (count <= 0 || n === 0) return picked
+    const attempts = Math.min(3 * n, 8 * count)
+    for (let attempt = 0; attempt < attempts && picked.length < count; attempt++) {
       const record = this.byName.get(this.names[Math.floor(this.random() * n)]) as MemberRecord
+      if (accept(record) && !picked.includes(record)) picked.push(record)
+    }
+    const offset = Math.floor(this.random() * n)
+    for (let i = 0; i < n && picked.length < count; i++) {
+      const record = this.byName.get(this.names[(offset + i) % n]) as MemberRecord
       if (accept(record) && !picked.includes(record)) picked.push(record)
     }
     return picked
