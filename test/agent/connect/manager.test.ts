@@ -134,6 +134,12 @@ t.test('leaves rotate in the background at half-life and wake blocking watchers'
   t.equal(second.CreateIndex, first.CreateIndex, 'CreateIndex stays')
   t.ok(second.ModifyIndex > first.ModifyIndex, 'ModifyIndex moves')
   t.equal(await woken, second.ModifyIndex, 'the watcher woke with the new index')
+  const watched = b.ca.watchLeaf('web', second.ModifyIndex, { timeoutMs: 100 * HOUR_MS })
+  cluster.clock.advance(37 * HOUR_MS)
+  t.equal(await watched, b.ca.leaf('web').ModifyIndex, 'watchLeaf resolves at the next rotation')
+  const material = b.ca.tlsMaterial('web')
+  t.equal(material.certChainPem, b.ca.leaf('web').CertPEM, 'TLS material for the sidecar: the leaf chain')
+  t.same(material.rootsPem, b.ca.rootsPem(), '... and the roots in force')
   t.throws(() => b.ca.leafSource('old'), { code: 'MESH_ERR_CA_NOT_LOCAL_SERVICE' }, 'a deregistered service\'s leaf is dropped, not renewed')
 })
 
