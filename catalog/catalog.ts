@@ -7,10 +7,10 @@
 
 import type { Logger } from 'pino'
 import pino from 'pino'
-import type { CheckEntry, ClusterEntry, Entry, NodeEntry, NodeScopedEntry, ServiceEntry } from './entry.ts'
+import type { CheckEntry, Entry, NodeEntry, NodeScopedEntry, ServiceEntry } from './entry.ts'
 import { LIMITS, validateCheckRecord, validateClusterKind, validateEntry, validateNodeRecord, validateServiceRecord } from './entry.ts'
-import { CapacityError, CatalogClosedError, CatalogError, CheckNotFoundError, InvalidEntryError, ServiceNotFoundError } from './errors.ts'
-import { HybridLogicalClock, compareHlc } from './hlc.ts'
+import { CapacityError, CatalogClosedError, CheckNotFoundError, ServiceNotFoundError } from './errors.ts'
+import { HybridLogicalClock } from './hlc.ts'
 import type { HealthCheckResult, HealthServiceResult, NodeResult, NodeServicesResult, ServiceNodeResult } from './queries.ts'
 import { CatalogQueries } from './queries.ts'
 import type { Liveness, Stored } from './state.ts'
@@ -20,11 +20,15 @@ import type { CatalogDigest } from './sync.ts'
 import { DEFAULT_SYNC_PAGE_BYTES, SyncCursor, makeDigest, missingFor, validateDigest } from './sync.ts'
 import type { CheckRecord, HealthStatus, NodeRecord, ServiceRecord } from './types.ts'
 import { WatchHub } from './watch.ts'
+import type { CatalogLimits, Item } from './merge.ts'
+import { DEFAULT_LIMITS, identity, planMerge } from './merge.ts'
 import type { CatalogChange } from './watch.ts'
 
 export type { CatalogChange } from './watch.ts'
 export type { CatalogDigest } from './sync.ts'
 export type { Entry } from './entry.ts'
+export type { CatalogLimits } from './merge.ts'
+export { DEFAULT_LIMITS } from './merge.ts'
 
 /** A check as this agent keeps it: the replicated record plus the definition to re-run it. */
 export interface LocalCheck extends CheckRecord { Definition?: Record<string, unknown> }
@@ -41,29 +45,6 @@ export interface CatalogInit {
 
 export const DEFAULT_TOMBSTONE_TTL_MS = 72 * 3_600_000
 
-/** Bounds on what peers can make this agent hold, so a misbehaving one cannot exhaust its memory. */
-export interface CatalogLimits {
-  /** Entries (record + services + checks, tombstones included) one node may hold. */
-  entriesPerNode: number
-  /** Nodes the catalog holds. */
-  nodes: number
-  /** Cluster-wide entries, tombstones included. */
-  clusterEntries: number
-  /** Entries one merge call looks at; the rest are rejected. */
-  entriesPerMerge: number
-}
-
-export const DEFAULT_LIMITS: CatalogLimits = {
-  entriesPerNode: 50_000,
-  nodes: 100_000,
-  clusterEntries: 100_000,
-  entriesPerMerge: 50_000,
-}
-
-type Item = { entry: Entry, definition?: Record<string, unknown>, deletedAtMs?: number }
-
-const identity = (entry: Entry): string =>
-  entry.scope === 'cluster' ? `c\0${entry.kind}\0${entry.key}` : `n\0${entry.kind}\0${entry.node}\0${entry.key}`
 
 export class Catalog {
   readonly self: NodeRecord
@@ -263,54 +244,12 @@ export class Catalog {
    */
   async merge (entries: unknown[]): Promise<{ applied: Entry[], rejected: number }> {
     return await this.exclusive(async () => {
-      let rejected = 0
-      const reject = (error: CatalogError): void => {
-        rejected++
+      const plan = planMerge(entries, { state: this.state, selfNode: this.self.Node, reaped: this.reaped, limits: this.limits, observe: hlc => { this.clock.observe(hlc) } })
+      for (const error of plan.rejections) {
         this.rejectedByCode.set(error.code, (this.rejectedByCode.get(error.code) ?? 0) + 1)
         this.log.debug({ code: error.code, err: error.message }, 'rejected catalog entry')
       }
-      if (!Array.isArray(entries)) { reject(new InvalidEntryError('expected a list of entries')); return { applied: [], rejected } }
-      if (entries.length > this.limits.entriesPerMerge) {
-        for (let i = this.limits.entriesPerMerge; i < entries.length; i++) reject(new CapacityError('one merge', this.limits.entriesPerMerge))
-      }
-      const winners = new Map<string, Item>()
-      const ownCopies: NodeScopedEntry[] = []
-      const newPerNode = new Map<string, number>()
-      let newCluster = 0
-      for (const raw of entries.slice(0, this.limits.entriesPerMerge)) {
-        let entry: Entry
-        try {
-          entry = validateEntry(raw)
-        } catch (error) {
-          if (error instanceof InvalidEntryError) { reject(error); continue }
-          throw error
-        }
-        const id = identity(entry)
-        if (entry.scope === 'cluster') {
-          this.clock.observe(entry.hlc)
-        } else {
-          if (entry.node === this.self.Node) { ownCopies.push(entry); continue }
-          const reaped = this.reaped.get(entry.node)
-          if (reaped !== undefined && entry.version <= reaped.version) continue
-        }
-        const pending = winners.get(id)
-        if (pending !== undefined ? !newerThan(entry, pending.entry) : !this.state.isNewer(entry)) continue
-        if (pending === undefined && this.state.current(entry) === undefined) {
-          if (entry.scope === 'cluster') {
-            if (this.state.clusterCount + newCluster + 1 > this.limits.clusterEntries) { reject(new CapacityError('the cluster', this.limits.clusterEntries)); continue }
-            newCluster++
-          } else {
-            const node = this.state.nodeState(entry.node)
-            if (node === undefined && !newPerNode.has(entry.node) && this.state.nodes.size + newPerNode.size + 1 > this.limits.nodes) {
-              reject(new CapacityError('the catalog', this.limits.nodes)); continue
-            }
-            const added = (newPerNode.get(entry.node) ?? 0) + 1
-            if ((node?.entryCount ?? 0) + added > this.limits.entriesPerNode) { reject(new CapacityError(`node "${entry.node}"`, this.limits.entriesPerNode)); continue }
-            newPerNode.set(entry.node, added)
-          }
-        }
-        winners.set(id, { entry })
-      }
+      const { winners, ownCopies } = plan
       for (const copy of ownCopies) this.counter = Math.max(this.counter, copy.version)
       for (const copy of ownCopies) this.correctOwn(copy, winners)
       const applied = await this.commit([...winners.values()])
@@ -319,7 +258,7 @@ export class Catalog {
         const leftAt = this.leftAtVersion.get(entry.node)
         if (leftAt !== undefined && entry.version > leftAt) this.setLiveness(entry.node, 'alive')
       }
-      return { applied, rejected }
+      return { applied, rejected: plan.rejections.length }
     })
   }
 
@@ -523,11 +462,6 @@ export class Catalog {
     if (value !== undefined) entry.value = value
     return entry
   }
-}
-
-function newerThan (a: Entry, b: Entry): boolean {
-  if (a.scope === 'cluster') return compareHlc(a.hlc, (b as ClusterEntry).hlc) > 0
-  return a.version > (b as NodeScopedEntry).version
 }
 
 function serviceNames (entries: Entry[]): string[] {
