@@ -23,7 +23,7 @@ import type { RecursorAddress } from './recursor.ts'
 import { assembleAnswer } from './response.ts'
 import { TcpDnsListener } from './tcp.ts'
 import {
-  CLASSIC_UDP_SIZE_BYTES, EXTENDED_RCODE_BADVERS, FLAG_CD, FLAG_RD, HEADER_SIZE_BYTES, headerOnlyAnswer, questionName, RCODE_FORMERR,
+  CLASS_ANY, CLASS_IN, CLASSIC_UDP_SIZE_BYTES, EXTENDED_RCODE_BADVERS, FLAG_CD, FLAG_RD, HEADER_SIZE_BYTES, headerOnlyAnswer, questionName, RCODE_FORMERR,
   RCODE_NOERROR, RCODE_NOTIMP, RCODE_REFUSED, RCODE_SERVFAIL, readQuery
 } from './wire.ts'
 import type { ParsedQuery } from './wire.ts'
@@ -246,6 +246,10 @@ export class DnsServer {
       if (query.hasEdns && query.ednsVersion !== 0) {
         const badvers = optRecord(this.maxUdpSizeBytes, query.dnssecOk, EXTENDED_RCODE_BADVERS >> 4)
         return this.assemble(packet, query, BADVERS, overTcp, badvers, this.random, query.id, query.flags)
+      }
+      if (query.qclass !== CLASS_IN && query.qclass !== CLASS_ANY) {
+        // CHAOS (version.bind and friends) or HESIOD: we hold no records outside the Internet class.
+        return this.assemble(packet, query, REFUSED, overTcp, query.hasEdns ? this.optPlain : undefined, this.random, query.id, query.flags)
       }
       const entry = this.entryFor(packet, query)
       if (entry.prepared === FORWARD) return this.forward(packet, query, overTcp)

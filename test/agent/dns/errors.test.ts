@@ -89,6 +89,15 @@ t.test('names outside the domain are REFUSED without recursors', async (t) => {
   t.equal(decoded.questions[0]?.name, 'example.com', 'question echoed')
 })
 
+t.test('classes other than IN and ANY are REFUSED', async (t) => {
+  const { server, port } = await startServer(catalog())
+  t.teardown(() => server.stop())
+  const chaos = await askUdp(port, { ...query('version.bind', 'TXT'), questions: [{ name: 'version.bind', type: 'TXT', class: 'CH' }] })
+  t.equal(chaos.decoded.rcode, 'REFUSED')
+  const any = await askUdp(port, { ...query('web.service.consul', 'A'), questions: [{ name: 'web.service.consul', type: 'A', class: 'ANY' }] })
+  t.equal(any.decoded.answers.length, 1, 'class ANY is answered like IN')
+})
+
 t.test('opcodes other than QUERY get NOTIMP', async (t) => {
   const { server, port } = await startServer(catalog())
   t.teardown(() => server.stop())

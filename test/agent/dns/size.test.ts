@@ -79,6 +79,9 @@ t.test('EDNS0: the offered size is used, the OPT record echoed with the DO bit',
   t.equal(middle.decoded.flag_tc, true)
   t.equal(middle.decoded.additionals.at(-1)?.type, 'OPT', 'OPT kept when cutting')
 
+  const between = await askUdp(port, ednsQuery('big.service.consul', 'SRV', 1300))
+  t.ok(between.bytes.length <= 1232, `1300 offered: cut to the 1232 step (${between.bytes.length})`)
+
   const small = await askUdp(port, ednsQuery('big.service.consul', 'A', 100))
   t.ok(small.bytes.length <= 512 && small.decoded.answers.length > 2, 'sizes under 512 count as 512')
 
