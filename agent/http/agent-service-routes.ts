@@ -14,6 +14,7 @@ import { checkView, serviceView } from '../local/agent-views.ts'
 import { UnknownCheckServiceError, isRegistrationError } from '../local/errors.ts'
 import type { LocalCatalog } from '../local/local-catalog.ts'
 import { deregisterLocalService, registerCheckPayload, registerServicePayload } from '../local/register.ts'
+import { parseBlockingParams } from './blocking.ts'
 import { HttpError, badRequest, notFound } from './errors.ts'
 
 /** What the routes need from the check manager (CheckManager implements it). */
@@ -37,6 +38,7 @@ const formatQuery = { type: 'object', properties: { format: { type: 'string', en
 const noteQuery = { type: 'object', properties: { note: { type: 'string', maxLength: 65536 } } } as const
 const registerQuery = { type: 'object', properties: { 'replace-existing-checks': { type: 'string' } } } as const
 const anyBody = { type: ['object', 'null'] } as const
+const hashQuery = { type: 'object', properties: { hash: { type: 'string', maxLength: 128 }, wait: { type: 'string' } } } as const
 
 /** Maps local, check-manager and catalog errors to Consul's answers; others propagate as 500. */
 function toHttpError (error: unknown): unknown {
@@ -93,11 +95,34 @@ export function registerAgentServiceRoutes (app: FastifyInstance, deps: AgentSer
     return Object.fromEntries(views.sort((a, b) => a.ID.localeCompare(b.ID)).map(view => [view.ID, view]))
   })
 
-  app.get('/v1/agent/service/:id', { schema: { params: idParams } }, async (request, reply) => {
+  // Consul's hash-based blocking: with ?hash= equal to the current ContentHash the request waits
+  // (up to ?wait=, default 5 min) until the service changes; standalone proxies watch this way.
+  app.get('/v1/agent/service/:id', { schema: { params: idParams, querystring: hashQuery } }, async (request, reply) => {
     const { id } = request.params as { id: string }
-    const service = catalog.localService(id)
-    if (service === undefined) throw notFound(`unknown service ID: ${id}`)
-    const view = serviceView(service, datacenter)
+    const { hash } = request.query as { hash?: string }
+    const current = () => {
+      const service = catalog.localService(id)
+      return service === undefined ? undefined : serviceView(service, datacenter)
+    }
+    let index = catalog.index
+    let view = current()
+    if (hash !== undefined && hash !== '' && view?.ContentHash === hash) {
+      const { waitMs } = parseBlockingParams(request.query as Record<string, unknown>)
+      const deadlineMs = Date.now() + waitMs
+      const controller = new AbortController()
+      const onClose = (): void => controller.abort()
+      reply.raw.once('close', onClose)
+      try {
+        while (view?.ContentHash === hash && !controller.signal.aborted && Date.now() < deadlineMs) {
+          await catalog.waitForIndex(index, { timeoutMs: deadlineMs - Date.now(), signal: controller.signal })
+          index = catalog.index
+          view = current()
+        }
+      } finally {
+        reply.raw.off('close', onClose)
+      }
+    }
+    if (view === undefined) throw notFound(`unknown service ID: ${id}`)
     reply.header('X-Consul-ContentHash', view.ContentHash)
     return view
   })

@@ -230,3 +230,20 @@ t.test('?filter= selects services and checks; a bad expression is 400', async t 
   t.same(Object.keys((await get(`/v1/agent/checks?filter=${encodeURIComponent('ServiceName == db')}`)).json()), [])
   t.equal((await get(`/v1/agent/services?filter=${encodeURIComponent('Tags ==')}`)).statusCode, 400)
 })
+
+t.test('GET /v1/agent/service/:id blocks on ?hash= until the service changes', async t => {
+  const { put, get } = await setup(t)
+  await put('/v1/agent/service/register', { Name: 'web', Port: 80 })
+  const first = (await get('/v1/agent/service/web')).json()
+  const blocked = get(`/v1/agent/service/web?hash=${first.ContentHash}&wait=1m`)
+  await put('/v1/agent/service/register', { Name: 'web', Port: 81 })
+  const answer = await blocked
+  t.equal(answer.statusCode, 200)
+  t.equal(answer.json().Port, 81)
+  t.not(answer.headers['x-consul-contenthash'], first.ContentHash)
+  const stale = await get('/v1/agent/service/web?hash=other')
+  t.equal(stale.json().Port, 81, 'a hash that differs answers at once')
+  const unchanged = await get(`/v1/agent/service/web?hash=${answer.json().ContentHash}&wait=20ms`)
+  t.same([unchanged.statusCode, unchanged.json().Port], [200, 81], 'wait elapses with the same content')
+  t.equal((await get(`/v1/agent/service/web?hash=${answer.json().ContentHash}&wait=soon`)).statusCode, 400)
+})
