@@ -65,6 +65,7 @@ export class Catalog {
   private counter = 0
   private queue: Promise<unknown> = Promise.resolve()
   private closed = false
+  private closing: Promise<void> | undefined
 
   private constructor (init: CatalogInit, store: CatalogStore) {
     this.self = init.self
@@ -111,10 +112,12 @@ export class Catalog {
   get index (): number { return this.watch.index }
 
   async close (): Promise<void> {
-    if (this.closed) return
-    await this.exclusive(async () => { this.closed = true })
-    this.watch.close()
-    await this.store.close()
+    this.closing ??= (async () => {
+      await this.exclusive(async () => { this.closed = true })
+      this.watch.close()
+      await this.store.close()
+    })()
+    await this.closing
   }
 
   // ---- local writes (this agent's own node) ----

@@ -118,14 +118,15 @@ export class CatalogQueries {
   node (name: string): NodeServicesResult | undefined {
     const node = this.visibleNode(name)
     if (node === undefined) return undefined
-    const services: Record<string, ServiceResult> = {}
+    const services: Record<string, ServiceResult> = Object.create(null)
     for (const [id, stored] of node.services) if (!stored.entry.deleted) services[id] = serviceResult(stored)
     return { Node: nodeResult(node), Services: services }
   }
 
   services (): Record<string, string[]> {
     if (this.servicesAnswer?.generation === this.state.generation) return this.servicesAnswer.result
-    const result: Record<string, string[]> = {}
+    // Null prototypes here and in node(): names come from the network ("__proto__" included).
+    const result: Record<string, string[]> = Object.create(null)
     for (const name of [...this.state.servicesByName.keys()].sort()) {
       const tags = new Set<string>()
       let visible = false

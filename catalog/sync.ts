@@ -33,7 +33,8 @@ export const formatFingerprint = (fingerprint: [number, number]): string =>
   fingerprint[0].toString(16).padStart(8, '0') + fingerprint[1].toString(16).padStart(8, '0')
 
 export function makeDigest (state: CatalogState): CatalogDigest {
-  const nodes: CatalogDigest['nodes'] = {}
+  // A null prototype keeps a node named "__proto__" an ordinary key.
+  const nodes: CatalogDigest['nodes'] = Object.create(null)
   for (const node of state.nodes.values()) {
     if (node.entryCount > 0) nodes[node.name] = { version: node.maxVersion, hash: formatFingerprint(node.fingerprint) }
   }

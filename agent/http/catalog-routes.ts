@@ -102,7 +102,7 @@ export function registerCatalogRoutes (app: FastifyInstance, deps: CatalogRouteD
     const { filter, nodeMeta } = prepareQuery(request, catalog)
     await block(request, reply, deps)
     if (filter === undefined && nodeMeta.length === 0) return catalog.services()
-    const result: Record<string, string[]> = {}
+    const result: Record<string, string[]> = Object.create(null)
     for (const name of Object.keys(catalog.services())) {
       const instances = applyPredicate(catalog.serviceNodes(name).filter(instance => matchesNodeMeta(instance.NodeMeta, nodeMeta)), filter)
       if (instances.length > 0) result[name] = [...new Set(instances.flatMap(instance => instance.ServiceTags))].sort()
@@ -129,6 +129,8 @@ export function registerCatalogRoutes (app: FastifyInstance, deps: CatalogRouteD
     // Consul answers an unknown node with 200 and a JSON null.
     if (found === undefined) return reply.type('application/json').send('null')
     if (filter === undefined) return found
-    return { Node: found.Node, Services: Object.fromEntries(Object.entries(found.Services).filter(([, service]) => filter(service))) }
+    const services: Record<string, unknown> = Object.create(null)
+    for (const [id, service] of Object.entries(found.Services)) if (filter(service)) services[id] = service
+    return { Node: found.Node, Services: services }
   })
 }

@@ -177,3 +177,18 @@ t.test('a peer cannot make the catalog hold more than its limits; the surplus is
   t.same(catalog.rejectedCounts(), { MESH_ERR_CATALOG_CAPACITY: 7 })
   await t.rejects(catalog.putClusterEntry('intention', 'z', 1), { code: 'MESH_ERR_CATALOG_CAPACITY' })
 })
+
+t.test('names like __proto__ from the network are ordinary keys everywhere', async t => {
+  const catalog = await openCatalog(t)
+  await catalog.merge([nodeEntry('__proto__', 1), serviceEntry('__proto__', '__proto__', 2, { Service: '__proto__' })])
+  t.same(Object.keys(catalog.digest().nodes).sort(), ['__proto__', 'self'])
+  t.same(Object.keys(catalog.services()), ['__proto__'])
+  t.same(Object.keys(catalog.node('__proto__')!.Services), ['__proto__'])
+  t.same(JSON.parse(JSON.stringify(catalog.digest())).nodes.__proto__, catalog.digest().nodes.__proto__)
+})
+
+t.test('closing twice at once is fine; writes after close are refused', async t => {
+  const catalog = await openCatalog(t)
+  await Promise.all([catalog.close(), catalog.close()])
+  await t.rejects(catalog.registerCheck({ CheckID: 'x', Name: 'x', Status: 'passing', Notes: '', Output: '', ServiceID: '', ServiceName: '', ServiceTags: [], Type: 'ttl' }), { code: 'MESH_ERR_CATALOG_CLOSED' })
+})
