@@ -27,9 +27,12 @@ export class InvalidDnsConfigError extends DnsError {
 
 /** UDP and TCP could not both be bound on one port. */
 export class DnsBindError extends DnsError {
+  /** The system error code behind it ('EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES'...), if any. */
+  readonly systemCode: string | undefined
   constructor (message: string, options?: ErrorOptions) {
     super('MESH_ERR_DNS_BIND_FAILED', message, options)
     this.name = 'DnsBindError'
+    this.systemCode = (options?.cause as NodeJS.ErrnoException | undefined)?.code
   }
 }
 

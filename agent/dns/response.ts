@@ -9,7 +9,7 @@
 // The SOA of the authority section and the OPT record are always kept.
 
 import type { AnswerEntry, PreparedAnswer } from './lookup.ts'
-import { FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_SIZE_BYTES } from './wire.ts'
+import { FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_SIZE_BYTES, RCODE_REFUSED } from './wire.ts'
 
 export interface AssembleRequest {
   /** The query packet; its bytes [12, questionEnd) are the question, copied as asked. */
@@ -73,7 +73,9 @@ export function assembleAnswer (prepared: PreparedAnswer, request: AssembleReque
 
   const out = Buffer.allocUnsafe(size)
   out.writeUInt16BE(request.id, 0)
-  const flags = FLAG_QR | FLAG_AA | (truncated ? FLAG_TC : 0) | (request.recursionAvailable ? FLAG_RA : 0) |
+  // Authoritative for our names, found or not; a refusal speaks for no zone.
+  const authoritative = prepared.rcode === RCODE_REFUSED ? 0 : FLAG_AA
+  const flags = FLAG_QR | authoritative | (truncated ? FLAG_TC : 0) | (request.recursionAvailable ? FLAG_RA : 0) |
     (request.requestFlags & (FLAG_RD | FLAG_CD)) | prepared.rcode
   out.writeUInt16BE(flags, 2)
   out.writeUInt16BE(1, 4)

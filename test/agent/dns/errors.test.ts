@@ -86,6 +86,7 @@ t.test('names outside the domain are REFUSED without recursors', async (t) => {
   const { decoded } = await askUdp(port, query('example.com', 'A'))
   t.equal(decoded.rcode, 'REFUSED')
   t.equal(decoded.flag_ra, false, 'no recursion available')
+  t.equal(decoded.flag_aa, false, 'not authoritative for a name outside the domain')
   t.equal(decoded.questions[0]?.name, 'example.com', 'question echoed')
 })
 

@@ -27,7 +27,7 @@ t.test('start binds UDP and TCP on one port; stop frees it', async (t) => {
   const again = new DnsServer({ view: catalog(), port: udpPort })
   t.same(await again.start(), { udpPort, tcpPort: udpPort }, 'the same port binds again after stop')
   const clash = new DnsServer({ view: catalog(), port: udpPort })
-  await t.rejects(clash.start(), { code: 'MESH_ERR_DNS_BIND_FAILED' }, 'a taken port is a bind error')
+  await t.rejects(clash.start(), { code: 'MESH_ERR_DNS_BIND_FAILED', systemCode: 'EADDRINUSE' }, 'a taken port is a bind error')
   await again.stop()
 })
 
