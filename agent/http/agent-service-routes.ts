@@ -11,6 +11,7 @@ import { CheckNotFoundError, NotTtlCheckError } from '../checks/errors.ts'
 import type { CheckStatus } from '../checks/types.ts'
 import { aggregateStatus, httpCodeForStatus } from '../local/aggregate-health.ts'
 import { checkView, serviceView } from '../local/agent-views.ts'
+import { setNodeMaintenance, setServiceMaintenance } from '../local/maintenance.ts'
 import { UnknownCheckServiceError, isRegistrationError } from '../local/errors.ts'
 import type { LocalCatalog } from '../local/local-catalog.ts'
 import { deregisterLocalService, registerCheckPayload, registerServicePayload } from '../local/register.ts'
@@ -38,6 +39,7 @@ const formatQuery = { type: 'object', properties: { format: { type: 'string', en
 const noteQuery = { type: 'object', properties: { note: { type: 'string', maxLength: 65536 } } } as const
 const registerQuery = { type: 'object', properties: { 'replace-existing-checks': { type: 'string' } } } as const
 const anyBody = { type: ['object', 'null'] } as const
+const maintenanceQuery = { type: 'object', properties: { enable: { type: 'string' }, reason: { type: 'string', maxLength: 4096 } } } as const
 const hashQuery = { type: 'object', properties: { hash: { type: 'string', maxLength: 128 }, wait: { type: 'string' } } } as const
 
 /** Maps local, check-manager and catalog errors to Consul's answers; others propagate as 500. */
@@ -67,6 +69,14 @@ async function mapped<T> (work: () => Promise<T> | T): Promise<T> {
 /** Consul's flags are true when present without a value. */
 const flag = (value: string | undefined): boolean => value !== undefined && value !== 'false' && value !== '0'
 
+/** Consul's `?enable=` of the maintenance endpoints: required, a Go boolean. */
+function enableParam (value: string | undefined): boolean {
+  if (value === undefined || value === '') throw badRequest('Missing value for enable')
+  if (['true', '1', 't', 'TRUE', 'True', 'T'].includes(value)) return true
+  if (['false', '0', 'f', 'FALSE', 'False', 'F'].includes(value)) return false
+  throw badRequest(`Invalid value for enable: "${value}"`)
+}
+
 function filtered<T> (values: T[], expression: string | undefined): T[] {
   if (expression === undefined || expression === '') return values
   const predicate = compileFilter(expression)
@@ -86,6 +96,24 @@ export function registerAgentServiceRoutes (app: FastifyInstance, deps: AgentSer
     const { id } = request.params as { id: string }
     const removed = await mapped(() => deregisterLocalService(deps, id))
     if (!removed) throw notFound(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`)
+    return ''
+  })
+
+  app.put('/v1/agent/service/maintenance/:id', { schema: { params: idParams, querystring: maintenanceQuery } }, async (request) => {
+    const { id } = request.params as { id: string }
+    const { enable, reason } = request.query as { enable?: string, reason?: string }
+    const enabled = enableParam(enable)
+    const known = await mapped(() => setServiceMaintenance(catalog, id, enabled, reason ?? ''))
+    if (!known) throw notFound(`Unknown service ID "${id}"`)
+    checks.sync()
+    return ''
+  })
+
+  app.put('/v1/agent/maintenance', { schema: { querystring: maintenanceQuery } }, async (request) => {
+    const { enable, reason } = request.query as { enable?: string, reason?: string }
+    const enabled = enableParam(enable)
+    await mapped(() => setNodeMaintenance(catalog, enabled, reason ?? ''))
+    checks.sync()
     return ''
   })
 

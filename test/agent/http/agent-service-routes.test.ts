@@ -247,3 +247,24 @@ t.test('GET /v1/agent/service/:id blocks on ?hash= until the service changes', a
   t.same([unchanged.statusCode, unchanged.json().Port], [200, 81], 'wait elapses with the same content')
   t.equal((await get(`/v1/agent/service/web?hash=${answer.json().ContentHash}&wait=soon`)).statusCode, 400)
 })
+
+t.test('maintenance mode: a critical _service_maintenance check reported as maintenance, removed on disable', async t => {
+  const { put, get } = await setup(t)
+  await put('/v1/agent/service/register', { Name: 'web', Check: { TTL: '30s', Status: 'passing' } })
+  t.equal((await put('/v1/agent/service/maintenance/web?enable=true&reason=deploying')).statusCode, 200)
+  t.match((await get('/v1/agent/checks')).json()['_service_maintenance:web'], {
+    Name: 'Service Maintenance Mode', Status: 'critical', Notes: 'deploying', ServiceID: 'web', Type: 'maintenance',
+  })
+  const health = await get('/v1/agent/health/service/id/web?format=text')
+  t.same([health.statusCode, health.body], [503, 'maintenance'])
+  await put('/v1/agent/service/maintenance/web?enable=false')
+  t.same(Object.keys((await get('/v1/agent/checks')).json()), ['service:web'])
+  t.equal((await get('/v1/agent/health/service/id/web')).statusCode, 200)
+  t.equal((await put('/v1/agent/service/maintenance/nope?enable=true')).statusCode, 404)
+  t.same([(await put('/v1/agent/service/maintenance/web')).body], ['Missing value for enable'])
+  t.same([(await put('/v1/agent/service/maintenance/web?enable=maybe')).statusCode], [400])
+  await put('/v1/agent/maintenance?enable=1')
+  t.match((await get('/v1/agent/checks')).json()._node_maintenance, { Name: 'Node Maintenance Mode', Status: 'critical', ServiceID: '' })
+  await put('/v1/agent/maintenance?enable=false')
+  t.notOk('_node_maintenance' in (await get('/v1/agent/checks')).json())
+})

@@ -14,3 +14,9 @@ t.test('the worst status wins: maintenance > critical > warning > passing', asyn
 t.test('HTTP codes: 200, 429, 503', async t => {
   t.same((['passing', 'warning', 'critical', 'maintenance'] as HealthStatus[]).map(httpCodeForStatus), [200, 429, 503, 503])
 })
+
+t.test('a maintenance-mode check counts as maintenance though it is stored critical', async t => {
+  t.equal(aggregateStatus([{ CheckID: '_service_maintenance:web', Status: 'critical' }, { CheckID: 'a', Status: 'passing' }]), 'maintenance')
+  t.equal(aggregateStatus([{ CheckID: '_node_maintenance', Status: 'critical' }]), 'maintenance')
+  t.equal(aggregateStatus([{ CheckID: 'service:web', Status: 'critical' }]), 'critical')
+})
