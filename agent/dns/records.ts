@@ -13,15 +13,15 @@ function encodeRecord (record: Answer): Buffer {
   return dnsPacket.encode({ type: 'response', answers: [record] }).subarray(HEADER_SIZE_BYTES)
 }
 
-export function aRecord (name: string, ttlS: number, address: string): Buffer {
+function aRecord (name: string, ttlS: number, address: string): Buffer {
   return encodeRecord({ type: 'A', name, ttl: ttlS, class: 'IN', data: address })
 }
 
-export function aaaaRecord (name: string, ttlS: number, address: string): Buffer {
+function aaaaRecord (name: string, ttlS: number, address: string): Buffer {
   return encodeRecord({ type: 'AAAA', name, ttl: ttlS, class: 'IN', data: address })
 }
 
-export function cnameRecord (name: string, ttlS: number, target: string): Buffer {
+function cnameRecord (name: string, ttlS: number, target: string): Buffer {
   return encodeRecord({ type: 'CNAME', name, ttl: ttlS, class: 'IN', data: target })
 }
 

@@ -5,8 +5,6 @@
 // copied into the answer as asked, case preserved), the type, and the client's UDP size.
 
 export const TYPE_A = 1
-export const TYPE_NS = 2
-export const TYPE_CNAME = 5
 export const TYPE_SOA = 6
 export const TYPE_TXT = 16
 export const TYPE_AAAA = 28
