@@ -43,6 +43,12 @@ export interface ConfigRouteDeps extends BlockingSource {
   deleteConfigEntry (kind: string, name: string, options: { casIndex?: number }): Promise<boolean>
   now (): number
   newId?: () => string
+  /**
+   * Raft-style indexes of a destination's service-intentions entry (its first write and last
+   * change in the local modify index), if the agent tracks them. With them, GET returns
+   * CreateIndex/ModifyIndex and `?cas=N` works for service-intentions; without them only cas=0.
+   */
+  intentionEntryIndexes?: (destinationName: string) => { CreateIndex: number, ModifyIndex: number } | undefined
 }
 
 export const SERVICE_DEFAULTS_KIND = 'service-defaults'
@@ -117,10 +123,29 @@ function parseCas (query: Record<string, unknown>): number | undefined {
   return Number(cas)
 }
 
+/** The destination's service-intentions entry with its indexes when the deps track them. */
+function intentionEntry (deps: ConfigRouteDeps, destinationName: string): Record<string, unknown> | undefined {
+  const entry = toConfigEntry(destinationName, deps.intentions.list())
+  if (entry === undefined) return undefined
+  return { ...entry, ...deps.intentionEntryIndexes?.(destinationName) }
+}
+
 function intentionEntries (deps: ConfigRouteDeps): Array<Record<string, unknown>> {
-  const intentions = deps.intentions.list()
-  const destinations = [...new Set(intentions.map((intention) => intention.DestinationName))].sort()
-  return destinations.map((destination) => toConfigEntry(destination, intentions) as unknown as Record<string, unknown>)
+  const destinations = [...new Set(deps.intentions.list().map((intention) => intention.DestinationName))].sort()
+  return destinations.map((destination) => intentionEntry(deps, destination) as Record<string, unknown>)
+}
+
+/**
+ * Consul's CAS rule for a service-intentions entry: 0 means "only if absent", N "only if its
+ * ModifyIndex is N". A non-zero index needs the deps to track indexes.
+ */
+function intentionCasHolds (deps: ConfigRouteDeps, destinationName: string, casIndex: number): boolean {
+  const exists = toConfigEntry(destinationName, deps.intentions.list()) !== undefined
+  if (casIndex === 0) return !exists
+  if (deps.intentionEntryIndexes === undefined) {
+    throw badRequest('cas with a non-zero index needs entry indexes, which this agent does not track for service-intentions; use cas=0 (create only) or no cas')
+  }
+  return exists && deps.intentionEntryIndexes(destinationName)?.ModifyIndex === casIndex
 }
 
 export function registerConfigRoutes (app: FastifyInstance, deps: ConfigRouteDeps): void {
@@ -145,11 +170,7 @@ export function registerConfigRoutes (app: FastifyInstance, deps: ConfigRouteDep
       if (error instanceof InvalidConfigEntryError || error instanceof InvalidIntentionError || error instanceof UnsafeRegexError) throw badRequest(error.message)
       throw error
     }
-    if (casIndex !== undefined) {
-      // Intentions carry no modify index, so only the create-only form of CAS can be honoured.
-      if (casIndex !== 0) throw badRequest('cas with a non-zero index is not supported for service-intentions; use cas=0 (create only) or no cas')
-      if (toConfigEntry(String(body.Name), deps.intentions.list()) !== undefined) return false
-    }
+    if (casIndex !== undefined && !intentionCasHolds(deps, String(body.Name), casIndex)) return false
     await deps.replaceIntentions(String(body.Name), intentions)
     return true
   })
@@ -169,7 +190,7 @@ export function registerConfigRoutes (app: FastifyInstance, deps: ConfigRouteDep
     const { kind: rawKind, name } = request.params as { kind: string, name: string }
     const kind = checkKind(rawKind)
     await waitForBlocking(request, reply, deps)
-    const entry = kind === SERVICE_INTENTIONS_KIND ? toConfigEntry(name, deps.intentions.list()) : deps.getConfigEntry(kind, name)
+    const entry = kind === SERVICE_INTENTIONS_KIND ? intentionEntry(deps, name) : deps.getConfigEntry(kind, name)
     if (entry === undefined) throw notFound(`Config entry not found for "${kind}" / "${name}"`)
     return entry
   })
@@ -181,9 +202,10 @@ export function registerConfigRoutes (app: FastifyInstance, deps: ConfigRouteDep
     const kind = checkKind(rawKind)
     const casIndex = parseCas(request.query as Record<string, unknown>)
     if (kind === SERVICE_INTENTIONS_KIND) {
-      if (casIndex !== undefined) throw badRequest('cas is not supported for deleting service-intentions')
+      // As for generic entries, a CAS delete never acts on index 0.
+      if (casIndex !== undefined && (casIndex === 0 || !intentionCasHolds(deps, name, casIndex))) return false
       await deps.replaceIntentions(name, [])
-      return {}
+      return casIndex === undefined ? {} : true
     }
     // Consul answers a CAS delete with whether it deleted, a plain delete with an empty object.
     const deleted = await deps.deleteConfigEntry(kind, name, { casIndex })

@@ -113,10 +113,27 @@ t.test('cas: 0 creates only if absent, N updates or deletes only at ModifyIndex 
   t.equal((await app.inject({ method: 'DELETE', url: '/v1/config/service-defaults/web?cas=1' })).body, 'false')
   const current = (await app.inject({ method: 'GET', url: '/v1/config/service-defaults/web' })).json().ModifyIndex
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/config/service-defaults/web?cas=${current}` })).body, 'true')
-  t.equal((await put(0, intentionsEntry)).body, 'true', 'service-intentions create-only')
-  t.equal((await put(0, intentionsEntry)).body, 'false', 'service-intentions exists')
-  t.equal((await put(7, intentionsEntry)).statusCode, 400, 'non-zero cas is refused for service-intentions')
   t.equal((await app.inject({ method: 'PUT', url: '/v1/config?cas=abc', payload: intentionsEntry })).statusCode, 400)
+})
+
+t.test('cas on service-intentions uses the entry indexes the agent tracks', async (t) => {
+  const { app, deps } = await setup(t)
+  const put = (cas: number, payload: object) => app.inject({ method: 'PUT', url: `/v1/config?cas=${cas}`, payload })
+  t.equal((await put(0, intentionsEntry)).body, 'true', 'create-only on an absent entry')
+  t.equal((await put(0, intentionsEntry)).body, 'false', 'create-only on an existing entry')
+  const { CreateIndex, ModifyIndex } = (await app.inject({ method: 'GET', url: '/v1/config/service-intentions/api' })).json()
+  t.ok(CreateIndex > 0 && ModifyIndex >= CreateIndex)
+  t.equal((await put(ModifyIndex + 5, intentionsEntry)).body, 'false', 'stale index')
+  t.equal((await put(ModifyIndex, { ...intentionsEntry, Sources: [{ Name: 'web', Action: 'allow' }] })).body, 'true')
+  t.equal(deps.intentions.get('*', 'api'), undefined, 'the CAS write applied')
+  const current = (await app.inject({ method: 'GET', url: '/v1/config/service-intentions/api' })).json()
+  t.equal(current.CreateIndex, CreateIndex, 'CreateIndex survives updates')
+  t.equal((await app.inject({ method: 'DELETE', url: '/v1/config/service-intentions/api?cas=0' })).body, 'false')
+  t.equal((await app.inject({ method: 'DELETE', url: `/v1/config/service-intentions/api?cas=${current.ModifyIndex}` })).body, 'true')
+  t.equal(deps.intentions.size, 0)
+  deps.tracksIntentionIndexes = false
+  t.equal((await put(0, intentionsEntry)).body, 'true', 'cas=0 needs no indexes')
+  t.equal((await put(7, intentionsEntry)).statusCode, 400, 'non-zero cas is refused without indexes')
 })
 
 t.test('deleting a service-intentions entry removes all its intentions', async (t) => {

@@ -12,6 +12,9 @@ export class MemoryDeps implements IntentionRouteDeps, ConfigRouteDeps {
   nowMs = Date.UTC(2026, 0, 1)
   private nextId = 0
   private readonly entries = new Map<string, StoredConfigEntry>()
+  private readonly destinationIndexes = new Map<string, { CreateIndex: number, ModifyIndex: number }>()
+  /** Set false to play an agent that does not track service-intentions indexes. */
+  tracksIntentionIndexes = true
   private waiters: Array<() => void> = []
 
   constructor (defaultPolicy: DefaultPolicy = 'deny') {
@@ -24,12 +27,29 @@ export class MemoryDeps implements IntentionRouteDeps, ConfigRouteDeps {
   async put (intention: Intention): Promise<void> {
     this.intentions.upsert(intention)
     this.bump()
+    this.touch(intention.DestinationName)
   }
 
   async delete (sourceName: string, destinationName: string): Promise<boolean> {
     const removed = this.intentions.remove(sourceName, destinationName)
-    if (removed) this.bump()
+    if (removed) {
+      this.bump()
+      this.touch(destinationName)
+    }
     return removed
+  }
+
+  get intentionEntryIndexes (): ((destinationName: string) => { CreateIndex: number, ModifyIndex: number } | undefined) | undefined {
+    return this.tracksIntentionIndexes ? (destinationName) => this.destinationIndexes.get(destinationName) : undefined
+  }
+
+  private touch (destinationName: string): void {
+    if (!this.intentions.list().some((intention) => intention.DestinationName === destinationName)) {
+      this.destinationIndexes.delete(destinationName)
+      return
+    }
+    const CreateIndex = this.destinationIndexes.get(destinationName)?.CreateIndex ?? this.index
+    this.destinationIndexes.set(destinationName, { CreateIndex, ModifyIndex: this.index })
   }
 
   async replaceIntentions (destinationName: string, intentions: Intention[]): Promise<void> {
@@ -38,6 +58,7 @@ export class MemoryDeps implements IntentionRouteDeps, ConfigRouteDeps {
     }
     for (const intention of intentions) this.intentions.upsert(intention)
     this.bump()
+    this.touch(destinationName)
   }
 
   async putConfigEntry (entry: Record<string, unknown> & { Kind: string, Name: string }, options: { casIndex?: number }): Promise<boolean> {
