@@ -423,7 +423,7 @@ export class Catalog {
     else this.leftAtVersion.delete(node)
     if (state.liveness === liveness) return
     state.liveness = liveness
-    this.state.generation++
+    this.state.touch(state)
     state.serfModifyIndex = this.watch.index + 1
     const entries = [...state.entries()].map(stored => stored.entry)
     this.watch.bump({ kinds: ['node', 'check'], nodes: [node], services: serviceNames(entries) })

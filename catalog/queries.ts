@@ -105,6 +105,8 @@ export class CatalogQueries {
   /** Instance lists in answer order, rebuilt only after the state changed. */
   private readonly sorted = new WeakMap<Map<string, ServiceRef>, { generation: number, refs: ServiceRef[] }>()
   private servicesAnswer: { generation: number, result: Record<string, string[]> } | undefined
+  /** Health rows per instance; everything in a row belongs to one node, so its change stamp validates it. */
+  private readonly rows = new WeakMap<Stored<ServiceEntry>, { changedAt: number, row: HealthServiceResult, passing: boolean }>()
   constructor (state: CatalogState) {
     this.state = state
   }
@@ -178,9 +180,14 @@ export class CatalogQueries {
     const result: HealthServiceResult[] = []
     for (const { node, service: stored } of this.instances(refs)) {
       if (!hasTags(stored.entry.value!, options.tag)) continue
-      const checks = this.instanceChecks(node, stored.entry.key)
-      if (options.passing === true && checks.some(check => check.Status !== 'passing')) continue
-      result.push({ Node: nodeResult(node), Service: serviceResult(stored), Checks: checks })
+      let cached = this.rows.get(stored)
+      if (cached?.changedAt !== node.changedAt) {
+        const checks = this.instanceChecks(node, stored.entry.key)
+        cached = { changedAt: node.changedAt, row: { Node: nodeResult(node), Service: serviceResult(stored), Checks: checks }, passing: checks.every(check => check.Status === 'passing') }
+        this.rows.set(stored, cached)
+      }
+      if (options.passing === true && !cached.passing) continue
+      result.push(cached.row)
     }
     return result
   }

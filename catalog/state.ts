@@ -36,6 +36,8 @@ export class NodeState {
   collectedVersion = 0
   fingerprint: [number, number] = [0, 0]
   liveness: Liveness = 'alive'
+  /** The state generation of this node's last change (its records, checks or liveness). */
+  changedAt = 0
   /** Local indexes of the synthesized serfHealth check. */
   serfCreateIndex = 0
   serfModifyIndex = 0
@@ -145,6 +147,7 @@ export class CatalogState {
       return
     }
     const node = this.nodeState(entry.node, true)
+    node.changedAt = this.generation
     if (entry.kind === 'node') {
       node.record = stored as Stored<NodeEntry>
       if (node.serfCreateIndex === 0) node.serfCreateIndex = node.serfModifyIndex = stored.createIndex
@@ -183,10 +186,16 @@ export class CatalogState {
     }
     const node = this.nodes.get(entry.node)
     if (node === undefined) return
+    node.changedAt = this.generation
     if (entry.kind === 'node') node.record = undefined
     else if (entry.kind === 'service') node.services.delete(entry.key)
     else node.checks.delete(entry.key)
     if (entry.deleted && entry.version > node.collectedVersion) node.collectedVersion = entry.version
+  }
+
+  /** Records a change to a node that is not an entry (its liveness). */
+  touch (node: NodeState): void {
+    node.changedAt = ++this.generation
   }
 
   /** Forgets a node and everything it wrote (membership reaped it). */
