@@ -15,6 +15,7 @@ import { publishingCatalog } from './publishing-catalog.ts'
 import { ConfigError } from './config.ts'
 import { AgentPolicy } from './policy.ts'
 import { AgentCA } from './agent-ca.ts'
+import { SidecarManager } from './sidecars.ts'
 import { registerIntentionRoutes } from './http/intentions-routes.ts'
 import { registerConfigRoutes } from './http/config-routes.ts'
 import { registerCaRoutes } from './http/ca-routes.ts'
@@ -33,6 +34,7 @@ export class AgentServices {
   readonly registration: LocalRegistrationDeps
   readonly policy: AgentPolicy
   readonly ca: AgentCA
+  readonly sidecars: SidecarManager
 
   constructor (init: AgentServicesInit) {
     this.init = init
@@ -49,6 +51,7 @@ export class AgentServices {
       log: log.child({ component: 'mesh:intentions' }),
     })
     this.ca = new AgentCA(agent, log.child({ component: 'mesh:connect-ca' }))
+    this.sidecars = new SidecarManager({ agent, ca: this.ca, policy: this.policy, log: log.child({ component: 'mesh:sidecars' }) })
     this.registration = {
       catalog: this.localCatalog,
       checks: this.checks,
@@ -64,6 +67,8 @@ export class AgentServices {
     this.stopHooks.push(async () => await this.ca.stop())
     this.checks.start()
     this.stopHooks.push(() => this.checks.stop())
+    this.sidecars.start()
+    this.stopHooks.push(async () => await this.sidecars.stop())
     const config = this.init.agent.config
     for (const [index, service] of config.services.entries()) {
       try {
@@ -93,6 +98,11 @@ export class AgentServices {
     registerIntentionRoutes(app, this.policy.intentionRouteDeps())
     registerConfigRoutes(app, this.policy.configRouteDeps())
     registerCaRoutes(app, { ca: this.ca })
+    // Consul's metrics endpoint; mesh serves the sidecars' Prometheus metrics there.
+    app.get('/v1/agent/metrics', async (_request, reply) => {
+      reply.type('text/plain; version=0.0.4; charset=utf-8').send(await this.sidecars.metrics())
+    })
+    app.get('/v1/mesh/traces', async () => this.sidecars.sidecars().map(({ id, sidecar }) => ({ Proxy: id, Spans: sidecar.traces() })))
   }
 
   selfStatus (): Record<string, unknown> {

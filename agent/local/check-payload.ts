@@ -39,6 +39,24 @@ const STATUSES: HealthStatus[] = ['passing', 'warning', 'critical']
 const COUNTER_MAX = 1_000_000
 const invalid = (message: string): Error => new InvalidCheckError(`Invalid check: ${message}`)
 
+/**
+ * A service's `Check`/`Checks` entries, as Consul reads them: an entry whose fields are all zero
+ * values ({} or nulls, empty strings, zeros, false) is no check at all and is skipped.
+ */
+export function serviceCheckPayloads (fields: PayloadFields): unknown[] {
+  const payloads: unknown[] = []
+  const single = fields.raw('Check')
+  if (single !== undefined) payloads.push(single)
+  payloads.push(...(fields.array('Checks') ?? []))
+  return payloads.filter(payload => !(isPlainObject(payload) && Object.values(payload).every(isZeroValue)))
+}
+
+function isZeroValue (value: unknown): boolean {
+  if (value === null || value === undefined || value === '' || value === 0 || value === false) return true
+  if (Array.isArray(value)) return value.length === 0
+  return isPlainObject(value) && Object.keys(value).length === 0
+}
+
 export function normalizeCheckPayload (payload: unknown, context: CheckPayloadContext): LocalCheck {
   if (!isPlainObject(payload)) throw invalid('a check definition must be an object')
   const fields = new PayloadFields(payload, invalid)

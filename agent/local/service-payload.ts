@@ -9,7 +9,7 @@
 // and the name "Service '<name>' check"; a check starts critical unless its Status says otherwise.
 
 import type { ServiceRecord } from '../../catalog/types.ts'
-import { normalizeCheckPayload } from './check-payload.ts'
+import { normalizeCheckPayload, serviceCheckPayloads } from './check-payload.ts'
 import { InvalidServiceError } from './errors.ts'
 import type { LocalCheck } from './local-catalog.ts'
 import { PayloadFields, isPlainObject } from './payload-fields.ts'
@@ -82,10 +82,7 @@ export function normalizeServicePayload (payload: unknown, context: ServicePaylo
     }
   }
 
-  const checkPayloads: unknown[] = []
-  const single = fields.raw('Check')
-  if (single !== undefined) checkPayloads.push(single)
-  checkPayloads.push(...(fields.array('Checks') ?? []))
+  const checkPayloads = serviceCheckPayloads(fields)
   const checks = checkPayloads.map((check, index) => normalizeCheckPayload(check, {
     enableScriptChecks: context.enableScriptChecks,
     nodeName: context.nodeName,

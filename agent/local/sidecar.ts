@@ -6,7 +6,7 @@
 // the sidecar's port and an alias of the service (a sidecar is only as healthy as its app).
 
 import type { ServiceRecord } from '../../catalog/types.ts'
-import { normalizeCheckPayload } from './check-payload.ts'
+import { normalizeCheckPayload, serviceCheckPayloads } from './check-payload.ts'
 import type { CheckPayloadContext } from './check-payload.ts'
 import { InvalidServiceError, SidecarPortExhaustedError } from './errors.ts'
 import type { LocalCheck } from './local-catalog.ts'
@@ -88,10 +88,7 @@ export function buildSidecar (
     },
   }
 
-  const checkPayloads: unknown[] = []
-  const single = fields.raw('Check')
-  if (single !== undefined) checkPayloads.push(single)
-  checkPayloads.push(...(fields.array('Checks') ?? []))
+  const checkPayloads = serviceCheckPayloads(fields)
   if (checkPayloads.length === 0) {
     checkPayloads.push(
       { Name: 'Connect Sidecar Listening', TCP: hostPort(service.Address === '' ? DEFAULT_LOCAL_ADDRESS : service.Address, port), Interval: SIDECAR_CHECK_INTERVAL },
