@@ -48,8 +48,11 @@ export interface EndpointPoolInit<Pool> {
 const EWMA_ALPHA = 0.3
 /** A new endpoint starts as if it answered in 1 ms so it gets traffic at once. */
 const INITIAL_LATENCY_MS = 1
-/** A failure counts as this slow: failing fast must not make an endpoint look attractive. */
-const FAILURE_LATENCY_MS = 1000
+/** A connection failure counts as this slow: failing fast must not make an endpoint look attractive. */
+const CONNECTION_FAILURE_LATENCY_MS = 1000
+
+/** How a request on an endpoint ended, for the EWMA and outlier detection. */
+export type Outcome = 'success' | 'error-status' | 'connection-failure'
 
 export class EndpointPool<Pool> {
   private states: Array<EndpointState<Pool>> = []
@@ -151,14 +154,15 @@ export class EndpointPool<Pool> {
     return state.lease
   }
 
-  /** Records the outcome of a request: `failed` is a 5xx answer or a connection failure. */
-  end (state: EndpointState<Pool>, lease: PoolLease<Pool>, latencyMs: number, failed: boolean, nowMs: number): void {
+  /** Records how a request ended: a 5xx answer (`error-status`) or a connection failure count towards ejection. */
+  end (state: EndpointState<Pool>, lease: PoolLease<Pool>, latencyMs: number, outcome: Outcome, nowMs: number): void {
     state.outstanding--
     lease.inflight--
     if (lease.retiring && lease.inflight === 0 && this.draining.delete(lease)) this.init.retirePool(lease.pool)
     if (state.removed) return
-    state.latencyEwmaMs += EWMA_ALPHA * ((failed ? Math.max(latencyMs, FAILURE_LATENCY_MS) : latencyMs) - state.latencyEwmaMs)
-    if (!failed) {
+    const sampleMs = outcome === 'connection-failure' ? Math.max(latencyMs, CONNECTION_FAILURE_LATENCY_MS) : latencyMs
+    state.latencyEwmaMs += EWMA_ALPHA * (sampleMs - state.latencyEwmaMs)
+    if (outcome === 'success') {
       state.consecutiveFailures = 0
       return
     }

@@ -180,12 +180,12 @@ export function startOutbound (init: OutboundInit): Outbound {
     }, () => {
       connected = true
       remote.setNoDelay(true)
-      pool.end(state, lease, init.clock.now() - startMs, false, init.clock.now())
+      pool.end(state, lease, init.clock.now() - startMs, 'success', init.clock.now())
       splice(socket, remote)
     })
     remote.once('error', (error) => {
       if (connected) return
-      pool.end(state, lease, init.clock.now() - startMs, true, init.clock.now())
+      pool.end(state, lease, init.clock.now() - startMs, 'connection-failure', init.clock.now())
       init.log.warn({ endpoint: state.endpoint.id, err: error }, 'tcp upstream connection failed')
       socket.destroy()
     })

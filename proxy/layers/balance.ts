@@ -30,11 +30,11 @@ export function balanceLayer (init: BalanceInit): Layer {
     try {
       response = await next(request)
     } catch (error) {
-      const endpointFailed = error instanceof ProxyError && error.retryable
-      pool.end(state, lease, init.clock.now() - startMs, endpointFailed, init.clock.now())
+      const outcome = error instanceof ProxyError && error.retryable ? 'connection-failure' : 'success'
+      pool.end(state, lease, init.clock.now() - startMs, outcome, init.clock.now())
       throw error
     }
-    pool.end(state, lease, init.clock.now() - startMs, response.statusCode >= 500, init.clock.now())
+    pool.end(state, lease, init.clock.now() - startMs, response.statusCode >= 500 ? 'error-status' : 'success', init.clock.now())
     return response
   }
 }

@@ -31,8 +31,8 @@ t.test('P2C takes the endpoint with fewer outstanding requests', async (t) => {
 t.test('P2C takes the endpoint with the lower latency EWMA when load is equal', async (t) => {
   const { p } = pool([ep('a'), ep('b')])
   const [a, b] = p.endpoints
-  p.end(a!, p.begin(a!), 50, false, 0)
-  p.end(b!, p.begin(b!), 2, false, 0)
+  p.end(a!, p.begin(a!), 50, 'success', 0)
+  p.end(b!, p.begin(b!), 2, 'success', 0)
   t.equal(p.pick(null, null, 0)?.endpoint.id, 'b')
 })
 
@@ -65,25 +65,25 @@ t.test('subsets restrict the choice; an empty subset has no endpoint', async (t)
 t.test('5 consecutive failures eject for 30 s, then 60 s the second time', async (t) => {
   const { p, ejected } = pool([ep('a'), ep('b'), ep('c')])
   const a = p.endpoints[0]!
-  for (let i = 0; i < 4; i++) p.end(a, p.begin(a), 1, true, 0)
-  p.end(a, p.begin(a), 1, false, 0)
-  for (let i = 0; i < 4; i++) p.end(a, p.begin(a), 1, true, 0)
+  for (let i = 0; i < 4; i++) p.end(a, p.begin(a), 1, 'error-status', 0)
+  p.end(a, p.begin(a), 1, 'success', 0)
+  for (let i = 0; i < 4; i++) p.end(a, p.begin(a), 1, 'error-status', 0)
   t.same(ejected, [], 'a success in between resets the count')
-  p.end(a, p.begin(a), 1, true, 0)
+  p.end(a, p.begin(a), 1, 'error-status', 0)
   t.same(ejected, ['a'])
   t.equal(a.ejectedUntilMs, 30_000)
   for (let i = 0; i < 20; i++) t.not(p.pick(null, null, 1000)?.endpoint.id, 'a')
   t.equal(p.pick(null, null, 30_000) !== null, true)
-  for (let i = 0; i < 5; i++) p.end(a, p.begin(a), 1, true, 30_000)
+  for (let i = 0; i < 5; i++) p.end(a, p.begin(a), 1, 'error-status', 30_000)
   t.equal(a.ejectedUntilMs, 30_000 + 60_000, 'ejection time grows with the times ejected')
 })
 
 t.test('never more than half of the endpoints are ejected', async (t) => {
   const { p, ejected } = pool([ep('a'), ep('b'), ep('c'), ep('d')])
-  for (const state of p.endpoints) for (let i = 0; i < 5; i++) p.end(state, p.begin(state), 1, true, 0)
+  for (const state of p.endpoints) for (let i = 0; i < 5; i++) p.end(state, p.begin(state), 1, 'error-status', 0)
   t.same(ejected, ['a', 'b'])
   const { p: single, ejected: none } = pool([ep('a')])
-  for (let i = 0; i < 10; i++) single.end(single.endpoints[0]!, single.begin(single.endpoints[0]!), 1, true, 0)
+  for (let i = 0; i < 10; i++) single.end(single.endpoints[0]!, single.begin(single.endpoints[0]!), 1, 'error-status', 0)
   t.same(none, [], 'a lone endpoint is never ejected')
 })
 
@@ -95,7 +95,7 @@ t.test('a removed endpoint drains: not picked, its pool retired after the last r
   t.equal(p.drainingCount, 1)
   t.same(retired, [], 'still in use')
   for (let i = 0; i < 5; i++) t.equal(p.pick(null, null, 0)?.endpoint.id, 'b')
-  p.end(a, lease, 1, false, 0)
+  p.end(a, lease, 1, 'success', 0)
   t.same(retired, ['a#1'])
   t.equal(p.drainingCount, 0)
 })
@@ -103,7 +103,7 @@ t.test('a removed endpoint drains: not picked, its pool retired after the last r
 t.test('kept endpoints keep their state; a changed address gets a new pool', async (t) => {
   const { p, retired } = pool([ep('a'), ep('b')])
   const b = p.endpoints[1]!
-  p.end(b, p.begin(b), 1, true, 0)
+  p.end(b, p.begin(b), 1, 'error-status', 0)
   p.update([ep('a', { port: 9 }), ep('b', { weight: 5 }), ep('c')])
   t.equal(p.endpoints[1], b, 'same state object')
   t.equal(b.consecutiveFailures, 1)
@@ -119,7 +119,15 @@ t.test('new TLS material replaces every pool; busy ones retire when their reques
   p.replacePools()
   t.same(retired, ['b#2'])
   t.same(p.endpoints.map((s) => s.lease.pool), ['a#3', 'b#4'])
-  p.end(a, lease, 1, false, 0)
+  p.end(a, lease, 1, 'success', 0)
   t.same(retired, ['b#2', 'a#1'])
   t.equal(a.outstanding, 0)
+})
+
+t.test('a fast connection failure does not make an endpoint look fast', async (t) => {
+  const { p } = pool([ep('a'), ep('b')])
+  const [a, b] = p.endpoints
+  p.end(a!, p.begin(a!), 0.1, 'connection-failure', 0)
+  p.end(b!, p.begin(b!), 20, 'success', 0)
+  t.equal(p.pick(null, null, 0)?.endpoint.id, 'b')
 })
