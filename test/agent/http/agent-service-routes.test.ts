@@ -91,7 +91,7 @@ const refusals: Array<{ name: string, body: unknown, message: string | RegExp }>
   { name: 'port out of range', body: { Name: 'web', Port: 70000 }, message: 'Invalid service: Port must be an integer between 0 and 65535' },
   { name: 'tags not strings', body: { Name: 'web', Tags: [1] }, message: 'Invalid service: Tags must be an array of strings' },
   { name: 'weights passing 0', body: { Name: 'web', Weights: { Passing: 0, Warning: 3 } }, message: 'Invalid Weights: Passing must be greater than 0' },
-  { name: 'TTL check without TTL', body: { Name: 'web', Check: {} }, message: 'Invalid check: TTL must be > 0 for TTL checks' },
+  { name: 'TTL check without TTL', body: { Name: 'web', Check: { Notes: 'x' } }, message: 'Invalid check: TTL must be > 0 for TTL checks' },
   { name: 'HTTP check without interval', body: { Name: 'web', Check: { HTTP: 'http://127.0.0.1/' } }, message: 'Invalid check: Interval must be > 0 for Script, HTTP, TCP or GRPC checks' },
   { name: 'interval and TTL', body: { Name: 'web', Check: { TTL: '10s', Interval: '10s' } }, message: 'Invalid check: Interval and TTL cannot both be specified' },
   { name: 'bad duration', body: { Name: 'web', Check: { TTL: 'soon' } }, message: 'Invalid check: TTL must be a duration such as "10s", got "soon"' },

@@ -31,6 +31,11 @@ t.test('check IDs: service:<id> for one check, service:<id>:<n> for several, Che
     .checks.map(check => [check.CheckID, check.Definition?.TTLMs]), [['service:web:1', 1000], ['service:web:2', 2000], ['mine', 3000]])
 })
 
+t.test('empty check entries are skipped as Consul does', async t => {
+  t.same(normalizeServicePayload({ Name: 'web', Check: {}, Checks: [{ Name: '', TTL: null }, { TTL: '1s' }] }, context())
+    .checks.map(check => check.CheckID), ['service:web'])
+})
+
 t.test('a connect-proxy registration keeps its Proxy, with upstream defaults', async t => {
   const { service } = normalizeServicePayload({
     Name: 'web-proxy', Kind: 'connect-proxy', Port: 21000,
