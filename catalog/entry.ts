@@ -220,7 +220,14 @@ export function validateEntry (input: unknown): Entry {
     throw new InvalidEntryError('scope must be "node" or "cluster"')
   }
   const limit = entry.scope === 'cluster' ? LIMITS.clusterEntryBytes : LIMITS.nodeEntryBytes
-  if (entryBytes(entry) > limit) throw new InvalidEntryError(`entry is larger than ${limit} bytes`)
+  let bytes: number
+  try {
+    bytes = entryBytes(entry)
+  } catch {
+    // Absurdly deep JSON overflows the stack while serializing: refuse it like any other bad entry.
+    throw new InvalidEntryError('entry cannot be serialized')
+  }
+  if (bytes > limit) throw new InvalidEntryError(`entry is larger than ${limit} bytes`)
   return entry
 }
 

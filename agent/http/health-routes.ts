@@ -26,9 +26,10 @@ export function registerHealthRoutes (app: FastifyInstance, deps: CatalogRouteDe
   }
 
   app.get('/v1/health/checks/:service', { schema: { params: nameParam('service'), querystring } }, async (request, reply) => {
-    const { filter } = prepareQuery(request, catalog)
+    const { filter, nodeMeta } = prepareQuery(request, catalog)
     await block(request, reply, deps)
-    return applyPredicate(catalog.checksForService((request.params as { service: string }).service), filter)
+    const checks = catalog.checksForService((request.params as { service: string }).service)
+    return applyPredicate(nodeMeta.length === 0 ? checks : checks.filter(check => matchesNodeMeta(catalog.node(check.Node)?.Node.Meta ?? {}, nodeMeta)), filter)
   })
 
   app.get('/v1/health/node/:node', { schema: { params: nameParam('node'), querystring } }, async (request, reply) => {

@@ -91,6 +91,12 @@ t.test('the hybrid logical clock is monotonic when the physical clock stalls or 
   t.equal(compareHlc({ wallMs: 1, counter: 2, nodeId: 'a' }, { wallMs: 1, counter: 2, nodeId: 'a' }), 0)
 })
 
+function deeplyNested (depth: number): unknown {
+  let value: unknown = 1
+  for (let i = 0; i < depth; i++) value = [value]
+  return value
+}
+
 const invalid: Array<[string, unknown]> = [
   ['not an object', 'hello'],
   ['null', null],
@@ -117,6 +123,7 @@ const invalid: Array<[string, unknown]> = [
   ['cluster entry without hlc', { ...cluster('k', 1, 0, 'n', 1), hlc: undefined }],
   ['cluster entry with negative wall time', cluster('k', -1, 0, 'n', 1)],
   ['oversized cluster value', cluster('k', 1, 0, 'n', 'x'.repeat(300 * 1024))],
+  ['cluster value nested too deep to serialize', cluster('k', 1, 0, 'n', deeplyNested(50_000))],
 ]
 
 t.test('invalid entries are rejected one by one, counted by code, and change nothing', async t => {

@@ -57,6 +57,7 @@ t.test('GET /v1/health/connect/:service lists sidecars for the service', async t
 t.test('GET /v1/health/checks/:service, /node/:node and /state/:state', async t => {
   const { app } = await setup(t)
   t.same((await app.inject('/v1/health/checks/web')).json().map((c: { CheckID: string }) => c.CheckID), ['web-2-http', 'web-1-ttl'])
+  t.same((await app.inject('/v1/health/checks/web?node-meta=rack:r1')).json().map((c: { CheckID: string }) => c.CheckID), ['web-2-http'])
   t.same((await app.inject('/v1/health/node/n1')).json().map((c: { CheckID: string }) => c.CheckID), ['serfHealth', 'web-2-http'])
   t.same((await app.inject('/v1/health/node/ghost')).json(), [])
   t.same((await app.inject('/v1/health/state/critical')).json().map((c: { CheckID: string }) => c.CheckID), ['web-2-http'])
