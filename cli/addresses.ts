@@ -24,7 +24,7 @@ export function parsePort (text: string, what: string, options: { allowZero?: bo
 }
 
 /** "10.0.0.1", "10.0.0.1:8301", "[::1]:8301", "::1", "node-1.example:8301". */
-export function parseHostPort (text: string, what: string, options: { ipOnly?: boolean, portRequired?: boolean } = {}): HostPort {
+export function parseHostPort (text: string, what: string, options: { ipOnly?: boolean, portRequired?: boolean, allowZeroPort?: boolean } = {}): HostPort {
   let host: string
   let portText: string | undefined
   const bracketed = /^\[([^\]]+)\](?::([^:]*))?$/.exec(text)
@@ -46,7 +46,7 @@ export function parseHostPort (text: string, what: string, options: { ipOnly?: b
   if (portText === undefined && options.portRequired === true) {
     throw new UsageError(`${what} must be in the form ${expected}, got "${text}"`)
   }
-  return { host, port: portText === undefined ? undefined : parsePort(portText, what) }
+  return { host, port: portText === undefined ? undefined : parsePort(portText, what, { allowZero: options.allowZeroPort }) }
 }
 
 export function parseIpAddress (text: string, what: string): string {

@@ -43,8 +43,8 @@ function parseDomain (flag: string): (text: string) => string {
   }
 }
 
-function hostPortText (flag: string, ipOnly: boolean): (text: string) => string {
-  return (text: string) => { parseHostPort(text, flag, { ipOnly }); return text }
+function hostPortText (flag: string, ipOnly: boolean, allowZeroPort = false): (text: string) => string {
+  return (text: string) => { parseHostPort(text, flag, { ipOnly, allowZeroPort }); return text }
 }
 
 export function agentStartCommand (): Command {
@@ -55,7 +55,7 @@ export function agentStartCommand (): Command {
     .option('--dev', 'development mode: a single-node server with a temporary data dir')
     .option('--server', 'hold the CA root key (sign intermediates for other agents)')
     .option('--node <name>', 'node name (default: the hostname)', argParser(parseName('--node')))
-    .option('--bind <addr[:port]>', 'gossip address, IP with optional port (default 0.0.0.0:8301)', argParser(hostPortText('--bind', true)))
+    .option('--bind <addr[:port]>', 'gossip address, IP with optional port, 0 for any free port (default 0.0.0.0:8301)', argParser(hostPortText('--bind', true, true)))
     .option('--advertise <addr>', 'address other agents use to reach this one (default: the bind address)', argParser(text => parseIpAddress(text, '--advertise')))
     .option('--client <addr>', 'address of the HTTP API and DNS (default 127.0.0.1)', argParser(text => parseIpAddress(text, '--client')))
     .option('--http-port <port>', 'HTTP API port, 0 for any free port (default 8500)', argParser(text => parsePort(text, '--http-port', { allowZero: true })))

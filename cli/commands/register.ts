@@ -53,7 +53,7 @@ function parseServiceName (text: string): string {
   return text
 }
 
-const FLAGS_FOR_FLAG_MODE: Array<keyof RegisterOptions> = [
+const SERVICE_FLAGS: Array<keyof RegisterOptions> = [
   'name', 'id', 'address', 'port', 'tag', 'meta', 'checkHttp', 'checkTcp', 'checkTtl', 'checkInterval',
 ]
 
@@ -119,7 +119,7 @@ export function registerCommand (): Command {
     .action(async (file: string | undefined, options: RegisterOptions) => {
       let services: ServiceDefinition[]
       if (file !== undefined) {
-        const flagsGiven = FLAGS_FOR_FLAG_MODE.filter(flag => options[flag] !== undefined)
+        const flagsGiven = SERVICE_FLAGS.filter(flag => options[flag] !== undefined)
         if (flagsGiven.length > 0) throw new UsageError('give either a JSON FILE or --name and the other flags, not both')
         services = servicesFromFile(file, readJsonFile(file))
       } else {

@@ -4,6 +4,9 @@ import t from 'tap'
 import { startFakeAgent } from './fixtures/fake-agent.ts'
 import { runCli } from './fixtures/run-cli.ts'
 
+// Every case runs the real CLI as a process: allow for a loaded 2-core machine.
+t.setTimeout(180_000)
+
 const pem = (label: string): string => `-----BEGIN CERTIFICATE-----\n${Buffer.from(label).toString('base64')}\n-----END CERTIFICATE-----\n`
 const ROOTS = {
   ActiveRootID: 'new-root',

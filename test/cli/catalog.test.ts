@@ -3,6 +3,9 @@ import { aggregatedStatus } from '../../cli/commands/health.ts'
 import { startFakeAgent } from './fixtures/fake-agent.ts'
 import { runCli } from './fixtures/run-cli.ts'
 
+// Every case runs the real CLI as a process: allow for a loaded 2-core machine.
+t.setTimeout(180_000)
+
 t.test('catalog services lists names, with tags on request, sorted', async t => {
   const agent = await startFakeAgent({ 'GET /v1/catalog/services': { body: { web: ['v1', 'primary'], api: [], consul: null } } })
   t.teardown(() => agent.close())

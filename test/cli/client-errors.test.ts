@@ -4,6 +4,9 @@ import t from 'tap'
 import { startFakeAgent } from './fixtures/fake-agent.ts'
 import { runCli } from './fixtures/run-cli.ts'
 
+// Every case runs the real CLI as a process: allow for a loaded 2-core machine.
+t.setTimeout(180_000)
+
 /** A port that was free a moment ago: nothing listens on it, so connections are refused. */
 async function closedPort (): Promise<number> {
   const server = createServer()

@@ -3,6 +3,9 @@ import t from 'tap'
 import { startFakeAgent } from './fixtures/fake-agent.ts'
 import { runCli } from './fixtures/run-cli.ts'
 
+// Every case runs the real CLI as a process: allow for a loaded 2-core machine.
+t.setTimeout(180_000)
+
 t.test('config write PUTs each entry of the file to /v1/config', async t => {
   const agent = await startFakeAgent({ 'PUT /v1/config': { body: true } })
   t.teardown(() => agent.close())

@@ -4,6 +4,9 @@ import { startFakeAgent } from './fixtures/fake-agent.ts'
 import type { RecordedRequest } from './fixtures/fake-agent.ts'
 import { runCli } from './fixtures/run-cli.ts'
 
+// Every case runs the real CLI as a process: allow for a loaded 2-core machine.
+t.setTimeout(180_000)
+
 const EXACT = '/v1/connect/intentions/exact'
 const summary = (request: RecordedRequest): unknown[] => [request.method, request.path, request.query, request.body]
 

@@ -1,6 +1,9 @@
 import t from 'tap'
 import { runCli } from './fixtures/run-cli.ts'
 
+// Every case runs the real CLI as a process: allow for a loaded 2-core machine.
+t.setTimeout(180_000)
+
 t.test('keygen prints 32 random bytes as base64 on one line, different every time', async t => {
   const first = await runCli(['keygen'])
   const second = await runCli(['keygen'])

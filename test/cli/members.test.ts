@@ -2,6 +2,9 @@ import t from 'tap'
 import { startFakeAgent } from './fixtures/fake-agent.ts'
 import { runCli } from './fixtures/run-cli.ts'
 
+// Every case runs the real CLI as a process: allow for a loaded 2-core machine.
+t.setTimeout(180_000)
+
 const MEMBERS = [
   { Name: 'node-b', Addr: '10.0.0.2', Port: 8301, Status: 4, Tags: { role: 'node', dc: 'dc1', build: '0.1.0:abc', vsn: '2' } },
   { Name: 'node-a', Addr: '10.0.0.1', Port: 8301, Status: 1, Tags: { role: 'consul', dc: 'dc1', build: '0.1.0', vsn: '2' } },

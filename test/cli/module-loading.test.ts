@@ -11,6 +11,9 @@ import { startFakeAgent } from './fixtures/fake-agent.ts'
 import { runCli } from './fixtures/run-cli.ts'
 import type { RunOptions } from './fixtures/run-cli.ts'
 
+// Every case runs the real CLI as a process: allow for a loaded 2-core machine.
+t.setTimeout(180_000)
+
 const HOOK = `
 import { registerHooks } from 'node:module'
 import { appendFileSync } from 'node:fs'

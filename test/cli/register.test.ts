@@ -3,6 +3,9 @@ import t from 'tap'
 import { startFakeAgent } from './fixtures/fake-agent.ts'
 import { runCli } from './fixtures/run-cli.ts'
 
+// Every case runs the real CLI as a process: allow for a loaded 2-core machine.
+t.setTimeout(180_000)
+
 const REGISTER = 'PUT /v1/agent/service/register'
 
 t.test('register from flags sends one Consul service definition with its checks', async t => {
