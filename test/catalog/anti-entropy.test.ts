@@ -1,17 +1,17 @@
 // Specification of anti-entropy: digests and size-bounded pages repair whatever gossip lost.
 // The convergence test runs several catalogs (real LevelDB) under the deterministic simulator
-// (test/sim/engine.ts) with lossy delta gossip, a partition, and periodic push-pull; every
-// registration must reach every catalog and every cluster register must agree.
+// (test/sim/engine.ts) with lossy delta gossip, a partition, a crash and restart, and periodic
+// push-pull; every registration must reach every catalog and every cluster register must agree.
 
 import t from 'tap'
 import type { Test } from 'tap'
-import type { Catalog } from '../../catalog/catalog.ts'
+import { Catalog } from '../../catalog/catalog.ts'
 import type { CatalogDigest } from '../../catalog/sync.ts'
 import type { ClusterEntry, Entry } from '../../catalog/entry.ts'
 import { compareHlc } from '../../catalog/hlc.ts'
 import { SimEngine, mulberry32 } from '../sim/engine.ts'
 import { entryBytes } from '../../catalog/entry.ts'
-import { nodeEntry, openCatalog, serviceEntry, serviceRecord } from './fixtures.ts'
+import { nodeEntry, nodeRecord, openCatalog, serviceEntry, serviceRecord, tempDir } from './fixtures.ts'
 
 type Message =
   | { type: 'delta', entries: Entry[] }
@@ -33,8 +33,16 @@ async function simulate (t: Test, seed: number): Promise<void> {
   const engine = new SimEngine<Message>({ seed, network: { lossProbability: 0.3 } })
   const random = mulberry32(seed ^ 0x9e3779b9)
   let simulatedMs = 0
+  const clock = { now: () => simulatedMs, advance: () => {}, set: () => {} }
+  const paths = new Map<string, string>()
   const catalogs = new Map<string, Catalog>()
-  for (const name of names) catalogs.set(name, await openCatalog(t, name, { clock: { now: () => simulatedMs, advance: () => {}, set: () => {} } }))
+  const up = new Map<string, boolean>()
+  for (const name of names) {
+    paths.set(name, await tempDir(t))
+    catalogs.set(name, await Catalog.open({ path: paths.get(name)!, self: nodeRecord(name), now: clock.now }))
+    up.set(name, true)
+  }
+  t.teardown(async () => { for (const catalog of catalogs.values()) await catalog.close() })
   const inbox = new Map<string, Array<() => Promise<void>>>(names.map(name => [name, []]))
   const enqueue = (name: string, task: () => Promise<void>): void => { inbox.get(name)!.push(task) }
   const pageBytes = 4096
@@ -43,17 +51,18 @@ async function simulate (t: Test, seed: number): Promise<void> {
     if (entries.length === 0) return
     for (const to of names) if (to !== from) engine.send(from, to, { type: 'delta', entries }, false)
   }
-  for (const name of names) {
-    const catalog = catalogs.get(name)!
+  /** Plugs a node into the simulated network (again, after a restart) with its sync timer. */
+  const start = (name: string): void => {
+    const catalog = (): Catalog => catalogs.get(name)!
     engine.addNode(name, {
       onMessage: (from, message) => enqueue(name, async () => {
         if (message.type === 'delta' || message.type === 'push') {
-          await catalog.merge(message.entries)
+          await catalog().merge(message.entries)
         } else if (message.type === 'pull') {
-          engine.send(name, from, { type: 'answer', entries: catalog.missingFor(message.digest, pageBytes), digest: catalog.digest() }, true)
+          engine.send(name, from, { type: 'answer', entries: catalog().missingFor(message.digest, pageBytes), digest: catalog().digest() }, true)
         } else {
-          await catalog.merge(message.entries)
-          const missing = catalog.missingFor(message.digest, pageBytes)
+          await catalog().merge(message.entries)
+          const missing = catalog().missingFor(message.digest, pageBytes)
           if (missing.length > 0) engine.send(name, from, { type: 'push', entries: missing }, true)
         }
       }),
@@ -61,12 +70,28 @@ async function simulate (t: Test, seed: number): Promise<void> {
     const syncEvery = (atMs: number): void => engine.setTimer(name, atMs, () => {
       enqueue(name, async () => {
         const peers = names.filter(peer => peer !== name)
-        engine.send(name, peers[Math.floor(random() * peers.length)], { type: 'pull', digest: catalog.digest() }, true)
+        engine.send(name, peers[Math.floor(random() * peers.length)], { type: 'pull', digest: catalog().digest() }, true)
       })
       syncEvery(atMs + 400 + Math.floor(random() * 200))
     })
-    syncEvery(Math.floor(random() * 400))
+    syncEvery(engine.nowMs + Math.floor(random() * 400))
   }
+  for (const name of names) start(name)
+
+  // Node c crashes at 2.5 s and restarts from its data dir at 3.5 s, republishing its entries.
+  engine.schedule(2500, () => {
+    engine.crash('c')
+    up.set('c', false)
+    enqueue('c', async () => { await catalogs.get('c')!.close() })
+  })
+  engine.schedule(3500, () => {
+    enqueue('c', async () => {
+      catalogs.set('c', await Catalog.open({ path: paths.get('c')!, self: nodeRecord('c'), now: clock.now }))
+      up.set('c', true)
+      gossip('c', await catalogs.get('c')!.republishLocal())
+    })
+    start('c')
+  })
 
   // Workload: each node registers 12 services over 3 s (some during the partition), removes every
   // third, and all write one shared cluster register at once.
@@ -75,17 +100,20 @@ async function simulate (t: Test, seed: number): Promise<void> {
   for (const name of names) {
     for (let i = 0; i < 12; i++) {
       engine.schedule(Math.floor(random() * 3000), () => enqueue(name, async () => {
+        if (up.get(name) !== true) return
         gossip(name, await catalogs.get(name)!.registerService(serviceRecord(`${name}-svc-${i}`, { Service: `svc-${i % 4}` }), []))
         expected.get(name)!.add(`${name}-svc-${i}`)
       }))
       if (i % 3 === 0) {
         engine.schedule(3200 + Math.floor(random() * 800), () => enqueue(name, async () => {
+          if (up.get(name) !== true || !expected.get(name)!.has(`${name}-svc-${i}`)) return
           gossip(name, await catalogs.get(name)!.deregisterService(`${name}-svc-${i}`))
           expected.get(name)!.delete(`${name}-svc-${i}`)
         }))
       }
     }
     engine.schedule(2000, () => enqueue(name, async () => {
+      if (up.get(name) !== true) return
       const entries = await catalogs.get(name)!.putClusterEntry('config-entry', 'shared', { writer: name })
       clusterWrites.push(entries[0] as ClusterEntry)
       gossip(name, entries)
@@ -94,7 +122,6 @@ async function simulate (t: Test, seed: number): Promise<void> {
   engine.schedule(1000, () => engine.partition([['a', 'b', 'c'], ['d', 'e', 'f']]))
   engine.schedule(6000, () => engine.heal())
 
-  const all = [...catalogs.values()]
   let convergedAtMs: number | undefined
   for (let stepEndMs = 50; stepEndMs <= 60_000; stepEndMs += 50) {
     engine.runUntil(stepEndMs)
@@ -103,8 +130,9 @@ async function simulate (t: Test, seed: number): Promise<void> {
       const tasks = inbox.get(name)!
       while (tasks.length > 0) await tasks.shift()!()
     }
-    if (stepEndMs > 6000 && sameDigests(all)) { convergedAtMs = stepEndMs; break }
+    if (stepEndMs > 6000 && sameDigests([...catalogs.values()])) { convergedAtMs = stepEndMs; break }
   }
+  const all = [...catalogs.values()]
   t.ok(convergedAtMs !== undefined, `seed ${seed}: converged (at ${convergedAtMs} ms simulated; lost ${engine.stats.lost} datagrams)`)
   for (const [owner, ids] of expected) {
     for (const catalog of all) {
@@ -117,7 +145,7 @@ async function simulate (t: Test, seed: number): Promise<void> {
 }
 
 for (const seed of [1, 2, 3]) {
-  t.test(`catalogs converge under loss and a partition (seed ${seed})`, async t => { await simulate(t, seed) })
+  t.test(`catalogs converge under loss, a partition and a restart (seed ${seed})`, async t => { await simulate(t, seed) })
 }
 
 t.test('missingFor pages stay within maxBytes and paging in ascending versions converges', async t => {
