@@ -4,6 +4,8 @@
 // only wiring, plus the few policies that belong to the agent (what membership means to the catalog).
 
 import { rmSync } from 'node:fs'
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
@@ -294,7 +296,8 @@ export class Agent {
   }
 
   /** Joins through `address` and waits until a member answers (or 5 s pass). */
-  async joinOnce (address: string): Promise<number> {
+  async joinOnce (target: string): Promise<number> {
+    const address = await resolveHostPort(target)
     const before = this.membership.members().length
     this.membership.join([address])
     const deadline = Date.now() + 5000
@@ -353,6 +356,19 @@ export class Agent {
       }
     })()
     await this.stopping
+  }
+}
+
+/** "host:port" with a host name resolved to an IP address (membership speaks addresses only). */
+async function resolveHostPort (target: string): Promise<string> {
+  const separator = target.lastIndexOf(':')
+  const host = target.slice(0, separator).replace(/^\[|\]$/g, '')
+  if (isIP(host) !== 0) return target
+  try {
+    const { address, family } = await lookup(host)
+    return `${family === 6 ? `[${address}]` : address}:${target.slice(separator + 1)}`
+  } catch (error) {
+    throw new JoinError(target, `cannot resolve ${host}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
 }
 

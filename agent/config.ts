@@ -136,7 +136,9 @@ export function parsePort (value: number | string, field: string, options: { all
   return port
 }
 
-export function parseHostPort (value: string, field: string, defaultPort: number): { host: string, port: number } {
+const HOSTNAME_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+
+export function parseHostPort (value: string, field: string, defaultPort: number, options: { allowHostname?: boolean } = {}): { host: string, port: number } {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value)
   let host: string
   let portText: string | undefined
@@ -147,7 +149,9 @@ export function parseHostPort (value: string, field: string, defaultPort: number
     const parts = value.split(':')
     if (parts.length > 2) { host = value; portText = undefined } else { host = parts[0]; portText = parts[1] }
   }
-  if (isIP(host) === 0) throw new ConfigError(`${field} must be an IP address with an optional port, got "${value}"`)
+  if (isIP(host) === 0 && !(options.allowHostname === true && HOSTNAME_PATTERN.test(host))) {
+    throw new ConfigError(`${field} must be ${options.allowHostname === true ? 'an IP address or host name' : 'an IP address'} with an optional port, got "${value}"`)
+  }
   const port = portText === undefined ? defaultPort : parsePort(portText, field, { allowZero: true })
   return { host, port }
 }
@@ -203,7 +207,10 @@ export function resolveConfig (flags: AgentFlags, options: { now?: () => number 
   const dnsPort = parsePort(pick<number | string>(flags.dnsPort, file.ports?.dns, DEFAULT_DNS_PORT), '--dns-port', { allowZero: true, allowDisabled: true })
 
   const joinList = [...(flags.join ?? []), ...(flags.join === undefined ? [...(file.retry_join ?? []), ...(file.start_join ?? [])] : [])]
-  for (const address of joinList) parseHostPort(address, '--join', DEFAULT_GOSSIP_PORT)
+  const joinAddresses = joinList.map((address) => {
+    const { host, port } = parseHostPort(address, '--join', DEFAULT_GOSSIP_PORT, { allowHostname: true })
+    return `${host.includes(':') ? `[${host}]` : host}:${port}`
+  })
 
   const encryptText = flags.encrypt ?? file.encrypt
   const encryptKey = encryptText === undefined ? undefined : decodeClusterKey(encryptText, '--encrypt')
@@ -251,7 +258,7 @@ export function resolveConfig (flags: AgentFlags, options: { now?: () => number 
     clientAddress,
     httpPort,
     dnsPort,
-    join: joinList,
+    join: joinAddresses,
     retryJoinIntervalMs,
     encryptKey,
     logLevel: logLevel as LogLevel,

@@ -22,11 +22,21 @@ const SMALLEST_USEFUL_BUDGET_BYTES = 32
 /** Entries examined per take without fitting before giving up (bounds the cost on huge queues). */
 const MAX_SKIPPED_PER_TAKE = 4
 
+/**
+ * One bucket: broadcasts sent `transmits` times, oldest first. Removal is lazy: a broadcast that
+ * moved on (sent again, replaced, dropped) stays in the array but no longer counts here, and is
+ * skipped and trimmed from the head; this keeps every operation O(1) amortized, where Map-based
+ * buckets degrade as deletions pile up in their hash tables.
+ */
+interface Bucket<T> {
+  entries: Array<QueuedBroadcast<T>>
+  head: number
+}
+
 export class BroadcastQueue<T> {
   private readonly retransmitMult: number
   private readonly byKey = new Map<string, QueuedBroadcast<T>>()
-  /** buckets[n]: broadcasts sent n times, in insertion order. */
-  private readonly buckets: Array<Map<string, QueuedBroadcast<T>>> = []
+  private readonly buckets: Array<Bucket<T>> = []
 
   constructor (init: { retransmitMult: number }) {
     this.retransmitMult = init.retransmitMult
@@ -34,11 +44,9 @@ export class BroadcastQueue<T> {
 
   /** Queues a broadcast about `key`, replacing (invalidating) any older one about the same key. */
   enqueue (key: string, item: T, sizeBytes: number): void {
-    const old = this.byKey.get(key)
-    if (old !== undefined) this.buckets[old.transmits].delete(key)
     const entry: QueuedBroadcast<T> = { key, item, sizeBytes, transmits: 0 }
     this.byKey.set(key, entry)
-    this.bucket(0).set(key, entry)
+    this.bucket(0).entries.push(entry)
   }
 
   /**
@@ -48,24 +56,27 @@ export class BroadcastQueue<T> {
    */
   take (budgetBytes: number, overheadBytes: number, memberCount: number): T[] {
     const limit = retransmitLimit(this.retransmitMult, memberCount)
-    const taken: QueuedBroadcast<T>[] = []
+    const taken: Array<QueuedBroadcast<T>> = []
     let remaining = budgetBytes
     let skipped = 0
-    buckets: for (const bucket of this.buckets) {
-      for (const entry of bucket.values()) {
+    buckets: for (let transmits = 0; transmits < this.buckets.length; transmits++) {
+      const bucket = this.buckets[transmits]
+      for (let i = bucket.head; i < bucket.entries.length; i++) {
+        const entry = bucket.entries[i]
+        if (!this.holds(entry, transmits)) {
+          if (i === bucket.head) bucket.head++
+          continue
+        }
         if (remaining < SMALLEST_USEFUL_BUDGET_BYTES || skipped >= MAX_SKIPPED_PER_TAKE) break buckets
         const cost = entry.sizeBytes + overheadBytes
         if (cost > remaining) { skipped++; continue }
         remaining -= cost
         taken.push(entry)
+        if (i === bucket.head) bucket.head++
       }
+      this.trim(bucket)
     }
-    for (const entry of taken) {
-      this.buckets[entry.transmits].delete(entry.key)
-      entry.transmits++
-      if (entry.transmits >= limit) this.byKey.delete(entry.key)
-      else this.bucket(entry.transmits).set(entry.key, entry)
-    }
+    for (const entry of taken) this.countTransmission(entry, limit)
     return taken.map(entry => entry.item)
   }
 
@@ -77,10 +88,7 @@ export class BroadcastQueue<T> {
   heardAgain (key: string, sameNews: (item: T) => boolean, memberCount: number): void {
     const entry = this.byKey.get(key)
     if (entry === undefined || !sameNews(entry.item)) return
-    this.buckets[entry.transmits].delete(key)
-    entry.transmits++
-    if (entry.transmits >= retransmitLimit(this.retransmitMult, memberCount)) this.byKey.delete(key)
-    else this.bucket(entry.transmits).set(key, entry)
+    this.countTransmission(entry, retransmitLimit(this.retransmitMult, memberCount))
   }
 
   size (): number {
@@ -92,8 +100,29 @@ export class BroadcastQueue<T> {
     return this.byKey.get(key)
   }
 
-  private bucket (transmits: number): Map<string, QueuedBroadcast<T>> {
-    while (this.buckets.length <= transmits) this.buckets.push(new Map())
+  private countTransmission (entry: QueuedBroadcast<T>, limit: number): void {
+    entry.transmits++
+    if (entry.transmits >= limit) this.byKey.delete(entry.key)
+    else this.bucket(entry.transmits).entries.push(entry)
+  }
+
+  /** Whether `entry`, found in bucket `transmits`, still belongs there. */
+  private holds (entry: QueuedBroadcast<T>, transmits: number): boolean {
+    return entry.transmits === transmits && this.byKey.get(entry.key) === entry
+  }
+
+  private trim (bucket: Bucket<T>): void {
+    if (bucket.head === bucket.entries.length) {
+      bucket.entries = []
+      bucket.head = 0
+    } else if (bucket.head > 64 && bucket.head * 2 > bucket.entries.length) {
+      bucket.entries = bucket.entries.slice(bucket.head)
+      bucket.head = 0
+    }
+  }
+
+  private bucket (transmits: number): Bucket<T> {
+    while (this.buckets.length <= transmits) this.buckets.push({ entries: [], head: 0 })
     return this.buckets[transmits]
   }
 }

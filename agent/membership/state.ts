@@ -98,7 +98,7 @@ export class MembershipState {
     if (entry.incarnation < record.incarnation) return
     if (entry.incarnation === record.incarnation) {
       if (record.status === 'alive') {
-        if (process.env.HEARD) this.queue.heardAgain(record.name, queued => queued.type === 'alive' && queued.incarnation === entry.incarnation, this.table.liveCount())
+        this.queue.heardAgain(record.name, queued => queued.type === 'alive' && queued.incarnation === entry.incarnation, this.table.liveCount())
       }
       return
     }
@@ -178,11 +178,15 @@ export class MembershipState {
     }
   }
 
-  /** Merges a peer's full state (push-pull); remote `dead` becomes a suspicion the member can refute. */
+  /**
+   * Merges a peer's full state (push-pull); remote `dead` becomes a suspicion the member can
+   * refute. The first member is the sender itself: news about it (a joiner) is gossiped on.
+   */
   mergeRemoteState (members: MemberState[], nowMs: number): void {
-    for (const member of members) {
+    for (let index = 0; index < members.length; index++) {
+      const member = members[index]
       const { status, ...rest } = member
-      if (status === 'alive') this.applyAlive({ type: 'alive', ...rest }, nowMs, true)
+      if (status === 'alive') this.applyAlive({ type: 'alive', ...rest }, nowMs, index > 0)
       else if (status === 'left') this.applyDead({ name: member.name, incarnation: member.incarnation, from: member.name }, nowMs)
       else if (member.name === this.self.name || this.table.get(member.name) !== undefined) {
         this.applySuspect({ name: member.name, incarnation: member.incarnation, from: this.self.name }, nowMs)

@@ -47,7 +47,7 @@ export type MembershipMessage =
   /** The relay got no ack from the target in time: the requester's own path is probably fine. */
   | { type: 'nack', seq: number, gossip: GossipEntry[] }
   | { type: 'gossip', gossip: GossipEntry[] }
-  /** Full state (reliable); `reply: false` asks the receiver to answer with its own state. */
+  /** Full state (reliable), the sender first; `reply: false` asks the receiver to answer with its own. */
   | { type: 'push-pull', join: boolean, reply: boolean, members: MemberState[] }
 
 export type MembershipEventType = 'join' | 'update' | 'suspect' | 'alive' | 'fail' | 'leave' | 'reap'

@@ -34,6 +34,8 @@ export interface StartOptions {
   /** Dev timings (default). False runs the LAN preset, as a real deployment would. */
   dev?: boolean
   logLevel?: string
+  /** DNS port: -1 (default) disables DNS, 0 picks a free one. */
+  dnsPort?: number
 }
 
 export class Cluster {
@@ -52,7 +54,7 @@ export class Cluster {
     const args = [
       ...(options.nodeArgs ?? []), MESH, 'agent', 'start', ...(options.dev === false ? [] : ['--dev']),
       '--node', options.name, '--data-dir', dataDir, '--bind', `${bind}:0`, '--advertise', bind,
-      '--client', '127.0.0.1', '--http-port', '0', '--dns-port', '-1', '--log-level', options.logLevel ?? 'warn',
+      '--client', '127.0.0.1', '--http-port', '0', '--dns-port', String(options.dnsPort ?? -1), '--log-level', options.logLevel ?? 'warn',
       ...(options.join ?? []).flatMap((address) => ['--join', address]),
       ...(options.args ?? []),
     ]
