@@ -56,6 +56,11 @@ function configureTree (command: Command): void {
 
 /** Runs one invocation; never throws: failures set process.exitCode after one line on stderr. */
 export async function main (argv: string[]): Promise<void> {
+  // `mesh catalog services | head -1` closes the pipe early: the reader's choice, not a failure.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error
+    process.exit(0)
+  })
   try {
     const program = await buildProgram(argv[2])
     configureTree(program)

@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { startFakeAgent } from './fixtures/fake-agent.ts'
-import { runCli } from './fixtures/run-cli.ts'
+import { MESH_BIN, runCli } from './fixtures/run-cli.ts'
 
 // Every case runs the real CLI as a process: allow for a loaded 2-core machine.
 t.setTimeout(180_000)
@@ -85,4 +86,14 @@ t.test('mesh version and mesh --version print the package version', async t => {
   t.same(JSON.parse(json.stdout), { Version: version, Node: process.version })
   const flag = await runCli(['--version'])
   t.equal(flag.stdout, `${version}\n`)
+})
+
+t.test('a reader that closes the pipe early (mesh ... | head -1) is not an error', async t => {
+  const child = spawn(process.execPath, [MESH_BIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  child.stdout.destroy()
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const code = await new Promise(resolve => child.on('close', resolve))
+  t.equal(stderr, '')
+  t.equal(code, 0)
 })
