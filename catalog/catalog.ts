@@ -47,7 +47,8 @@ export const DEFAULT_TOMBSTONE_TTL_MS = 72 * 3_600_000
 
 
 export class Catalog {
-  readonly self: NodeRecord
+  private readonly selfName: string
+  private readonly initialSelf: NodeRecord
   private readonly store: CatalogStore
   private readonly state = new CatalogState()
   private readonly queries = new CatalogQueries(this.state)
@@ -68,7 +69,8 @@ export class Catalog {
   private closing: Promise<void> | undefined
 
   private constructor (init: CatalogInit, store: CatalogStore) {
-    this.self = init.self
+    this.selfName = init.self.Node
+    this.initialSelf = init.self
     this.store = store
     this.log = (init.log ?? pino({ level: 'silent' })).child({ component: 'mesh:catalog' })
     this.now = init.now ?? Date.now
@@ -97,16 +99,22 @@ export class Catalog {
       this.state.put(stored)
       index = Math.max(index, stored.modifyIndex)
       if (stored.entry.scope === 'cluster') this.clock.observe(stored.entry.hlc)
-      else if (stored.entry.node === this.self.Node) ownVersion = Math.max(ownVersion, stored.entry.version)
+      else if (stored.entry.node === this.selfName) ownVersion = Math.max(ownVersion, stored.entry.version)
     })
     this.counter = Math.max(meta.counter, ownVersion)
     this.watch.index = Math.max(1, meta.index, index)
     await this.collectGarbage()
-    const current = this.state.nodeState(this.self.Node)?.record?.entry.value
-    if (current === undefined || JSON.stringify(current) !== JSON.stringify(validateNodeRecord(this.self, this.self.Node))) {
-      await this.commit([{ entry: this.nodeEntry(this.self) }])
+    const current = this.state.nodeState(this.selfName)?.record?.entry.value
+    const wanted = validateNodeRecord(this.initialSelf, this.selfName)
+    if (current === undefined || JSON.stringify(current) !== JSON.stringify(wanted)) {
+      await this.commit([{ entry: this.nodeEntry(wanted) }])
     }
     this.log.debug({ nodes: this.state.nodes.size, index: this.watch.index }, 'catalog loaded')
+  }
+
+  /** This agent's node record as currently published (updateSelf changes it). */
+  get self (): NodeRecord {
+    return this.state.nodeState(this.selfName)?.record?.entry.value ?? this.initialSelf
   }
 
   get index (): number { return this.watch.index }
@@ -132,7 +140,7 @@ export class Catalog {
         given.add(value.CheckID)
         items.push({ entry: this.checkEntry(value.CheckID, value), definition: check.Definition })
       }
-      const own = this.state.nodeState(this.self.Node, true)
+      const own = this.state.nodeState(this.selfName, true)
       for (const checkId of own.checksByService.get(record.ID) ?? []) {
         if (given.has(checkId)) continue
         const stored = own.checks.get(checkId)!
@@ -144,7 +152,7 @@ export class Catalog {
         }
       }
       const added = items.filter(item => this.state.current(item.entry) === undefined).length
-      if (own.entryCount + added > this.limits.entriesPerNode) throw new CapacityError(`node "${this.self.Node}"`, this.limits.entriesPerNode)
+      if (own.entryCount + added > this.limits.entriesPerNode) throw new CapacityError(`node "${this.selfName}"`, this.limits.entriesPerNode)
       return await this.commit(items)
     })
   }
@@ -152,7 +160,7 @@ export class Catalog {
   async deregisterService (serviceId: string): Promise<Entry[]> {
     return await this.exclusive(async () => {
       if (this.localService(serviceId) === undefined) throw new ServiceNotFoundError(serviceId)
-      const own = this.state.nodeState(this.self.Node, true)
+      const own = this.state.nodeState(this.selfName, true)
       const items: Item[] = [{ entry: this.serviceEntry(serviceId, undefined) }]
       for (const checkId of own.checksByService.get(serviceId) ?? []) items.push({ entry: this.checkEntry(checkId, undefined) })
       return await this.commit(items)
@@ -167,8 +175,8 @@ export class Catalog {
         if (service === undefined) throw new ServiceNotFoundError(value.ServiceID)
         value = { ...value, ServiceName: service.Service, ServiceTags: service.Tags }
       }
-      const own = this.state.nodeState(this.self.Node, true)
-      if (!own.checks.has(value.CheckID) && own.entryCount + 1 > this.limits.entriesPerNode) throw new CapacityError(`node "${this.self.Node}"`, this.limits.entriesPerNode)
+      const own = this.state.nodeState(this.selfName, true)
+      if (!own.checks.has(value.CheckID) && own.entryCount + 1 > this.limits.entriesPerNode) throw new CapacityError(`node "${this.selfName}"`, this.limits.entriesPerNode)
       return await this.commit([{ entry: this.checkEntry(value.CheckID, value), definition: check.Definition }])
     })
   }
@@ -183,7 +191,7 @@ export class Catalog {
   /** Records a check result; returns [] (and writes nothing) when nothing changed. */
   async updateCheck (checkId: string, status: HealthStatus, output: string, notes?: string): Promise<Entry[]> {
     return await this.exclusive(async () => {
-      const stored = this.state.nodeState(this.self.Node)?.checks.get(checkId)
+      const stored = this.state.nodeState(this.selfName)?.checks.get(checkId)
       if (stored === undefined || stored.entry.deleted) throw new CheckNotFoundError(checkId)
       const current = stored.entry.value!
       // Oversized output is cut (as Consul does) rather than refused: the status must still land.
@@ -195,8 +203,8 @@ export class Catalog {
 
   async updateSelf (patch: { Address?: string, Meta?: Record<string, string>, TaggedAddresses?: Record<string, string> }): Promise<Entry[]> {
     return await this.exclusive(async () => {
-      const current = this.state.nodeState(this.self.Node)!.record!.entry.value!
-      const record = validateNodeRecord({ ...current, ...patch }, this.self.Node)
+      const current = this.state.nodeState(this.selfName)!.record!.entry.value!
+      const record = validateNodeRecord({ ...current, ...patch }, this.selfName)
       if (JSON.stringify(record) === JSON.stringify(current)) return []
       return await this.commit([{ entry: this.nodeEntry(record) }])
     })
@@ -205,7 +213,7 @@ export class Catalog {
   /** Re-versions every own entry (tombstones too) above anything seen, so stale copies lose everywhere. */
   async republishLocal (): Promise<Entry[]> {
     return await this.exclusive(async () => {
-      const own = this.state.nodeState(this.self.Node)
+      const own = this.state.nodeState(this.selfName)
       if (own === undefined) return []
       const items: Item[] = []
       for (const stored of own.entries()) {
@@ -217,23 +225,23 @@ export class Catalog {
 
   localServices (): ServiceRecord[] {
     const result: ServiceRecord[] = []
-    for (const stored of this.state.nodeState(this.self.Node)?.services.values() ?? []) if (!stored.entry.deleted) result.push(stored.entry.value!)
+    for (const stored of this.state.nodeState(this.selfName)?.services.values() ?? []) if (!stored.entry.deleted) result.push(stored.entry.value!)
     return result
   }
 
   localService (id: string): ServiceRecord | undefined {
-    const stored = this.state.nodeState(this.self.Node)?.services.get(id)
+    const stored = this.state.nodeState(this.selfName)?.services.get(id)
     return stored === undefined || stored.entry.deleted ? undefined : stored.entry.value
   }
 
   localChecks (): LocalCheck[] {
     const result: LocalCheck[] = []
-    for (const stored of this.state.nodeState(this.self.Node)?.checks.values() ?? []) if (!stored.entry.deleted) result.push(toLocalCheck(stored))
+    for (const stored of this.state.nodeState(this.selfName)?.checks.values() ?? []) if (!stored.entry.deleted) result.push(toLocalCheck(stored))
     return result
   }
 
   localCheck (id: string): LocalCheck | undefined {
-    const stored = this.state.nodeState(this.self.Node)?.checks.get(id)
+    const stored = this.state.nodeState(this.selfName)?.checks.get(id)
     return stored === undefined || stored.entry.deleted ? undefined : toLocalCheck(stored)
   }
 
@@ -247,7 +255,7 @@ export class Catalog {
    */
   async merge (entries: unknown[]): Promise<{ applied: Entry[], rejected: number }> {
     return await this.exclusive(async () => {
-      const plan = planMerge(entries, { state: this.state, selfNode: this.self.Node, reaped: this.reaped, limits: this.limits, observe: hlc => { this.clock.observe(hlc) } })
+      const plan = planMerge(entries, { state: this.state, selfNode: this.selfName, reaped: this.reaped, limits: this.limits, observe: hlc => { this.clock.observe(hlc) } })
       for (const error of plan.rejections) {
         this.rejectedByCode.set(error.code, (this.rejectedByCode.get(error.code) ?? 0) + 1)
         this.log.debug({ code: error.code, err: error.message }, 'rejected catalog entry')
@@ -277,7 +285,7 @@ export class Catalog {
   /** Membership's view of a node: drives serfHealth, hides nodes that left, forgets reaped ones. */
   async setNodeLiveness (node: string, liveness: Liveness): Promise<void> {
     await this.exclusive(async () => {
-      if (node === this.self.Node) return
+      if (node === this.selfName) return
       if (liveness !== 'reaped') {
         if (liveness === 'alive') this.reaped.delete(node)
         this.setLiveness(node, liveness)
@@ -451,17 +459,17 @@ export class Catalog {
   }
 
   private nodeEntry (value: NodeRecord): NodeEntry {
-    return { scope: 'node', kind: 'node', node: this.self.Node, key: this.self.Node, version: this.nextVersion(), deleted: false, value }
+    return { scope: 'node', kind: 'node', node: this.selfName, key: this.selfName, version: this.nextVersion(), deleted: false, value }
   }
 
   private serviceEntry (key: string, value: ServiceRecord | undefined): ServiceEntry {
-    const entry: ServiceEntry = { scope: 'node', kind: 'service', node: this.self.Node, key, version: this.nextVersion(), deleted: value === undefined }
+    const entry: ServiceEntry = { scope: 'node', kind: 'service', node: this.selfName, key, version: this.nextVersion(), deleted: value === undefined }
     if (value !== undefined) entry.value = value
     return entry
   }
 
   private checkEntry (key: string, value: CheckRecord | undefined): CheckEntry {
-    const entry: CheckEntry = { scope: 'node', kind: 'check', node: this.self.Node, key, version: this.nextVersion(), deleted: value === undefined }
+    const entry: CheckEntry = { scope: 'node', kind: 'check', node: this.selfName, key, version: this.nextVersion(), deleted: value === undefined }
     if (value !== undefined) entry.value = value
     return entry
   }

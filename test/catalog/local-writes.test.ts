@@ -81,6 +81,7 @@ t.test('updateSelf republishes the node record only when it changes', async t =>
   const entries = await catalog.updateSelf({ Meta: { rack: 'r1' } })
   t.equal(entries.length, 1)
   t.same(catalog.node('self')!.Node.Meta, { rack: 'r1' })
+  t.same(catalog.self.Meta, { rack: 'r1' }, 'self follows the published record')
   t.same(await catalog.updateSelf({ Meta: { rack: 'r1' } }), [])
 })
 
