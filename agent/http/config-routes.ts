@@ -15,6 +15,7 @@ import { validateMeta, validateServiceName } from '../../catalog/intentions/vali
 import { waitForBlocking } from './blocking.ts'
 import type { BlockingSource } from './blocking.ts'
 import { badRequest, notFound } from './errors.ts'
+import { SERVICE_RESOLVER_KIND, SERVICE_SPLITTER_KIND, TRAFFIC_FIELDS, validateTrafficEntry } from './traffic-entries.ts'
 
 /** A stored generic config entry as GET returns it: the entry's fields plus Consul's raft indexes. */
 export interface StoredConfigEntry extends Record<string, unknown> {
@@ -53,7 +54,7 @@ export interface ConfigRouteDeps extends BlockingSource {
 
 export const SERVICE_DEFAULTS_KIND = 'service-defaults'
 export const PROXY_DEFAULTS_KIND = 'proxy-defaults'
-export const SUPPORTED_KINDS: readonly string[] = [SERVICE_INTENTIONS_KIND, SERVICE_DEFAULTS_KIND, PROXY_DEFAULTS_KIND]
+export const SUPPORTED_KINDS: readonly string[] = [SERVICE_INTENTIONS_KIND, SERVICE_DEFAULTS_KIND, PROXY_DEFAULTS_KIND, SERVICE_RESOLVER_KIND, SERVICE_SPLITTER_KIND]
 /** Protocols the proxy understands, as Consul's service-defaults accepts them. */
 export const PROTOCOLS: ReadonlySet<string> = new Set(['tcp', 'http', 'http2', 'grpc'])
 /** Largest generic entry stored, as JSON; entries replicate to every agent. */
@@ -63,9 +64,13 @@ export const MAX_ENTRY_SIZE_BYTES = 64 * 1024
 const KNOWN_FIELDS: Record<string, ReadonlySet<string>> = {
   [SERVICE_DEFAULTS_KIND]: new Set(['Kind', 'Name', 'Namespace', 'Partition', 'Protocol', 'Mode', 'TransparentProxy', 'MutualTLSMode',
     'MeshGateway', 'Expose', 'ExternalSNI', 'UpstreamConfig', 'Destination', 'MaxInboundConnections', 'LocalConnectTimeoutMs',
-    'LocalRequestTimeoutMs', 'BalanceInboundConnections', 'RateLimits', 'EnvoyExtensions', 'Meta', 'CreateIndex', 'ModifyIndex']),
+    'LocalRequestTimeoutMs', 'BalanceInboundConnections', 'RateLimits', 'EnvoyExtensions', 'Meta', 'CreateIndex', 'ModifyIndex',
+    // mesh's own: faults injected by the service's inbound sidecar.
+    'FaultInjection']),
   [PROXY_DEFAULTS_KIND]: new Set(['Kind', 'Name', 'Namespace', 'Partition', 'Config', 'Mode', 'TransparentProxy', 'MutualTLSMode',
     'MeshGateway', 'Expose', 'AccessLogs', 'FailoverPolicy', 'PrioritizeByLocality', 'EnvoyExtensions', 'Meta', 'CreateIndex', 'ModifyIndex']),
+  [SERVICE_RESOLVER_KIND]: new Set(TRAFFIC_FIELDS[SERVICE_RESOLVER_KIND]),
+  [SERVICE_SPLITTER_KIND]: new Set(TRAFFIC_FIELDS[SERVICE_SPLITTER_KIND]),
 }
 
 function isRecord (value: unknown): value is Record<string, unknown> {
@@ -103,10 +108,11 @@ export function validateGenericEntry (body: Record<string, unknown>): ConfigEntr
       if (body.Config !== undefined && !isRecord(body.Config)) throw badRequest('Config must be an object')
       checkProtocol((body.Config as Record<string, unknown> | undefined)?.protocol, 'Config.protocol')
     } else {
-      if (body.Name === '*') throw badRequest('Name: wildcard "*" is not allowed for service-defaults')
+      if (body.Name === '*') throw badRequest(`Name: wildcard "*" is not allowed for ${kind}`)
       validateServiceName(body.Name, 'Name')
       checkProtocol(body.Protocol, 'Protocol')
       if (typeof body.Protocol === 'string') entry.Protocol = body.Protocol.toLowerCase()
+      validateTrafficEntry(kind, entry)
     }
   } catch (error) {
     if (error instanceof InvalidIntentionError) throw badRequest(error.message)
