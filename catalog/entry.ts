@@ -231,9 +231,16 @@ export function validateEntry (input: unknown): Entry {
   return entry
 }
 
-/** Serialized size, used for size limits and for bounding sync pages. */
+const sizes = new WeakMap<Entry, number>()
+
+/**
+ * Serialized size, used for size limits and for bounding sync pages. Entries are never mutated
+ * once built, so the size is remembered: sync pages do not serialize everything again.
+ */
 export function entryBytes (entry: Entry): number {
-  return Buffer.byteLength(JSON.stringify(entry))
+  let bytes = sizes.get(entry)
+  if (bytes === undefined) sizes.set(entry, bytes = Buffer.byteLength(JSON.stringify(entry)))
+  return bytes
 }
 
 /**
