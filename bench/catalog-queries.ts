@@ -78,6 +78,13 @@ try {
   const mergeMs = performance.now() - start
   row(`merge ${entries.length.toLocaleString('en')} entries from peers (pages of 5,000, one batch each)`, `${ms(mergeMs)} (${Math.round(entries.length / (mergeMs / 1000)).toLocaleString('en')} entries/s)`)
 
+  // One merge call of 10,000 updated service entries (a newer version of every instance).
+  const updates = entries.filter(entry => entry.scope === 'node' && entry.kind === 'service').map(entry => ({ ...entry, version: (entry as { version: number }).version + 1_000_000 }))
+  start = performance.now()
+  const updated = await reader.merge(updates)
+  const updateMs = performance.now() - start
+  row(`merge ${updated.applied.length.toLocaleString('en')} newer service entries in one call (one batch)`, `${ms(updateMs)} (${Math.round(updates.length / (updateMs / 1000)).toLocaleString('en')} entries/s)`)
+
   // Queries over the merged catalog. The first answer per service builds its cached result
   // objects; it is timed apart from the steady state that blocking queries and DNS see.
   const cold = timeRuns(SERVICES, i => reader.healthService(`svc-${i}`, { passing: true }))
