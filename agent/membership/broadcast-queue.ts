@@ -80,17 +80,6 @@ export class BroadcastQueue<T> {
     return taken.map(entry => entry.item)
   }
 
-  /**
-   * A peer just told us news equal to what we queued about `key`: count it as one transmission,
-   * since that peer already has it (the "counter" feedback of rumor mongering, Demers et al.).
-   * Dense clusters then stop re-sending news everybody has, without slowing its first spread.
-   */
-  heardAgain (key: string, sameNews: (item: T) => boolean, memberCount: number): void {
-    const entry = this.byKey.get(key)
-    if (entry === undefined || !sameNews(entry.item)) return
-    this.countTransmission(entry, retransmitLimit(this.retransmitMult, memberCount))
-  }
-
   size (): number {
     return this.byKey.size
   }

@@ -95,13 +95,7 @@ export class MembershipState {
       this.emit('join', record)
       return
     }
-    if (entry.incarnation < record.incarnation) return
-    if (entry.incarnation === record.incarnation) {
-      if (record.status === 'alive') {
-        this.queue.heardAgain(record.name, queued => queued.type === 'alive' && queued.incarnation === entry.incarnation, this.table.liveCount())
-      }
-      return
-    }
+    if (entry.incarnation <= record.incarnation) return
     const previous = record.status
     const changed = record.addr !== entry.addr || !sameMeta(record.meta, entry.meta)
     record.incarnation = entry.incarnation

@@ -30,6 +30,7 @@ export interface ClusterInit {
 }
 
 export interface SimAgent {
+  /** The agent's address: its engine node id and its key in `agents` (its name unless set apart). */
   name: string
   membership: Membership
   sentMessages: number
@@ -56,16 +57,20 @@ export class MembershipCluster {
     this.agentSeed = init.seed * 7919
   }
 
-  /** Starts (or restarts, as a fresh process at incarnation 0) agent `name` now and joins `seeds`. */
-  startAgent (name: string, seeds: string[] = [], options: { id?: string, meta?: Record<string, string> } = {}): SimAgent {
+  /**
+   * Starts (or restarts, as a fresh process at incarnation 0) agent `name` now and joins `seeds`.
+   * Its address is its name unless `addr` says otherwise; agents are keyed by address.
+   */
+  startAgent (name: string, seeds: string[] = [], options: { id?: string, meta?: Record<string, string>, addr?: string } = {}): SimAgent {
+    const addr = options.addr ?? name
     const membership = new Membership({
-      self: { name, id: options.id ?? `id-${name}`, addr: name, meta: options.meta ?? {} },
+      self: { name, id: options.id ?? `id-${name}`, addr, meta: options.meta ?? {} },
       config: this.config,
       random: mulberry32(this.agentSeed++)
     })
-    const agent: SimAgent = { name, membership, sentMessages: 0, timerAtMs: Number.POSITIVE_INFINITY }
-    this.agents.set(name, agent)
-    this.engine.addNode(name, {
+    const agent: SimAgent = { name: addr, membership, sentMessages: 0, timerAtMs: Number.POSITIVE_INFINITY }
+    this.agents.set(addr, agent)
+    this.engine.addNode(addr, {
       onMessage: (from, payload) => {
         let message: MembershipMessage
         if (payload instanceof Uint8Array) {
@@ -86,6 +91,22 @@ export class MembershipCluster {
     this.apply(agent, membership.start(this.engine.nowMs))
     if (seeds.length > 0) this.apply(agent, membership.join(seeds, this.engine.nowMs))
     return agent
+  }
+
+  /**
+   * Starts agents a0..a{count-1}: a0 now, then one every staggerMs, each joining a0 (and, when
+   * there is one, a random earlier agent, as an operator listing two seeds would).
+   */
+  startAgents (count: number, staggerMs: number): string[] {
+    const names = Array.from({ length: count }, (_, i) => `a${i}`)
+    this.startAgent(names[0])
+    for (let i = 1; i < count; i++) {
+      this.engine.schedule(this.engine.nowMs + i * staggerMs, () => {
+        const other = names[Math.floor(this.engine.random() * i)]
+        this.startAgent(names[i], other === names[0] ? [names[0]] : [names[0], other])
+      })
+    }
+    return names
   }
 
   /** Runs fn on agent `name` as an input (e.g. leave, updateMeta) and sends what it outputs. */

@@ -36,13 +36,3 @@ t.test('least-sent broadcasts go first, so fresh news overtakes news already spr
   t.same(queue.take(150, 0, 10), ['new'])
   t.same(queue.take(150, 0, 10), ['old'], 'equal transmissions: insertion order')
 })
-
-t.test('hearing the same news from a peer counts as a transmission; other news does not', async t => {
-  const queue = new BroadcastQueue<string>({ retransmitMult: 1 })
-  queue.enqueue('a', 'a@3', 10)
-  queue.heardAgain('a', item => item === 'a@2', 9)
-  t.equal(queue.size(), 1, 'different news: unchanged')
-  queue.heardAgain('a', item => item === 'a@3', 9)
-  t.equal(queue.size(), 0, 'limit 1 reached by the duplicate')
-  t.same(queue.take(1000, 0, 9), [])
-})
