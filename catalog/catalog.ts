@@ -67,6 +67,8 @@ export class Catalog {
   private queue: Promise<unknown> = Promise.resolve()
   private closed = false
   private closing: Promise<void> | undefined
+  private lastCollectMs = 0
+  private readonly collectEveryMs: number
 
   private constructor (init: CatalogInit, store: CatalogStore) {
     this.selfName = init.self.Node
@@ -76,6 +78,7 @@ export class Catalog {
     this.now = init.now ?? Date.now
     this.tombstoneTtlMs = init.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS
     this.limits = { ...DEFAULT_LIMITS, ...init.limits }
+    this.collectEveryMs = Math.min(3_600_000, this.tombstoneTtlMs / 4)
     this.clock = new HybridLogicalClock(init.self.ID === '' ? init.self.Node : init.self.ID, this.now)
   }
 
@@ -103,7 +106,7 @@ export class Catalog {
     })
     this.counter = Math.max(meta.counter, ownVersion)
     this.watch.index = Math.max(1, meta.index, index)
-    await this.collectGarbage()
+    await this.collectExpired()
     const current = this.state.nodeState(this.selfName)?.record?.entry.value
     const wanted = validateNodeRecord(this.initialSelf, this.selfName)
     if (current === undefined || JSON.stringify(current) !== JSON.stringify(wanted)) {
@@ -303,22 +306,30 @@ export class Catalog {
     })
   }
 
-  /** Drops tombstones and reaped-node memories older than the TTL. Returns how many were dropped. */
+  /**
+   * Drops tombstones and reaped-node memories older than the TTL; returns how many tombstones went.
+   * Also runs by itself after a change once `tombstoneTtlMs / 4` (at most an hour) has passed.
+   */
   async collectGarbage (): Promise<number> {
-    return await this.exclusive(async () => {
-      const cutoffMs = this.now() - this.tombstoneTtlMs
-      const expired: Stored[] = []
-      const consider = (stored: Stored): void => {
-        if (stored.entry.deleted && stored.deletedAtMs !== undefined && stored.deletedAtMs <= cutoffMs) expired.push(stored)
-      }
-      for (const node of this.state.nodes.values()) for (const stored of node.entries()) consider(stored)
-      for (const byKey of this.state.cluster.values()) for (const stored of byKey.values()) consider(stored)
-      for (const [node, memory] of this.reaped) if (memory.atMs <= cutoffMs) this.reaped.delete(node)
-      if (expired.length === 0) return 0
-      await this.store.write([], expired.map(stored => stored.entry), { counter: this.counter, index: this.watch.index })
-      for (const stored of expired) this.state.remove(stored)
-      return expired.length
-    })
+    return await this.exclusive(async () => await this.collectExpired())
+  }
+
+  private async collectExpired (): Promise<number> {
+    const nowMs = this.now()
+    this.lastCollectMs = nowMs
+    const cutoffMs = nowMs - this.tombstoneTtlMs
+    const expired: Stored[] = []
+    const consider = (stored: Stored): void => {
+      if (stored.entry.deleted && stored.deletedAtMs !== undefined && stored.deletedAtMs <= cutoffMs) expired.push(stored)
+    }
+    for (const node of this.state.nodes.values()) for (const stored of node.entries()) consider(stored)
+    for (const byKey of this.state.cluster.values()) for (const stored of byKey.values()) consider(stored)
+    for (const [node, memory] of this.reaped) if (memory.atMs <= cutoffMs) this.reaped.delete(node)
+    if (expired.length === 0) return 0
+    await this.store.write([], expired.map(stored => stored.entry), { counter: this.counter, index: this.watch.index })
+    for (const stored of expired) this.state.remove(stored)
+    this.log.debug({ tombstones: expired.length }, 'collected expired tombstones')
+    return expired.length
   }
 
   // ---- cluster-wide registers ----
@@ -422,6 +433,7 @@ export class Catalog {
       nodes: [...new Set(entries.flatMap(entry => entry.scope === 'node' ? [entry.node] : []))],
       services: serviceNames([...entries, ...previousServices.filter(entry => entry !== undefined)]),
     })
+    if (this.now() - this.lastCollectMs >= this.collectEveryMs) await this.collectExpired()
     return entries
   }
 

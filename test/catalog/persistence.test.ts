@@ -87,6 +87,24 @@ t.test('tombstones are kept for the TTL, then collected; a collected tombstone i
   t.same(catalog.serviceNodes('api'), [])
 })
 
+t.test('expired tombstones are also collected by the next change, without a call to collectGarbage', async t => {
+  const path = await tempDir(t)
+  const clock = testClock(0)
+  const catalog = await Catalog.open({ path, self: nodeRecord('self'), now: clock.now, tombstoneTtlMs: 60_000 })
+  t.teardown(async () => { await catalog.close() })
+  await catalog.registerService(serviceRecord('web-1'), [])
+  await catalog.deregisterService('web-1')
+  const emptyDigest = { nodes: {}, cluster: Array(256).fill('0'.repeat(16)) }
+  const heldKeys = (): string[] => catalog.missingFor(emptyDigest).map(entry => entry.key)
+  clock.advance(14_000)
+  await catalog.registerService(serviceRecord('api-1'), [])
+  t.ok(heldKeys().includes('web-1'), 'a young tombstone is kept (and synced)')
+  clock.advance(47_000)
+  await catalog.registerService(serviceRecord('api-2'), [])
+  t.notOk(heldKeys().includes('web-1'), 'the write collected the expired tombstone')
+  t.equal(await catalog.collectGarbage(), 0, 'nothing left to collect')
+})
+
 t.test('cluster entries are LWW registers with CreateIndex/ModifyIndex and tombstones', async t => {
   const clock = testClock(5_000)
   const path = await tempDir(t)
