@@ -49,3 +49,19 @@ export function changedFields (desired: Record<string, unknown>, existing: Recor
     .filter(key => !SERVER_MANAGED_FIELDS.has(key) && !deepEqual(wanted[key], current[key]))
     .sort()
 }
+
+export interface FieldChange {
+  Field: string
+  /** Normalized value held by the agent; undefined when the field is new. */
+  Before: unknown
+  /** Normalized value from the file; undefined when the field is removed. */
+  After: unknown
+}
+
+/** The before/after values of each changed field, for `config apply --diff`. */
+export function fieldChanges (desired: Record<string, unknown>, existing: Record<string, unknown> | null): FieldChange[] {
+  const wanted = normalize(desired) as Record<string, unknown>
+  const current = existing === null ? {} : normalize(existing) as Record<string, unknown>
+  const fields = existing === null ? Object.keys(wanted).sort() : changedFields(desired, existing)
+  return fields.map(field => ({ Field: field, Before: current[field], After: wanted[field] }))
+}

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { changedFields, deepEqual, normalize } from '../../cli/config-diff.ts'
+import { changedFields, deepEqual, fieldChanges, normalize } from '../../cli/config-diff.ts'
 
 t.test('normalize drops Go zero values from objects, recursively, but keeps array positions', async t => {
   t.same(normalize({ A: '', B: 0, C: false, D: null, E: [], F: {}, G: { H: '' }, I: 'x', J: [0, '', { K: null }] }),
@@ -23,4 +23,16 @@ t.test('changedFields lists added, changed and removed top-level fields, sorted'
   const file = { Kind: 'service-router', Name: 'api', Routes: [{ Destination: { Service: 'api-v2' } }], Meta: { owner: 'team' } }
   const agent = { Kind: 'service-router', Name: 'api', Routes: [{ Destination: { Service: 'api-v1' } }], Description: 'old', ModifyIndex: 3 }
   t.same(changedFields(file, agent), ['Description', 'Meta', 'Routes'])
+})
+
+t.test('fieldChanges gives normalized before/after values; a new entry has every field as added', async t => {
+  t.same(fieldChanges({ Kind: 'k', Name: 'n', Protocol: 'grpc', Meta: { a: '1' } }, { Kind: 'k', Name: 'n', Protocol: 'http', Description: 'x', ModifyIndex: 4 }), [
+    { Field: 'Description', Before: 'x', After: undefined },
+    { Field: 'Meta', Before: undefined, After: { a: '1' } },
+    { Field: 'Protocol', Before: 'http', After: 'grpc' },
+  ])
+  t.same(fieldChanges({ Name: 'n', Kind: 'k', Empty: '' }, null), [
+    { Field: 'Kind', Before: undefined, After: 'k' },
+    { Field: 'Name', Before: undefined, After: 'n' },
+  ])
 })

@@ -120,6 +120,12 @@ t.test('config apply --dry-run reports the plan and writes nothing', async t => 
   t.match(result.stdout, /service-router\/web +would be updated +Routes/)
   t.match(result.stdout, /Dry run, nothing written: 1 entries: 0 created, 1 updated, 0 unchanged/)
   t.same(agent.requests.map(request => request.method), ['GET'])
+
+  const diff = await runCli(['config', 'apply', dir, '--dry-run', '--diff'], { httpAddr: agent.httpAddr })
+  t.match(diff.stdout, `\nservice-router/web (${join(dir, 'router.json')})\n  Routes\n` +
+    '  - [{"Destination":{"ServiceSubset":"v1"},"Match":{"HTTP":{"PathPrefix":"/v2"}}}]\n' +
+    '  + [{"Destination":{"ServiceSubset":"v2"},"Match":{"HTTP":{"PathPrefix":"/v2"}}}]\n\nDry run')
+  t.same(agent.requests.map(request => request.method), ['GET', 'GET'], 'still nothing written')
 })
 
 t.test('config apply validates every file first: one bad file or a duplicate entry means no request at all', async t => {

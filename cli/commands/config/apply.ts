@@ -3,12 +3,14 @@
 // entry or an array per file. Every file is read and validated before anything is written; then
 // each entry is read back from the agent (GET before PUT) and written only if it differs, and
 // the command prints what it created, updated or left unchanged, with the changed fields.
-// `--dry-run` prints the same plan and writes nothing.
+// `--dry-run` prints the same plan and writes nothing; `--diff` adds each changed field's old and
+// new value, for a reviewer reading a CI log.
 
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Command } from 'commander'
-import { changedFields } from '../../config-diff.ts'
+import { changedFields, fieldChanges } from '../../config-diff.ts'
+import type { FieldChange } from '../../config-diff.ts'
 import { configEntryPath, entriesFromFile } from '../../config-entries.ts'
 import type { ConfigEntry } from '../../config-entries.ts'
 import { InputFileError } from '../../errors.ts'
@@ -19,6 +21,7 @@ import type { ClientOptions, FormatOptions } from '../../options.ts'
 
 interface ApplyOptions extends ClientOptions, FormatOptions {
   dryRun?: boolean
+  diff?: boolean
 }
 
 interface PlannedEntry {
@@ -32,6 +35,8 @@ export interface ApplyResult {
   Name: string
   Result: 'created' | 'updated' | 'unchanged'
   ChangedFields: string[]
+  /** Only with --diff. */
+  Changes?: FieldChange[]
 }
 
 /** Reads and validates the whole directory; a single bad file stops everything before any write. */
@@ -63,14 +68,27 @@ export function planDirectory (directory: string): PlannedEntry[] {
   return planned
 }
 
+/** One block per entry: each field with "-" before and "+" after, values as compact JSON. */
+function renderChanges (result: ApplyResult): string {
+  const lines = [`\n${result.Kind}/${result.Name} (${result.File})`]
+  for (const change of result.Changes ?? []) {
+    lines.push(`  ${change.Field}`)
+    if (change.Before !== undefined) lines.push(`  - ${JSON.stringify(change.Before)}`)
+    if (change.After !== undefined) lines.push(`  + ${JSON.stringify(change.After)}`)
+  }
+  return lines.join('\n')
+}
+
 export function configApplyCommand (): Command {
   return withFormat(clientCommand('apply'))
     .description('Apply every *.json configuration entry in a directory, printing what changed')
     .argument('<dir>', 'directory of JSON files (one entry or an array per file)')
     .option('--dry-run', 'show what would change without writing anything')
+    .option('--diff', 'also show the old and new value of every changed field')
     .addHelpText('after', examples(
       'mesh config apply mesh-config/',
-      'mesh config apply mesh-config/ --dry-run --format json',
+      'mesh config apply mesh-config/ --dry-run --diff',
+      'mesh config apply mesh-config/ --format json',
     ))
     .action(async (directory: string, options: ApplyOptions) => {
       const planned = planDirectory(directory)
@@ -81,7 +99,9 @@ export function configApplyCommand (): Command {
         const changed = existing === null ? [] : changedFields(entry, existing)
         const result = existing === null ? 'created' : changed.length > 0 ? 'updated' : 'unchanged'
         if (result !== 'unchanged' && options.dryRun !== true) await client.put('/v1/config', entry)
-        results.push({ File: file, Kind: entry.Kind, Name: entry.Name, Result: result, ChangedFields: changed })
+        const applied: ApplyResult = { File: file, Kind: entry.Kind, Name: entry.Name, Result: result, ChangedFields: changed }
+        if (options.diff === true) applied.Changes = fieldChanges(entry, existing)
+        results.push(applied)
       }
       if (options.format === 'json') {
         writeJson(results)
@@ -92,6 +112,10 @@ export function configApplyCommand (): Command {
       write(renderTable(['Entry', 'Result', 'Changed', 'File'], results.map(result =>
         [`${result.Kind}/${result.Name}`, verb(result.Result), result.ChangedFields.join(','), result.File])))
       const count = (result: ApplyResult['Result']): number => results.filter(candidate => candidate.Result === result).length
+      if (options.diff === true) {
+        for (const result of results.filter(candidate => candidate.Result !== 'unchanged')) write(renderChanges(result))
+        write('')
+      }
       write(`${options.dryRun === true ? 'Dry run, nothing written: ' : ''}${results.length} entries: ` +
         `${count('created')} created, ${count('updated')} updated, ${count('unchanged')} unchanged`)
     })
