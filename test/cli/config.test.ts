@@ -118,7 +118,7 @@ t.test('config apply --dry-run reports the plan and writes nothing', async t => 
   const result = await runCli(['config', 'apply', dir, '--dry-run'], { httpAddr: agent.httpAddr })
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, /service-router\/web +would be updated +Routes/)
-  t.match(result.stdout, /Dry run, nothing written: 1 entries: 0 created, 1 updated, 0 unchanged/)
+  t.match(result.stdout, /Dry run, nothing written: 1 entry: 0 created, 1 updated, 0 unchanged/)
   t.same(agent.requests.map(request => request.method), ['GET'])
 
   const diff = await runCli(['config', 'apply', dir, '--dry-run', '--diff'], { httpAddr: agent.httpAddr })

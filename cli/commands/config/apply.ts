@@ -116,7 +116,7 @@ export function configApplyCommand (): Command {
         for (const result of results.filter(candidate => candidate.Result !== 'unchanged')) write(renderChanges(result))
         write('')
       }
-      write(`${options.dryRun === true ? 'Dry run, nothing written: ' : ''}${results.length} entries: ` +
+      write(`${options.dryRun === true ? 'Dry run, nothing written: ' : ''}${results.length} ${results.length === 1 ? 'entry' : 'entries'}: ` +
         `${count('created')} created, ${count('updated')} updated, ${count('unchanged')} unchanged`)
     })
 }
