@@ -9,6 +9,8 @@ export type IntentionPolicy = 'allow' | 'deny'
 export const LOG_LEVELS: AgentLogLevel[] = ['trace', 'debug', 'info', 'warn', 'error']
 export const LOG_FORMATS: AgentLogFormat[] = ['text', 'json']
 export const INTENTION_POLICIES: IntentionPolicy[] = ['allow', 'deny']
+/** Length of the cluster key `mesh keygen` prints and `--encrypt` takes. */
+export const CLUSTER_KEY_BYTES = 32
 
 /**
  * The flags given on the command line, already syntax-checked by the CLI.

@@ -5,7 +5,7 @@
 
 import { Command, Option } from 'commander'
 import { parseHostPort, parseIpAddress, parsePort } from '../addresses.ts'
-import { INTENTION_POLICIES, LOG_FORMATS, LOG_LEVELS } from '../agent-options.ts'
+import { CLUSTER_KEY_BYTES, INTENTION_POLICIES, LOG_FORMATS, LOG_LEVELS } from '../agent-options.ts'
 import type { AgentStartOptions } from '../agent-options.ts'
 import { parseDurationText } from '../duration.ts'
 import { UsageError } from '../errors.ts'
@@ -15,7 +15,6 @@ import { argParser, examples, repeatable } from '../options.ts'
 /** Type only (erased at run time): tsc checks agent/run.ts against the options we pass. */
 type AgentModule = typeof import('../../agent/run.ts')
 
-const CLUSTER_KEY_BYTES = 32
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 
 export function parseClusterKey (text: string): string {

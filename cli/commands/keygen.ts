@@ -3,10 +3,9 @@
 
 import { randomBytes } from 'node:crypto'
 import { Command } from 'commander'
+import { CLUSTER_KEY_BYTES } from '../agent-options.ts'
 import { write } from '../output.ts'
 import { examples } from '../options.ts'
-
-export const CLUSTER_KEY_BYTES = 32
 
 export function keygenCommand (): Command {
   return new Command('keygen')
