@@ -3,7 +3,7 @@
 // Every problem is reported as a ConfigError naming the field; nothing starts on a bad config.
 
 import { readFileSync } from 'node:fs'
-import { hostname, tmpdir } from 'node:os'
+import { hostname, networkInterfaces, tmpdir } from 'node:os'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { LOG_LEVELS } from './log.ts'
@@ -172,6 +172,16 @@ function parseDuration (text: string, field: string): number {
   }
 }
 
+/** What Consul advertises when bound to all addresses: the first non-loopback IPv4 address. */
+function firstPrivateAddress (): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) {
+      if (address.family === 'IPv4' && !address.internal) return address.address
+    }
+  }
+  return '127.0.0.1'
+}
+
 /** Builds and validates the whole configuration. `now` names the temporary dev data dir. */
 export function resolveConfig (flags: AgentFlags, options: { now?: () => number } = {}): AgentConfig {
   const file: ConfigFile = flags.configFile === undefined ? {} : readConfigFile(flags.configFile)
@@ -193,13 +203,14 @@ export function resolveConfig (flags: AgentFlags, options: { now?: () => number 
     dataDirIsTemporary = true
   }
 
-  const bindText = pick(flags.bind, file.bind_addr, `0.0.0.0:${file.ports?.serf_lan ?? DEFAULT_GOSSIP_PORT}`)
+  // A dev agent stays on loopback, as Consul's does; others listen everywhere.
+  const bindText = pick(flags.bind, file.bind_addr, `${dev ? '127.0.0.1' : '0.0.0.0'}:${file.ports?.serf_lan ?? DEFAULT_GOSSIP_PORT}`)
   const bind = parseHostPort(bindText, '--bind', file.ports?.serf_lan ?? DEFAULT_GOSSIP_PORT)
   const clientAddress = pick(flags.client, file.client_addr, '127.0.0.1')
   if (isIP(clientAddress) === 0) throw new ConfigError(`--client must be an IP address, got "${clientAddress}"`)
   let advertiseAddress = flags.advertise ?? file.advertise_addr
   if (advertiseAddress === undefined) {
-    advertiseAddress = bind.host === '0.0.0.0' || bind.host === '::' ? '127.0.0.1' : bind.host
+    advertiseAddress = bind.host === '0.0.0.0' || bind.host === '::' ? firstPrivateAddress() : bind.host
   }
   if (isIP(advertiseAddress) === 0) throw new ConfigError(`--advertise must be an IP address, got "${advertiseAddress}"`)
 

@@ -35,6 +35,7 @@ t.test('--dev is a server with a temporary data dir, dev timings and allow-by-de
   t.match(config.dataDir, /mesh-dev-\d+-42$/)
   t.equal(config.membershipPreset, 'dev')
   t.equal(config.defaultIntentionPolicy, 'allow')
+  t.equal(config.bindAddress, '127.0.0.1', 'a dev agent gossips on loopback only')
 })
 
 t.test('flags override the config file, which overrides defaults', async (t) => {
