@@ -7,7 +7,7 @@
 
 import type { Logger } from 'pino'
 import pino from 'pino'
-import type { CheckEntry, Entry, NodeEntry, NodeScopedEntry, ServiceEntry } from './entry.ts'
+import type { CheckEntry, Entry, NodeScopedEntry } from './entry.ts'
 import { LIMITS, validateCheckRecord, validateClusterKind, validateEntry, validateNodeRecord, validateServiceRecord } from './entry.ts'
 import { CapacityError, CatalogClosedError, CheckNotFoundError, ServiceNotFoundError } from './errors.ts'
 import { HybridLogicalClock } from './hlc.ts'
@@ -19,6 +19,7 @@ import { CatalogStore } from './store.ts'
 import type { CatalogDigest } from './sync.ts'
 import { DEFAULT_SYNC_PAGE_BYTES, SyncCursor, makeDigest, missingFor, validateDigest } from './sync.ts'
 import type { CheckRecord, HealthStatus, NodeRecord, ServiceRecord } from './types.ts'
+import { OwnEntries } from './own-entries.ts'
 import { WatchHub } from './watch.ts'
 import type { CatalogLimits, Item } from './merge.ts'
 import { DEFAULT_LIMITS, identity, planMerge } from './merge.ts'
@@ -58,12 +59,12 @@ export class Catalog {
   private readonly tombstoneTtlMs: number
   private readonly limits: CatalogLimits
   private readonly clock: HybridLogicalClock
+  private readonly own: OwnEntries
   private readonly cursor = new SyncCursor()
   /** Reaped nodes: copies at or below this version are stale and must not bring them back. */
   private readonly reaped = new Map<string, { version: number, atMs: number }>()
   private readonly leftAtVersion = new Map<string, number>()
   private readonly rejectedByCode = new Map<string, number>()
-  private counter = 0
   private queue: Promise<unknown> = Promise.resolve()
   private closed = false
   private closing: Promise<void> | undefined
@@ -79,6 +80,7 @@ export class Catalog {
     this.tombstoneTtlMs = init.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS
     this.limits = { ...DEFAULT_LIMITS, ...init.limits }
     this.collectEveryMs = Math.min(3_600_000, this.tombstoneTtlMs / 4)
+    this.own = new OwnEntries(init.self.Node, this.now)
     this.clock = new HybridLogicalClock(init.self.ID === '' ? init.self.Node : init.self.ID, this.now)
   }
 
@@ -104,13 +106,13 @@ export class Catalog {
       if (stored.entry.scope === 'cluster') this.clock.observe(stored.entry.hlc)
       else if (stored.entry.node === this.selfName) ownVersion = Math.max(ownVersion, stored.entry.version)
     })
-    this.counter = Math.max(meta.counter, ownVersion)
+    this.own.observe(Math.max(meta.counter, ownVersion))
     this.watch.index = Math.max(1, meta.index, index)
     await this.collectExpired()
     const current = this.state.nodeState(this.selfName)?.record?.entry.value
     const wanted = validateNodeRecord(this.initialSelf, this.selfName)
     if (current === undefined || JSON.stringify(current) !== JSON.stringify(wanted)) {
-      await this.commit([{ entry: this.nodeEntry(wanted) }])
+      await this.commit([{ entry: this.own.nodeEntry(wanted) }])
     }
     this.log.debug({ nodes: this.state.nodes.size, index: this.watch.index }, 'catalog loaded')
   }
@@ -136,22 +138,22 @@ export class Catalog {
   async registerService (service: ServiceRecord, checks: LocalCheck[], options: { replaceExistingChecks?: boolean } = {}): Promise<Entry[]> {
     return await this.exclusive(async () => {
       const record = validateServiceRecord(service)
-      const items: Item[] = [{ entry: this.serviceEntry(record.ID, record) }]
+      const items: Item[] = [{ entry: this.own.serviceEntry(record.ID, record) }]
       const given = new Set<string>()
       for (const check of checks) {
         const value = validateCheckRecord({ ...check, ServiceID: record.ID, ServiceName: record.Service, ServiceTags: record.Tags })
         given.add(value.CheckID)
-        items.push({ entry: this.checkEntry(value.CheckID, value), definition: check.Definition })
+        items.push({ entry: this.own.checkEntry(value.CheckID, value), definition: check.Definition })
       }
       const own = this.state.nodeState(this.selfName, true)
       for (const checkId of own.checksByService.get(record.ID) ?? []) {
         if (given.has(checkId)) continue
         const stored = own.checks.get(checkId)!
         if (options.replaceExistingChecks === true) {
-          items.push({ entry: this.checkEntry(checkId, undefined) })
+          items.push({ entry: this.own.checkEntry(checkId, undefined) })
         } else {
           const value = { ...stored.entry.value!, ServiceName: record.Service, ServiceTags: record.Tags }
-          if (JSON.stringify(value) !== JSON.stringify(stored.entry.value)) items.push({ entry: this.checkEntry(checkId, value), definition: stored.definition })
+          if (JSON.stringify(value) !== JSON.stringify(stored.entry.value)) items.push({ entry: this.own.checkEntry(checkId, value), definition: stored.definition })
         }
       }
       const added = items.filter(item => this.state.current(item.entry) === undefined).length
@@ -164,8 +166,8 @@ export class Catalog {
     return await this.exclusive(async () => {
       if (this.localService(serviceId) === undefined) throw new ServiceNotFoundError(serviceId)
       const own = this.state.nodeState(this.selfName, true)
-      const items: Item[] = [{ entry: this.serviceEntry(serviceId, undefined) }]
-      for (const checkId of own.checksByService.get(serviceId) ?? []) items.push({ entry: this.checkEntry(checkId, undefined) })
+      const items: Item[] = [{ entry: this.own.serviceEntry(serviceId, undefined) }]
+      for (const checkId of own.checksByService.get(serviceId) ?? []) items.push({ entry: this.own.checkEntry(checkId, undefined) })
       return await this.commit(items)
     })
   }
@@ -180,14 +182,14 @@ export class Catalog {
       }
       const own = this.state.nodeState(this.selfName, true)
       if (!own.checks.has(value.CheckID) && own.entryCount + 1 > this.limits.entriesPerNode) throw new CapacityError(`node "${this.selfName}"`, this.limits.entriesPerNode)
-      return await this.commit([{ entry: this.checkEntry(value.CheckID, value), definition: check.Definition }])
+      return await this.commit([{ entry: this.own.checkEntry(value.CheckID, value), definition: check.Definition }])
     })
   }
 
   async deregisterCheck (checkId: string): Promise<Entry[]> {
     return await this.exclusive(async () => {
       if (this.localCheck(checkId) === undefined) throw new CheckNotFoundError(checkId)
-      return await this.commit([{ entry: this.checkEntry(checkId, undefined) }])
+      return await this.commit([{ entry: this.own.checkEntry(checkId, undefined) }])
     })
   }
 
@@ -200,7 +202,7 @@ export class Catalog {
       // Oversized output is cut (as Consul does) rather than refused: the status must still land.
       const value = validateCheckRecord({ ...current, Status: status, Output: output.slice(0, LIMITS.outputChars), Notes: notes ?? current.Notes })
       if (value.Status === current.Status && value.Output === current.Output && value.Notes === current.Notes) return []
-      return await this.commit([{ entry: this.checkEntry(checkId, value), definition: stored.definition }])
+      return await this.commit([{ entry: this.own.checkEntry(checkId, value), definition: stored.definition }])
     })
   }
 
@@ -209,7 +211,7 @@ export class Catalog {
       const current = this.state.nodeState(this.selfName)!.record!.entry.value!
       const record = validateNodeRecord({ ...current, ...patch }, this.selfName)
       if (JSON.stringify(record) === JSON.stringify(current)) return []
-      return await this.commit([{ entry: this.nodeEntry(record) }])
+      return await this.commit([{ entry: this.own.nodeEntry(record) }])
     })
   }
 
@@ -220,7 +222,7 @@ export class Catalog {
       if (own === undefined) return []
       const items: Item[] = []
       for (const stored of own.entries()) {
-        items.push({ entry: { ...stored.entry, version: this.nextVersion() } as NodeScopedEntry, definition: stored.definition, deletedAtMs: stored.deletedAtMs })
+        items.push({ entry: this.own.reversion(stored.entry), definition: stored.definition, deletedAtMs: stored.deletedAtMs })
       }
       return await this.commit(items)
     })
@@ -264,7 +266,7 @@ export class Catalog {
         this.log.debug({ code: error.code, err: error.message }, 'rejected catalog entry')
       }
       const { winners, ownCopies } = plan
-      for (const copy of ownCopies) this.counter = Math.max(this.counter, copy.version)
+      for (const copy of ownCopies) this.own.observe(copy.version)
       for (const copy of ownCopies) this.correctOwn(copy, winners)
       const applied = await this.commit([...winners.values()])
       for (const entry of applied) {
@@ -297,7 +299,7 @@ export class Catalog {
       const state = this.state.nodeState(node)
       if (state === undefined) return
       const entries = [...state.entries()].map(stored => stored.entry)
-      await this.store.write([], entries, { counter: this.counter, index: this.watch.index + 1 })
+      await this.store.write([], entries, { counter: this.own.counter, index: this.watch.index + 1 })
       this.state.dropNode(node)
       this.leftAtVersion.delete(node)
       this.cursor.resumeAfter.delete(node)
@@ -326,7 +328,7 @@ export class Catalog {
     for (const byKey of this.state.cluster.values()) for (const stored of byKey.values()) consider(stored)
     for (const [node, memory] of this.reaped) if (memory.atMs <= cutoffMs) this.reaped.delete(node)
     if (expired.length === 0) return 0
-    await this.store.write([], expired.map(stored => stored.entry), { counter: this.counter, index: this.watch.index })
+    await this.store.write([], expired.map(stored => stored.entry), { counter: this.own.counter, index: this.watch.index })
     for (const stored of expired) this.state.remove(stored)
     this.log.debug({ tombstones: expired.length }, 'collected expired tombstones')
     return expired.length
@@ -424,7 +426,7 @@ export class Catalog {
       if (definition !== undefined) result.definition = definition
       return result
     })
-    await this.store.write(stored, [], { counter: this.counter, index })
+    await this.store.write(stored, [], { counter: this.own.counter, index })
     const previousServices = items.map(({ entry }) => this.state.current(entry)?.entry)
     for (const record of stored) this.state.put(record)
     const entries = items.map(item => item.entry)
@@ -455,35 +457,8 @@ export class Catalog {
     if (mine !== undefined && entry.version <= mine.entry.version) return
     const id = identity(entry)
     if (winners.has(id)) return
-    const corrected = mine !== undefined
-      ? { ...mine.entry, version: this.nextVersion() } as NodeScopedEntry
-      : { scope: 'node', kind: entry.kind, node: entry.node, key: entry.key, version: this.nextVersion(), deleted: true } as NodeScopedEntry
+    const corrected = mine !== undefined ? this.own.reversion(mine.entry) : this.own.tombstone(entry.kind, entry.key)
     winners.set(id, { entry: corrected, definition: mine?.definition, deletedAtMs: mine?.deletedAtMs })
-  }
-
-  /**
-   * Versions only grow, and never fall below the wall clock (in µs-sized steps of a ms): an agent
-   * that lost its data dir still outvotes the copies of its old entries that others hold.
-   */
-  private nextVersion (): number {
-    this.counter = Math.max(this.counter + 1, Math.floor(this.now()) * 1000)
-    return this.counter
-  }
-
-  private nodeEntry (value: NodeRecord): NodeEntry {
-    return { scope: 'node', kind: 'node', node: this.selfName, key: this.selfName, version: this.nextVersion(), deleted: false, value }
-  }
-
-  private serviceEntry (key: string, value: ServiceRecord | undefined): ServiceEntry {
-    const entry: ServiceEntry = { scope: 'node', kind: 'service', node: this.selfName, key, version: this.nextVersion(), deleted: value === undefined }
-    if (value !== undefined) entry.value = value
-    return entry
-  }
-
-  private checkEntry (key: string, value: CheckRecord | undefined): CheckEntry {
-    const entry: CheckEntry = { scope: 'node', kind: 'check', node: this.selfName, key, version: this.nextVersion(), deleted: value === undefined }
-    if (value !== undefined) entry.value = value
-    return entry
   }
 }
 
