@@ -64,6 +64,7 @@ export class Membership {
   private readonly relays = new Map<number, Relay>()
   /** Set by a late tick: expiry decisions wait until this time so pending input is read first. */
   private holdUntilMs: number | undefined
+  private lastProbeWasSoon = false
 
   constructor (init: MembershipInit) {
     this.config = membershipConfig(init.config ?? {}, lan)
@@ -294,13 +295,31 @@ export class Membership {
     this.sendDatagram(target.addr, { type: 'ping', seq, target: target.name, gossip: buddy })
   }
 
+  /**
+   * Suspects are probed early, but at most every other probe, so that many suspects (a partition)
+   * cannot starve the round-robin of everyone else.
+   */
   private nextProbeTarget (): MemberRecord | undefined {
     const soon = this.state.probeSoon
-    while (soon.length > 0) {
-      const record = this.state.table.get(soon.shift() as string)
-      if (record !== undefined && record.status === 'suspect') return record
+    if (!this.lastProbeWasSoon) {
+      while (soon.length > 0) {
+        const record = this.state.table.get(soon.shift() as string)
+        if (record !== undefined && record.status === 'suspect') {
+          this.lastProbeWasSoon = true
+          return record
+        }
+      }
     }
+    this.lastProbeWasSoon = false
     return this.state.table.nextProbeTarget(this.state.self.name)
+  }
+
+  /**
+   * While we suspect a member we keep probing it early: its ack carries its refutation if we
+   * missed the gossip (lost datagrams), and its silence confirms the suspicion.
+   */
+  private probeAgainIfSuspect (target: MemberRecord): void {
+    if (target.status === 'suspect' && this.state.table.get(target.name) === target) this.state.queueEarlyProbe(target.name)
   }
 
   private sendIndirectProbes (probe: Probe): void {
@@ -322,13 +341,17 @@ export class Membership {
     // A failed probe of a member already suspected is an independent confirmation (Lifeguard).
     if (target !== probe.target || (target.status !== 'alive' && target.status !== 'suspect')) return
     this.log.debug({ target: target.name, incarnation: target.incarnation }, 'probe failed: suspecting')
+    const wasSuspect = target.status === 'suspect'
     this.state.applySuspect({ name: target.name, incarnation: target.incarnation, from: this.state.self.name }, nowMs)
+    if (wasSuspect) this.probeAgainIfSuspect(target)
   }
 
   private handleAck (seq: number): void {
     if (this.probe !== undefined && this.probe.seq === seq) {
+      const target = this.probe.target
       this.probe = undefined
       this.state.awareness.applyDelta(-1)
+      this.probeAgainIfSuspect(target)
       return
     }
     const relay = this.relays.get(seq)

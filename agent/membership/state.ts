@@ -111,7 +111,11 @@ export class MembershipState {
 
   applySuspect (entry: { name: string, incarnation: number, from: string }, nowMs: number): void {
     const record = this.table.get(entry.name)
-    if (record === undefined || entry.incarnation < record.incarnation) return
+    if (record === undefined) return
+    if (entry.incarnation < record.incarnation) {
+      if (record === this.self) this.repeatStaleRefutation()
+      return
+    }
     if (record === this.self) {
       if (this.leaving) return
       this.awareness.applyDelta(1)
@@ -137,13 +141,21 @@ export class MembershipState {
       startMs: nowMs
     }))
     this.enqueue({ type: 'suspect', name: record.name, incarnation: record.incarnation, from: entry.from })
-    if (this.probeSoon.length < MAX_PROBE_SOON) this.probeSoon.push(record.name)
+    this.queueEarlyProbe(record.name)
     this.emit('suspect', record)
+  }
+
+  queueEarlyProbe (name: string): void {
+    if (this.probeSoon.length < MAX_PROBE_SOON && !this.probeSoon.includes(name)) this.probeSoon.push(name)
   }
 
   applyDead (entry: { name: string, incarnation: number, from: string }, nowMs: number): void {
     const record = this.table.get(entry.name)
-    if (record === undefined || entry.incarnation < record.incarnation) return
+    if (record === undefined) return
+    if (entry.incarnation < record.incarnation) {
+      if (record === this.self) this.repeatStaleRefutation()
+      return
+    }
     const left = entry.from === entry.name
     if (record === this.self) {
       if (this.leaving) return
@@ -212,6 +224,17 @@ export class MembershipState {
   }
 
   /** Gossips that `record` is alive; `entry` may be the received news, when it says exactly that. */
+  /**
+   * Someone still accuses us at an incarnation we already refuted: it missed the refutation (lost
+   * datagrams). Queue our current alive again, unchanged, so the reply it is about to get (the
+   * ack to its probe, most often) carries it; otherwise its suspicion would run out and fail us.
+   */
+  private repeatStaleRefutation (): void {
+    if (this.leaving) return
+    const queued = this.queue.peek(this.self.name)
+    if (queued === undefined || queued.transmits > 0) this.broadcastAlive(this.self)
+  }
+
   broadcastAlive (record: MemberRecord, entry: AliveEntry = aliveEntry(record)): void {
     record.stateSizeBytes = this.enqueue(entry) + STATE_EXTRA_BYTES
   }
