@@ -310,7 +310,14 @@ ${table}
 Machine during the run: ${load}. This machine is shared with other work; a load average well above
 the core count means both servers were starved alike and the absolute figures are low.
 
-Target: queries/s ≥ 0.75 × dnsmasq's with no lost queries, p99 ≤ 2 × dnsmasq's.
+Target: queries/s ≥ 0.75 × dnsmasq's with no lost queries, p99 ≤ 2 × dnsmasq's. For scale: a naive
+Node server (dgram, full dns-packet decode and encode per query) did 9.5k q/s against dnsmasq's 48k
+on this kind of machine (/work/shared/ANCHORS.md), a ratio of 0.20.
+
+Where the time goes (\`node --cpu-prof\` of the standalone server under dnsperf, A mix): about 30 %
+of samples in Node's dgram send path (\`doSend\`, the sendmsg system call), under 3 % in the DNS
+code (question reader, cache lookup, copy and id patch), the rest waiting for datagrams. What is
+left between mesh and dnsmasq is Node's per-datagram cost, not the answering; see docs/dns.md.
 `)
 }
 
