@@ -315,7 +315,7 @@ Node server (dgram, full dns-packet decode and encode per query) did 9.5k q/s ag
 on this kind of machine (/work/shared/ANCHORS.md), a ratio of 0.20.
 
 Where the time goes (\`node --cpu-prof\` of the standalone server under dnsperf, A mix): about 30 %
-of samples in Node's dgram send path (\`doSend\`, the sendmsg system call), under 3 % in the DNS
+of samples in Node's dgram send path (\`doSend\`, the sendmsg system call), 3–4 % in the DNS
 code (question reader, cache lookup, copy and id patch), the rest waiting for datagrams. What is
 left between mesh and dnsmasq is Node's per-datagram cost, not the answering; see docs/dns.md.
 `)
