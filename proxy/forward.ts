@@ -59,8 +59,13 @@ export function forwarder (init: ForwarderInit = {}): Handler {
       request.onConnected?.()
     }
     outgoing.once('socket', (socket: Socket) => {
-      if (outgoing.reusedSocket) markConnected()
-      else socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', markConnected)
+      if (outgoing.reusedSocket) {
+        markConnected()
+        return
+      }
+      // Nagle's algorithm would hold a small request behind the peer's delayed ACK (40 ms).
+      socket.setNoDelay(true)
+      socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', markConnected)
     })
     outgoing.once('response', (response: IncomingMessage) => {
       settled = true
