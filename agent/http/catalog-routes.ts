@@ -77,9 +77,14 @@ export function applyPredicate<T> (values: T[], filter: Predicate | undefined): 
   return filter === undefined ? values : values.filter(value => filter(value))
 }
 
-/** `?passing`, `?passing=true`, `?passing=1` mean yes; absent or `false`/`0` mean no. */
-export function flag (value: string | undefined): boolean {
-  return value !== undefined && value !== 'false' && value !== '0'
+const TRUE_WORDS = new Set(['', '1', 't', 'T', 'TRUE', 'true', 'True'])
+const FALSE_WORDS = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False'])
+
+/** A boolean query flag as Consul reads it: present without a value means yes, else Go's ParseBool. */
+export function flag (name: string, value: string | undefined): boolean {
+  if (value === undefined || FALSE_WORDS.has(value)) return false
+  if (TRUE_WORDS.has(value)) return true
+  throw badRequest(`Invalid value for ?${name}: "${value.slice(0, 32)}"`)
 }
 
 export async function block (request: FastifyRequest, reply: FastifyReply, deps: CatalogRouteDeps): Promise<void> {

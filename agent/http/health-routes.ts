@@ -18,9 +18,10 @@ export function registerHealthRoutes (app: FastifyInstance, deps: CatalogRouteDe
       schema: { params: nameParam('service'), querystring },
     }, async (request, reply) => {
       const { query, filter, nodeMeta } = prepareQuery(request, catalog)
+      const passing = flag('passing', query.passing)
       await block(request, reply, deps)
       const { service } = request.params as { service: string }
-      const entries = catalog.healthService(service, { passing: flag(query.passing), tag: query.tag, connect })
+      const entries = catalog.healthService(service, { passing, tag: query.tag, connect })
       return applyPredicate(entries.filter(entry => matchesNodeMeta(entry.Node.Meta, nodeMeta)), filter)
     })
   }

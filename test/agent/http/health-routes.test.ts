@@ -66,7 +66,7 @@ t.test('GET /v1/health/checks/:service, /node/:node and /state/:state', async t 
   t.same((await app.inject('/v1/health/state/any?filter=Node%20%3D%3D%20self')).json().map((c: { CheckID: string }) => c.CheckID), ['serfHealth', 'web-1-ttl'])
 })
 
-t.test('bad state, bad filter and another datacenter are refused', async t => {
+t.test('bad state, filter or passing flag, and another datacenter, are refused', async t => {
   const { app } = await setup(t)
   const badState = await app.inject('/v1/health/state/sick')
   t.equal(badState.statusCode, 400)
@@ -75,6 +75,9 @@ t.test('bad state, bad filter and another datacenter are refused', async t => {
   t.equal(badFilter.statusCode, 400)
   t.match(badFilter.body, /unmatched parentheses/)
   t.equal((await app.inject('/v1/health/checks/web?dc=elsewhere')).statusCode, 500)
+  const badPassing = await app.inject('/v1/health/service/web?passing=maybe')
+  t.equal(badPassing.statusCode, 400)
+  t.match(badPassing.body, /Invalid value for \?passing/)
 })
 
 t.test('a blocking health query wakes when a check changes and times out on its wait', async t => {
