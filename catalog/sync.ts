@@ -72,10 +72,10 @@ export class SyncCursor {
 export function missingFor (state: CatalogState, digest: CatalogDigest, maxBytes: number, cursor: SyncCursor): Entry[] {
   const page: Entry[] = []
   let budget = maxBytes
-  /** Adds the entry if it fits; returns false once the page is full. */
+  /** Adds the entry if it fits (the first always does, so one big entry cannot stall sync). */
   const add = (entry: Entry): boolean => {
     const size = entryBytes(entry)
-    if (size > budget) return false
+    if (size > budget && page.length > 0) return false
     page.push(entry)
     budget -= size
     return true

@@ -195,6 +195,14 @@ t.test('a whole-node resend larger than a page resumes where the last page stopp
   t.same(gappy.digest().nodes.n1, holder.digest().nodes.n1)
 })
 
+t.test('an entry larger than the page still goes out, alone, so sync cannot stall on it', async t => {
+  const holder = await openCatalog(t, 'holder')
+  const empty = await openCatalog(t, 'empty')
+  await holder.putClusterEntry('ca-root', 'root', { pem: 'x'.repeat(10_000) })
+  const page = holder.missingFor(empty.digest(), 1024)
+  t.same(page.map(entry => entry.key), ['root'])
+})
+
 t.test('malformed digests are refused with a typed error', async t => {
   const catalog = await openCatalog(t)
   const bad: unknown[] = [null, {}, { nodes: {}, cluster: [] }, { nodes: [], cluster: Array(256).fill('0'.repeat(16)) },
