@@ -355,10 +355,3 @@ export function compileFilter (expression: string): Predicate {
   if (expression.length > MAX_EXPRESSION_CHARS) throw new FilterError(`expression longer than ${MAX_EXPRESSION_CHARS} characters`, MAX_EXPRESSION_CHARS)
   return new Parser(expression).parse()
 }
-
-/** Keeps the elements of `values` that `expression` (if any) accepts. */
-export function applyFilter<T> (values: T[], expression: string | undefined): T[] {
-  if (expression === undefined || expression === '') return values
-  const predicate = compileFilter(expression)
-  return values.filter(value => predicate(value))
-}

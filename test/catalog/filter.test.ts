@@ -2,7 +2,7 @@
 // selectors through maps and lists, value typing, and the errors bad expressions get.
 
 import t from 'tap'
-import { applyFilter, compileFilter } from '../../catalog/filter.ts'
+import { compileFilter } from '../../catalog/filter.ts'
 import { FilterError } from '../../catalog/errors.ts'
 
 const instance = {
@@ -84,13 +84,6 @@ t.test('every operator evaluates as bexpr does', async t => {
   for (const [expression, expected] of cases) {
     t.equal(compileFilter(expression)(instance), expected, expression)
   }
-})
-
-t.test('applyFilter keeps the matching elements and passes everything without an expression', async t => {
-  const values = [{ A: 1 }, { A: 2 }, { A: 3 }]
-  t.same(applyFilter(values, 'A != 2'), [{ A: 1 }, { A: 3 }])
-  t.equal(applyFilter(values, undefined), values)
-  t.equal(applyFilter(values, ''), values)
 })
 
 const errors: Array<[string, RegExp, number]> = [
