@@ -243,6 +243,7 @@ export class Agent {
         NodeName: this.config.nodeName,
         NodeID: this.info?.nodeId,
         Server: this.config.server,
+        DefaultIntentionPolicy: this.config.defaultIntentionPolicy,
         Revision: '',
         Version: VERSION,
       },

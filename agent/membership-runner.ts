@@ -87,15 +87,20 @@ export class MembershipRunner {
     return this.init.core.members()
   }
 
-  /** Consul's force-leave: a failed member is announced as left (with prune, forgotten). */
-  forceLeave (name: string, prune: boolean): boolean {
-    let found = false
-    this.run((now) => {
-      const result = this.init.core.forceLeave(name, prune, now)
-      found = result.found
-      return result.outputs
-    })
-    return found
+  /**
+   * Consul's force-leave: a failed member is announced as having left, so every agent moves it from
+   * `failed` to `left` (and reaps it after the tombstone timeout instead of the reconnect timeout).
+   * It goes through the core as the same leave gossip the member itself would have sent; a member
+   * that is in fact alive refutes it. `prune` is accepted for Consul compatibility and means the same.
+   */
+  forceLeave (name: string, _prune: boolean): boolean {
+    const member = this.init.core.member(name)
+    if (member === undefined || name === this.init.core.members().find((candidate) => candidate.addr === this.init.selfAddr)?.name) return false
+    this.run((now) => this.init.core.receive(this.init.selfAddr, {
+      type: 'gossip',
+      gossip: [{ type: 'dead', name, incarnation: member.incarnation, from: name }],
+    }, now))
+    return true
   }
 
   async stop (): Promise<void> {

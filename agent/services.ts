@@ -16,6 +16,8 @@ import { ConfigError } from './config.ts'
 import { AgentPolicy } from './policy.ts'
 import { AgentCA } from './agent-ca.ts'
 import { SidecarManager } from './sidecars.ts'
+import { parseDurationMs } from './duration.ts'
+import { badRequest, notFound } from './http/errors.ts'
 import { registerIntentionRoutes } from './http/intentions-routes.ts'
 import { registerConfigRoutes } from './http/config-routes.ts'
 import { registerCaRoutes } from './http/ca-routes.ts'
@@ -101,6 +103,29 @@ export class AgentServices {
     // Consul's metrics endpoint; mesh serves the sidecars' Prometheus metrics there.
     app.get('/v1/agent/metrics', async (_request, reply) => {
       reply.type('text/plain; version=0.0.4; charset=utf-8').send(await this.sidecars.metrics())
+    })
+    // mesh-only: a standalone `mesh proxy --sidecar-for` takes a sidecar over from the agent.
+    app.put('/v1/mesh/proxy/:id/claim', {
+      schema: {
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 256 } } },
+        querystring: { type: 'object', properties: { ttl: { type: 'string', maxLength: 32 } } },
+      },
+    }, async (request) => {
+      const { id } = request.params as { id: string }
+      const { ttl } = request.query as { ttl?: string }
+      let ttlMs = 30_000
+      if (ttl !== undefined) {
+        try { ttlMs = parseDurationMs(ttl) } catch (error) { throw badRequest(`invalid ttl: ${(error as Error).message}`) }
+        if (ttlMs < 1000 || ttlMs > 600_000) throw badRequest('ttl must be between 1s and 10m')
+      }
+      if (!this.sidecars.claim(id, ttlMs)) throw notFound(`no connect-proxy service "${id}" on this agent`)
+      return { ProxyID: id, ExpiresAt: new Date(Date.now() + ttlMs).toISOString() }
+    })
+    app.delete('/v1/mesh/proxy/:id/claim', {
+      schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 256 } } } },
+    }, async (request) => {
+      this.sidecars.release((request.params as { id: string }).id)
+      return true
     })
     app.get('/v1/mesh/traces', async () => this.sidecars.sidecars().map(({ id, sidecar }) => ({ Proxy: id, Spans: sidecar.traces() })))
   }

@@ -12,7 +12,7 @@ import { compileFilter } from '../catalog/filter.ts'
 import type { Agent } from './agent.ts'
 import type { AgentCA } from './agent-ca.ts'
 import type { AgentPolicy } from './policy.ts'
-import { buildProxySnapshot } from './proxy-snapshot.ts'
+import { buildProxySnapshot } from '../proxy/build-snapshot.ts'
 
 /** Leaves rotate in the background; this is how often a rotation is looked for. */
 const LEAF_CHECK_INTERVAL_MS = 5000
@@ -40,6 +40,8 @@ export class SidecarManager {
   private scheduled = false
   private reconciling: Promise<void> = Promise.resolve()
   private stopped = false
+  /** Sidecars run by a standalone `mesh proxy` process, with when their claim lapses (ms). */
+  private readonly claims = new Map<string, number>()
 
   constructor (init: SidecarManagerInit) {
     this.init = init
@@ -69,6 +71,30 @@ export class SidecarManager {
 
   sidecars (): Array<{ id: string, sidecar: Sidecar }> {
     return [...this.running.entries()].map(([id, { sidecar }]) => ({ id, sidecar }))
+  }
+
+  /**
+   * A standalone proxy takes over a sidecar for `ttlMs` (renewed while it runs); the agent stops its
+   * in-process copy and starts it again when the claim lapses. False for an unknown proxy.
+   */
+  claim (proxyId: string, ttlMs: number): boolean {
+    if (this.init.agent.catalog.localService(proxyId)?.Kind !== 'connect-proxy') return false
+    this.claims.set(proxyId, Date.now() + ttlMs)
+    this.trigger()
+    return true
+  }
+
+  release (proxyId: string): void {
+    this.claims.delete(proxyId)
+    this.trigger()
+  }
+
+  private claimed (proxyId: string): boolean {
+    const until = this.claims.get(proxyId)
+    if (until === undefined) return false
+    if (until > Date.now()) return true
+    this.claims.delete(proxyId)
+    return false
   }
 
   /** Coalesces many triggers into one reconcile run. */
@@ -112,7 +138,9 @@ export class SidecarManager {
 
   private async reconcile (): Promise<void> {
     if (this.stopped) return
-    const wanted = new Set(this.init.agent.catalog.localServices().filter((service) => service.Kind === 'connect-proxy').map((service) => service.ID))
+    const wanted = new Set(this.init.agent.catalog.localServices()
+      .filter((service) => service.Kind === 'connect-proxy' && !this.claimed(service.ID))
+      .map((service) => service.ID))
     for (const [id, { sidecar }] of this.running) {
       if (wanted.has(id)) continue
       this.running.delete(id)

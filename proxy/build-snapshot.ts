@@ -7,8 +7,8 @@
 
 import type { HealthServiceResult } from '../catalog/queries.ts'
 import type { ServiceRecord } from '../catalog/types.ts'
-import type { Authorizer, Endpoint, FaultInjection, ProxyLimits, ProxyProtocol, ProxySnapshot, RateLimit, SplitLeg, UpstreamSnapshot } from '../proxy/snapshot.ts'
-import { parseDurationMs } from './duration.ts'
+import type { Authorizer, Endpoint, FaultInjection, ProxyLimits, ProxyProtocol, ProxySnapshot, RateLimit, SplitLeg, UpstreamSnapshot } from './snapshot.ts'
+import { parseDurationMs } from '../agent/duration.ts'
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000

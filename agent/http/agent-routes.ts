@@ -37,7 +37,7 @@ export function memberToConsul (member: MemberInfo, datacenter: string): Record<
   }
 }
 
-const ADDRESS_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+)(:\d{1,5})?$/
+const ADDRESS_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(:\d{1,5})?$/
 
 export function registerAgentRoutes (app: FastifyInstance, deps: AgentRouteDeps): void {
   app.get('/v1/agent/members', {
@@ -66,8 +66,8 @@ export function registerAgentRoutes (app: FastifyInstance, deps: AgentRouteDeps)
     schema: { params: { type: 'object', required: ['address'], properties: { address: { type: 'string', maxLength: 300 } } } },
   }, async (request, reply) => {
     const { address } = request.params as { address: string }
-    if (!ADDRESS_PATTERN.test(address)) throw badRequest(`invalid address "${address}": expected IP[:PORT]`)
-    await deps.join(address.includes(':') && !address.endsWith(']') ? address : `${address}:8301`)
+    if (!ADDRESS_PATTERN.test(address)) throw badRequest(`invalid address "${address}": expected HOST[:PORT]`)
+    await deps.join(/:\d+$/.test(address) ? address : `${address}:8301`)
     reply.type('application/json').send('')
   })
 
