@@ -103,7 +103,8 @@ async function gather (client: AgentClient, proxyId: string, log: Logger): Promi
 }
 
 export async function runStandaloneProxy (options: StandaloneProxyOptions): Promise<void> {
-  const log = pino({ level: options.logLevel ?? 'info', base: undefined }).child({ component: 'mesh:proxy', proxy: options.sidecarFor })
+  const root = pino({ level: options.logLevel ?? 'info', base: undefined })
+  const log = root.child({ component: 'mesh:standalone', sidecarFor: options.sidecarFor })
   const client = new AgentClient(options.httpAddr)
   const services = await client.call<Record<string, ServiceRecord>>('GET', '/v1/agent/services')
   const proxy = Object.values(services.body).find((service) =>
@@ -121,7 +122,7 @@ export async function runStandaloneProxy (options: StandaloneProxyOptions): Prom
   for (let attempt = 0; sidecar === undefined; attempt++) {
     try {
       inputs = await gather(client, proxyId, log)
-      sidecar = await startSidecar({ snapshot: inputs.snapshot, log })
+      sidecar = await startSidecar({ snapshot: inputs.snapshot, log: root })
     } catch (error) {
       if (attempt >= 10) { clearInterval(renew); throw error }
       log.debug({ err: (error as Error).message }, 'sidecar not started yet, retrying')
