@@ -1,20 +1,22 @@
-// The terminal handler: sends the request over HTTP/1.1 to `request.target` through its
-// keep-alive agent (plain TCP to the local app, mutual TLS to a remote sidecar) and hands back
-// the response with its body still streaming. Failures become typed errors that say whether
-// the request can have reached the application: before the connection is usable it cannot
-// (connect failed / wrong identity), after it may have (reset).
+// The terminal handler: sends the request over HTTP/1.1 through `request.target`'s keep-alive
+// pool (plain TCP to the local app, mutual TLS to a remote sidecar) and hands back the response
+// with its body still streaming. Failures become typed errors that say whether the request can
+// have reached the application: before the connection is usable it cannot (connect failed,
+// wrong identity), after it may have (reset).
 
-import { request as httpRequest } from 'node:http'
-import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http'
-import { TLSSocket } from 'node:tls'
-import type { Socket } from 'node:net'
-import { ConnectFailedError, ProxyError, UpstreamIdentityError, UpstreamResetError } from './errors.ts'
+import type { IncomingHttpHeaders } from 'node:http'
+import { Readable } from 'node:stream'
+import type { Dispatcher } from 'undici'
+import { ConnectFailedError, ConnectTimeoutError, ProxyError, UpstreamIdentityError, UpstreamResetError } from './errors.ts'
 import type { Handler, ProxyRequest, ProxyResponse } from './handler.ts'
 
-/** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus our own. */
+/**
+ * Headers that describe one connection, not the message (RFC 9110 §7.6.1), `expect` (the
+ * body is streamed anyway), and the identity headers only the inbound side may set.
+ */
 const REQUEST_HEADERS_NOT_FORWARDED = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te', 'http2-settings', 'host',
-  'x-forwarded-client-cert', 'x-mesh-source'
+  'connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te', 'transfer-encoding', 'http2-settings',
+  'host', 'expect', 'x-forwarded-client-cert', 'x-mesh-source'
 ])
 
 const CERTIFICATE_ERROR = /CERT|CA_|SELF_SIGNED|UNABLE_TO|SIGNATURE|ERR_TLS|ERR_SSL|HANDSHAKE/
@@ -24,18 +26,58 @@ export interface ForwarderInit {
   onTlsFailure?: () => void
 }
 
-export function buildRequestHeaders (request: ProxyRequest): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {}
+export function buildRequestHeaders (request: ProxyRequest): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {}
   const incoming = request.headers
   for (const name in incoming) {
     // HTTP/2 pseudo-headers (`:path`…) start with a colon and have no HTTP/1.1 form.
     if (name.charCodeAt(0) === 58 || REQUEST_HEADERS_NOT_FORWARDED.has(name)) continue
-    headers[name] = incoming[name]
+    const value = incoming[name]
+    if (value !== undefined) headers[name] = value
   }
   headers.host = request.authority
   const added = request.addHeaders
-  if (added !== null) for (const name in added) headers[name] = added[name]
+  if (added !== null) for (const name in added) headers[name] = added[name]!
   return headers
+}
+
+/** undici's raw header list (name, value, name, value…) as node's lower-cased header object. */
+function headersObject (raw: Buffer[]): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {}
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase()
+    const value = raw[i + 1]!.toString('latin1')
+    const existing = headers[name]
+    if (existing === undefined) headers[name] = name === 'set-cookie' ? [value] : value
+    else if (Array.isArray(existing)) existing.push(value)
+    else headers[name] = `${existing}, ${value}`
+  }
+  return headers
+}
+
+/** A response body fed by undici's callbacks, with backpressure through `resume`. */
+class UpstreamBody extends Readable {
+  resumeUpstream: (() => void) | null = null
+  override _read (): void {
+    const resume = this.resumeUpstream
+    if (resume !== null) resume()
+  }
+}
+
+function classify (error: Error & { code?: string }, connected: boolean, endpointId: string, init: ForwarderInit): ProxyError {
+  if (error instanceof ProxyError) {
+    if (error instanceof UpstreamIdentityError) init.onTlsFailure?.()
+    return error
+  }
+  if (!connected) {
+    if (error.code !== undefined && CERTIFICATE_ERROR.test(error.code)) {
+      init.onTlsFailure?.()
+      return new UpstreamIdentityError(`TLS handshake with ${endpointId} failed: ${error.message}`)
+    }
+    if (error.code === 'UND_ERR_CONNECT_TIMEOUT') return new ConnectTimeoutError(`cannot connect to ${endpointId}: ${error.message}`)
+    return new ConnectFailedError(`cannot connect to ${endpointId}: ${error.message}`)
+  }
+  return new UpstreamResetError(`${endpointId} closed the connection before answering: ${error.message}`)
 }
 
 export function forwarder (init: ForwarderInit = {}): Handler {
@@ -43,56 +85,49 @@ export function forwarder (init: ForwarderInit = {}): Handler {
     const target = request.target
     if (target === null) throw new Error('forwarder reached without a target')
     let connected = false
-    let settled = false
+    let body: UpstreamBody | null = null
+    let abortUpstream: ((reason: Error) => void) | null = null
     let abortReason: Error | null = null
-    const outgoing: ClientRequest = httpRequest({
-      agent: target.agent,
-      protocol: target.protocol,
-      host: target.host,
-      port: target.port,
-      method: request.method,
-      path: request.path,
-      headers: buildRequestHeaders(request)
-    })
-    const markConnected = (): void => {
-      connected = true
-      request.onConnected?.()
-    }
-    outgoing.once('socket', (socket: Socket) => {
-      if (outgoing.reusedSocket) {
-        markConnected()
-        return
-      }
-      // Nagle's algorithm would hold a small request behind the peer's delayed ACK (40 ms).
-      socket.setNoDelay(true)
-      socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', markConnected)
-    })
-    outgoing.once('response', (response: IncomingMessage) => {
-      settled = true
-      resolve({ statusCode: response.statusCode ?? 502, headers: response.headers, body: response })
-    })
-    outgoing.on('error', (error: Error & { code?: string }) => {
-      if (settled) return
-      settled = true
-      if (abortReason !== null) return reject(abortReason)
-      if (error instanceof ProxyError) {
-        init.onTlsFailure?.()
-        return reject(error)
-      }
-      if (!connected) {
-        if (error.code !== undefined && CERTIFICATE_ERROR.test(error.code)) {
-          init.onTlsFailure?.()
-          return reject(new UpstreamIdentityError(`TLS handshake with ${target.endpointId} failed: ${error.message}`))
-        }
-        return reject(new ConnectFailedError(`cannot connect to ${target.endpointId}: ${error.message}`))
-      }
-      reject(new UpstreamResetError(`${target.endpointId} closed the connection before answering: ${error.message}`))
-    })
     request.abort = (reason: Error) => {
       abortReason = reason
-      outgoing.destroy(reason)
+      if (abortUpstream !== null) abortUpstream(reason)
     }
-    if (request.body === null) outgoing.end()
-    else request.body.pipe(outgoing)
+    const handler = {
+      onConnect (abort: (reason: Error) => void): void {
+        // A request cancelled while still waiting for a connection must not run late.
+        if (abortReason !== null) {
+          abort(abortReason)
+          return
+        }
+        abortUpstream = abort
+        connected = true
+        request.onConnected?.()
+      },
+      onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+        body = new UpstreamBody()
+        body.resumeUpstream = resume
+        resolve({ statusCode, headers: headersObject(rawHeaders), body })
+        return true
+      },
+      onData (chunk: Buffer): boolean {
+        return body!.push(chunk)
+      },
+      onComplete (): void {
+        body!.push(null)
+      },
+      onError (error: Error & { code?: string }): void {
+        if (body !== null) {
+          body.destroy(error)
+          return
+        }
+        reject(abortReason ?? classify(error, connected, target.endpointId, init))
+      }
+    }
+    target.dispatcher.dispatch({
+      method: request.method as Dispatcher.HttpMethod,
+      path: request.path,
+      headers: buildRequestHeaders(request),
+      body: request.body
+    }, handler as unknown as Dispatcher.DispatchHandler)
   })
 }

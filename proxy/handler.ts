@@ -3,7 +3,8 @@
 // layer can be tested against a stub `next` without sockets, and so HTTP/1.1 and HTTP/2
 // listeners feed the same stack.
 
-import type { IncomingHttpHeaders, Agent } from 'node:http'
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Dispatcher } from 'undici'
 import type { Readable } from 'node:stream'
 
 export type Direction = 'inbound' | 'outbound'
@@ -25,11 +26,8 @@ export interface TraceContext {
 
 /** Where the terminal forwarder sends the request; chosen by the balancer or fixed (local app). */
 export interface ForwardTarget {
-  host: string
-  port: number
-  /** `https:` for mutual TLS to a sidecar, `http:` to the local app. */
-  protocol: 'http:' | 'https:'
-  agent: Agent
+  /** Keep-alive pool to the endpoint's sidecar (mutual TLS) or to the local app. */
+  dispatcher: Dispatcher
   /** Balancer key of the endpoint, `local` for the application. */
   endpointId: string
 }

@@ -7,7 +7,7 @@
 // authorization runs before anything that spends resources on the caller.
 
 import { createServer as createHttpServer } from 'node:http'
-import type { Agent } from 'node:http'
+import type { Dispatcher } from 'undici'
 import { createServer as createH2Server } from 'node:http2'
 import type { Http2Session } from 'node:http2'
 import { connect as netConnect } from 'node:net'
@@ -39,7 +39,8 @@ export interface InboundInit {
   snapshot: Cell<ProxySnapshot>
   /** Own SPIFFE ID, for X-Forwarded-Client-Cert `By=`. */
   ownSpiffeId: Cell<string>
-  appAgent: Agent
+  /** Keep-alive pool to the local application; replaced by update() when the app moves. */
+  appPool: Cell<Dispatcher>
   metrics: ProxyMetrics
   ring: SpanRing
   ids: IdSource
@@ -74,12 +75,11 @@ export function buildInboundHandler (init: InboundInit): Handler {
     faultLayer({ faults: view(() => snapshot.current.inbound.faults), clock: init.clock, random: init.random }),
     concurrencyLayer({ limits: view(() => snapshot.current.inbound.limits) })
   ]
-  const appTarget: ForwardTarget = { host: '', port: 0, protocol: 'http:', agent: init.appAgent, endpointId: 'local' }
   const toApp = forwarder()
+  let appTarget: ForwardTarget = { dispatcher: init.appPool.current, endpointId: 'local' }
   const terminal: Handler = (request) => {
     // Read per request so an update that moves the app applies to the next request.
-    appTarget.host = snapshot.current.inbound.localServiceAddress
-    appTarget.port = snapshot.current.inbound.localServicePort
+    if (appTarget.dispatcher !== init.appPool.current) appTarget = { dispatcher: init.appPool.current, endpointId: 'local' }
     request.target = appTarget
     return toApp(request)
   }

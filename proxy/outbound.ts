@@ -8,7 +8,8 @@
 // inside the retry so each try picks again and avoids the endpoint that just failed.
 
 import { createServer as createHttpServer } from 'node:http'
-import type { Agent, Server as HttpServer } from 'node:http'
+import type { Server as HttpServer } from 'node:http'
+import type { Dispatcher } from 'undici'
 import { createServer as createH2Server } from 'node:http2'
 import type { Http2Session } from 'node:http2'
 import { createServer as createNetServer } from 'node:net'
@@ -34,7 +35,7 @@ import { retryLayer } from './layers/retry.ts'
 import { splitLayer } from './layers/split.ts'
 import { traceLayer } from './layers/trace.ts'
 import type { ProxyMetrics } from './metrics.ts'
-import { createEndpointAgent, expectSpiffeId, retireAgent } from './pools.ts'
+import { createEndpointPool, expectSpiffeId, retirePool } from './pools.ts'
 import { RetryBudget } from './retry-budget.ts'
 import type { RetryBudgetInit } from './retry-budget.ts'
 import { badRequestOnClientError, serve } from './serve.ts'
@@ -56,14 +57,14 @@ export interface OutboundInit {
   log: Logger
   retryBudget?: RetryBudgetInit
   outlier?: OutlierInit
-  /** Every agent made, so stop() can close what draining left open. */
-  agents: Set<Agent>
+  /** Every pool made, so stop() can close what draining left open. */
+  pools: Set<Dispatcher>
 }
 
 export interface Outbound {
   server: NetServer
   connections: ConnectionTracker
-  pool: EndpointPool<Agent>
+  pool: EndpointPool<Dispatcher>
   /** Applies a new upstream snapshot: endpoints added, kept or drained; limits and split live. */
   update: (upstream: UpstreamSnapshot) => void
   /** New TLS material: every endpoint gets a fresh pool, old connections finish and close. */
@@ -80,7 +81,7 @@ function view<T> (read: () => T): Cell<T> {
   return { get current () { return read() } }
 }
 
-export function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Agent>): Handler {
+export function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Dispatcher>): Handler {
   const upstream = init.upstream
   const destination = (): string => upstream.current.destinationName
   const layers: Layer[] = [
@@ -104,13 +105,15 @@ export function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Age
 
 export function startOutbound (init: OutboundInit): Outbound {
   const upstream = init.upstream
-  const pool = new EndpointPool<Agent>(upstream.current.endpoints, {
+  const pool = new EndpointPool<Dispatcher>(upstream.current.endpoints, {
     createPool: (endpoint) => {
-      const agent = createEndpointAgent(endpoint, init.secureContext.current)
-      init.agents.add(agent)
-      return agent
+      const created = createEndpointPool(endpoint, init.secureContext.current)
+      init.pools.add(created)
+      return created
     },
-    retirePool: retireAgent,
+    retirePool: (retired) => {
+      void retirePool(retired as ReturnType<typeof createEndpointPool>).then(() => { init.pools.delete(retired) })
+    },
     random: init.random,
     outlier: init.outlier,
     onEjection: (endpoint, untilMs) => {

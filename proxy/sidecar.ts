@@ -4,7 +4,7 @@
 // the agent or standalone (`mesh proxy --sidecar-for`), with no agent code imported here.
 
 import type { AddressInfo, Server } from 'node:net'
-import type { Agent } from 'node:http'
+import type { Dispatcher } from 'undici'
 import type { SecureContext } from 'node:tls'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
@@ -19,7 +19,7 @@ import { ProxyMetrics } from './metrics.ts'
 import type { ProxyMetricsSnapshot } from './metrics.ts'
 import { startOutbound } from './outbound.ts'
 import type { Outbound } from './outbound.ts'
-import { agentIsIdle, closeIdleSockets, createAppAgent, secureContextFor } from './pools.ts'
+import { createAppPool, retirePool, secureContextFor } from './pools.ts'
 import type { RetryBudgetInit } from './retry-budget.ts'
 import type { ProxySnapshot, TlsMaterial, UpstreamSnapshot } from './snapshot.ts'
 import { formatServiceSpiffeId } from './spiffe.ts'
@@ -92,9 +92,8 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
   const metrics = new ProxyMetrics(init.snapshot.proxyId, init.metricsRegistry)
   const ring = new SpanRing(init.traceCapacity ?? 1024)
   const ids = new IdSource()
-  const agents = new Set<Agent>()
-  const appAgent = createAppAgent()
-  agents.add(appAgent)
+  const pools = new Set<Dispatcher>()
+  const appPool: Cell<ReturnType<typeof createAppPool>> = { current: createAppPool(init.snapshot.inbound.localServiceAddress, init.snapshot.inbound.localServicePort) }
 
   const snapshot: Cell<ProxySnapshot> = { current: init.snapshot }
   const selfOf = (s: ProxySnapshot): PeerIdentity => ({
@@ -105,12 +104,12 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
   const ownSpiffeId: Cell<string> = { get current () { return self.current.spiffeId } }
   const secureContext: Cell<SecureContext> = { current: secureContextFor(init.snapshot.tls) }
 
-  const inbound: Inbound = startInbound({ snapshot, ownSpiffeId, appAgent, metrics, ring, ids, clock, random, log })
+  const inbound: Inbound = startInbound({ snapshot, ownSpiffeId, appPool, metrics, ring, ids, clock, random, log })
   const outbounds = new Map<string, { cell: Cell<UpstreamSnapshot>, outbound: Outbound, port: number }>()
   const startUpstream = async (upstream: UpstreamSnapshot): Promise<void> => {
     const cell: Cell<UpstreamSnapshot> = { current: upstream }
     const outbound = startOutbound({
-      upstream: cell, self, secureContext, metrics, ring, ids, clock, random, log, agents,
+      upstream: cell, self, secureContext, metrics, ring, ids, clock, random, log, pools,
       retryBudget: init.retryBudget,
       outlier: init.outlier
     })
@@ -150,12 +149,12 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
         secureContext.current = secureContextFor(next.tls)
         inbound.setTls(next)
         for (const { outbound } of outbounds.values()) outbound.rotateTls()
-        // Sweep agents whose retirement finished so rotations do not accumulate them.
-        for (const agent of agents) if (agent !== appAgent && agent.maxFreeSockets === 0 && agentIsIdle(agent)) agents.delete(agent)
       }
       if (next.inbound.localServiceAddress !== previous.inbound.localServiceAddress || next.inbound.localServicePort !== previous.inbound.localServicePort) {
-        // Pooled connections to the old address are of no further use; busy ones finish first.
-        closeIdleSockets(appAgent)
+        // Requests in progress finish on the old pool; new ones go to the app's new address.
+        const old = appPool.current
+        appPool.current = createAppPool(next.inbound.localServiceAddress, next.inbound.localServicePort)
+        void retirePool(old)
       }
       snapshot.current = next
       self.current = selfOf(next)
@@ -183,8 +182,8 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
       await Promise.race([inbound.connections.whenEmpty(), new Promise((resolve) => { setTimeout(resolve, drainMs).unref() })])
       inbound.connections.destroyAll()
       await Promise.all([inboundClosed, upstreamsStopped])
-      for (const agent of agents) agent.destroy()
-      agents.clear()
+      await Promise.all([appPool.current, ...pools].map((pool) => pool.destroy().catch(() => {})))
+      pools.clear()
       log.info('sidecar stopped')
     },
 

@@ -5,11 +5,11 @@
 import { NoHealthyEndpointError, ProxyError } from '../errors.ts'
 import type { Clock, ForwardTarget, Layer, ProxyResponse } from '../handler.ts'
 import type { EndpointPool } from '../endpoint-pool.ts'
-import type { Agent } from 'node:http'
+import type { Dispatcher } from 'undici'
 
 export interface BalanceInit {
   /** The upstream's endpoints; update() changes them in place. */
-  pool: EndpointPool<Agent>
+  pool: EndpointPool<Dispatcher>
   clock: Pick<Clock, 'now'>
 }
 
@@ -24,7 +24,7 @@ export function balanceLayer (init: BalanceInit): Layer {
       throw new NoHealthyEndpointError(`no healthy endpoint for ${request.destination}${which}`)
     }
     const lease = pool.begin(state)
-    const target: ForwardTarget = { host: state.endpoint.address, port: state.endpoint.port, protocol: 'https:', agent: lease.pool, endpointId: state.endpoint.id }
+    const target: ForwardTarget = { dispatcher: lease.pool, endpointId: state.endpoint.id }
     request.target = target
     let response: ProxyResponse
     try {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { Agent } from 'node:http'
+import type { Dispatcher } from 'undici'
 import { EndpointPool } from '../../../proxy/endpoint-pool.ts'
 import { ConnectFailedError, RequestDeniedError } from '../../../proxy/errors.ts'
 import { balanceLayer } from '../../../proxy/layers/balance.ts'
@@ -8,8 +8,8 @@ import { ManualClock, answer, fakeRequest, scriptedNext } from '../fixtures/laye
 
 function setup (ids: string[]) {
   const clock = new ManualClock()
-  const pool = new EndpointPool<Agent>(ids.map((id, i) => ({ id, address: '127.0.0.1', port: 2000 + i, spiffeId: 'spiffe://td/ns/default/dc/dc1/svc/api', weight: 1 })), {
-    createPool: () => ({}) as Agent,
+  const pool = new EndpointPool<Dispatcher>(ids.map((id, i) => ({ id, address: '127.0.0.1', port: 2000 + i, spiffeId: 'spiffe://td/ns/default/dc/dc1/svc/api', weight: 1 })), {
+    createPool: () => ({}) as Dispatcher,
     retirePool: () => {},
     random: Math.random
   })
@@ -26,7 +26,8 @@ t.test('each try gets a target on an endpoint and its outcome is recorded', asyn
     return Promise.resolve(answer(200))
   })
   await handler(fakeRequest())
-  t.match(seen!.target, { host: '127.0.0.1', port: 2000, protocol: 'https:', endpointId: 'a' })
+  t.equal(seen!.target!.endpointId, 'a')
+  t.equal(seen!.target!.dispatcher, pool.endpoints[0]!.lease.pool, 'through the endpoint\'s connection pool')
   t.equal(pool.endpoints[0]!.outstanding, 0)
   t.ok(pool.endpoints[0]!.latencyEwmaMs > 1, 'latency went into the EWMA')
 })
