@@ -299,8 +299,9 @@ machines, compare the ratios. Servers: dnsmasq 2.90 answering the names from a h
 and, when it starts, the real agent (\`mesh agent start --dev\`) with the same ${SERVICES * INSTANCES} instances
 registered over its HTTP API on its one node (so its SRV targets are \`<hex>.addr.dc1.consul\` names). dnsperf
 2.10 on the same machine: after a ${WARMUP_SECONDS} s warm-up of each, two \`-c ${CLIENTS} -l ${THROUGHPUT_SECONDS}\` runs per server in
-ABBA order (dnsmasq, mesh, mesh, dnsmasq) so drifting load weighs on both; queries/s and mean
-latency are from each server's better run, lost queries are summed over both. p99 comes from two
+ABBA order (dnsmasq, standalone, agent, agent, standalone, dnsmasq) so drifting load weighs on all;
+queries/s, mean latency and response codes are from each server's better run, lost queries are
+summed over both. p99 comes from two
 more \`-c ${CLIENTS} -l ${LATENCY_SECONDS} -v\` runs per server, also ABBA, listing every query's latency (the lower
 p99 of the two is kept; printing each query slows dnsperf, so those runs' throughput is not used). Query files: ${SERVICES} names each,
 \`web-N.service.consul A\` and \`_web-N._tcp.service.consul SRV\`.
