@@ -65,6 +65,12 @@ export class Membership {
   /** Set by a late tick: expiry decisions wait until this time so pending input is read first. */
   private holdUntilMs: number | undefined
   private lastProbeWasSoon = false
+  /**
+   * Live members when we last started a push-pull. Each doubling since then triggers one at once:
+   * while a cluster forms, gossip about early joiners has small retransmit limits (log of a small
+   * N) and can miss members; log2(N) extra syncs per agent close those gaps in seconds.
+   */
+  private liveAtLastPushPull = 1
 
   constructor (init: MembershipInit) {
     this.config = membershipConfig(init.config ?? {}, lan)
@@ -240,7 +246,9 @@ export class Membership {
       if (this.state.queue.size() > 0) this.gossipRound(nowMs)
       this.nextGossipAtMs = nowMs + this.config.gossipIntervalMs
     }
-    if (this.config.pushPullIntervalMs > 0 && nowMs >= this.nextPushPullAtMs) {
+    const live = this.state.table.liveCount()
+    if (this.config.pushPullIntervalMs > 0 && (nowMs >= this.nextPushPullAtMs || live >= 2 * this.liveAtLastPushPull)) {
+      this.liveAtLastPushPull = live
       const [peer] = this.state.table.randomMembers(1, record => record.status === 'alive' && record !== this.state.self)
       if (peer !== undefined && !this.state.leaving) this.sendPushPull(peer.addr, false)
       this.nextPushPullAtMs = nowMs + this.pushPullPeriodMs()

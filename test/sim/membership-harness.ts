@@ -109,6 +109,25 @@ export class MembershipCluster {
     return names
   }
 
+  /**
+   * Starts `count` agents that already know each other, as if they had joined long ago: each
+   * merges one full-state push-pull outside the network, its join events not recorded. Lets
+   * benchmarks start from a converged cluster of thousands without simulating the join storm.
+   */
+  bootstrapAgents (count: number): string[] {
+    const names = Array.from({ length: count }, (_, i) => `a${i}`)
+    const members = names.map(name => ({ name, id: `id-${name}`, addr: name, meta: {}, incarnation: 0, status: 'alive' as const }))
+    for (let i = 0; i < count; i++) {
+      const agent = this.startAgent(names[i])
+      // A peer's full state, sender first, as a push-pull reply lists it.
+      const peer = (i + 1) % count
+      const state = [members[peer], ...members.slice(0, peer), ...members.slice(peer + 1)]
+      agent.membership.receive(names[peer], { type: 'push-pull', join: false, reply: true, members: state }, this.engine.nowMs)
+      this.arm(agent)
+    }
+    return names
+  }
+
   /** Runs fn on agent `name` as an input (e.g. leave, updateMeta) and sends what it outputs. */
   input (name: string, fn: (membership: Membership, nowMs: number) => MembershipOutput[]): void {
     const agent = this.agent(name)
