@@ -19,6 +19,12 @@ const REQUEST_HEADERS_NOT_FORWARDED = new Set([
   'host', 'expect', 'x-forwarded-client-cert', 'x-mesh-source'
 ])
 
+/**
+ * Bodies up to this size with a known length are collected and answered in one write instead of
+ * being piped: a stream and its pipe cost more than the copy for a small JSON answer.
+ */
+const BUFFERED_BODY_MAX_BYTES = 64 * 1024
+
 const CERTIFICATE_ERROR = /CERT|CA_|SELF_SIGNED|UNABLE_TO|SIGNATURE|ERR_TLS|ERR_SSL|HANDSHAKE/
 
 export interface ForwarderInit {
@@ -86,6 +92,7 @@ export function forwarder (init: ForwarderInit = {}): Handler {
     if (target === null) throw new Error('forwarder reached without a target')
     let connected = false
     let body: UpstreamBody | null = null
+    let buffered: { statusCode: number, headers: IncomingHttpHeaders, chunks: Buffer[] } | null = null
     let abortUpstream: ((reason: Error) => void) | null = null
     let abortReason: Error | null = null
     request.abort = (reason: Error) => {
@@ -104,15 +111,30 @@ export function forwarder (init: ForwarderInit = {}): Handler {
         request.onConnected?.()
       },
       onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+        const headers = headersObject(rawHeaders)
+        const length = headers['content-length']
+        if (length !== undefined && Number(length) <= BUFFERED_BODY_MAX_BYTES) {
+          buffered = { statusCode, headers, chunks: [] }
+          return true
+        }
         body = new UpstreamBody()
         body.resumeUpstream = resume
-        resolve({ statusCode, headers: headersObject(rawHeaders), body })
+        resolve({ statusCode, headers, body })
         return true
       },
       onData (chunk: Buffer): boolean {
+        if (buffered !== null) {
+          buffered.chunks.push(chunk)
+          return true
+        }
         return body!.push(chunk)
       },
       onComplete (): void {
+        if (buffered !== null) {
+          const chunks = buffered.chunks
+          resolve({ statusCode: buffered.statusCode, headers: buffered.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) })
+          return
+        }
         body!.push(null)
       },
       onError (error: Error & { code?: string }): void {

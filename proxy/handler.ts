@@ -64,8 +64,8 @@ export interface ProxyRequest {
 export interface ProxyResponse {
   statusCode: number
   headers: IncomingHttpHeaders
-  /** Streamed upstream body, or a complete body made by a layer. */
-  body: Readable | string | null
+  /** Streamed upstream body, or a complete one (small upstream bodies, bodies made by layers). */
+  body: Readable | Buffer | string | null
 }
 
 export type Handler = (request: ProxyRequest) => Promise<ProxyResponse>
@@ -110,6 +110,14 @@ export function newRequest (fields: Pick<ProxyRequest, 'method' | 'path' | 'auth
 export function setHeader (request: ProxyRequest, name: string, value: string): void {
   if (request.addHeaders === null) request.addHeaders = {}
   request.addHeaders[name] = value
+}
+
+/** Releases a response nobody will read, so its connection is freed (streamed bodies only). */
+export function discardBody (response: ProxyResponse, how: 'destroy' | 'drain'): void {
+  const body = response.body
+  if (body === null || typeof body === 'string' || Buffer.isBuffer(body)) return
+  if (how === 'destroy') body.destroy()
+  else body.resume()
 }
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Socket } from 'node:net'
-import { newRequest } from './handler.ts'
+import { discardBody, newRequest } from './handler.ts'
 import type { Direction, Handler, PeerIdentity, ProxyRequest, ProxyResponse } from './handler.ts'
 import { errorResponse } from './layers/respond.ts'
 import { BadRequestError } from './errors.ts'
@@ -78,7 +78,7 @@ export function serve (context: ServeContext, request: AnyRequest, response: Any
   context.handler(proxyRequest).then((answer) => {
     answered = true
     if (response.destroyed) {
-      if (answer.body !== null && typeof answer.body !== 'string') answer.body.destroy()
+      discardBody(answer, 'destroy')
       return
     }
     writeResponse(response, answer, !http2 && context.draining())
@@ -93,7 +93,7 @@ export function serve (context: ServeContext, request: AnyRequest, response: Any
 function writeResponse (response: AnyResponse, answer: ProxyResponse, closeConnection: boolean): void {
   (response as ServerResponse).writeHead(answer.statusCode, responseHeaders(answer.headers, closeConnection))
   const body = answer.body
-  if (body === null || typeof body === 'string') {
+  if (body === null || typeof body === 'string' || Buffer.isBuffer(body)) {
     (response as ServerResponse).end(body ?? undefined)
     return
   }

@@ -3,6 +3,7 @@
 // layer can try another endpoint while the total request timeout still runs.
 
 import { ConnectTimeoutError } from '../errors.ts'
+import { discardBody } from '../handler.ts'
 import type { Cell, Clock, Layer, ProxyResponse } from '../handler.ts'
 
 export interface ConnectTimeoutInit {
@@ -27,7 +28,7 @@ export function connectTimeoutLayer (init: ConnectTimeoutInit): Layer {
       next(request).then((response) => {
         init.clock.clearTimeout(timer)
         if (settled) {
-          if (response.body !== null && typeof response.body !== 'string') response.body.destroy()
+          discardBody(response, 'destroy')
           return
         }
         settled = true

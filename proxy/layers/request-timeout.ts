@@ -3,6 +3,7 @@
 // after the deadline is discarded so its connection can be reused or closed.
 
 import { RequestTimeoutError } from '../errors.ts'
+import { discardBody } from '../handler.ts'
 import type { Cell, Clock, Layer, ProxyResponse } from '../handler.ts'
 
 export interface RequestTimeoutInit {
@@ -24,7 +25,7 @@ export function requestTimeoutLayer (init: RequestTimeoutInit): Layer {
       }, timeoutMs)
       next(request).then((response) => {
         if (timedOut) {
-          if (response.body !== null && typeof response.body !== 'string') response.body.destroy()
+          discardBody(response, 'destroy')
           return
         }
         init.clock.clearTimeout(timer)

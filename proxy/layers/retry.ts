@@ -4,7 +4,7 @@
 // only while the shared retry budget allows it, so retries never multiply load on an outage.
 
 import { ProxyError } from '../errors.ts'
-import { isReplayable } from '../handler.ts'
+import { discardBody, isReplayable } from '../handler.ts'
 import type { Clock, Layer, ProxyResponse } from '../handler.ts'
 import type { RetryBudget } from '../retry-budget.ts'
 
@@ -37,7 +37,7 @@ export function retryLayer (init: RetryInit): Layer {
         if (response !== null) return response
         throw failure
       }
-      if (response !== null && response.body !== null && typeof response.body !== 'string') response.body.resume()
+      if (response !== null) discardBody(response, 'drain')
       init.onRetry?.(reason)
       request.attempt++
       request.abort = null
