@@ -24,7 +24,7 @@ const ANCHOR_CONF = '/work/shared/anchors/nginx-mtls-pair.conf'
 const NGINX = '/usr/sbin/nginx'
 const SELF = fileURLToPath(import.meta.url)
 /** V8 heap caps for a sidecar process (docs/proxy.md, "Running standalone"): bound RSS at a small CPU cost. */
-const SIDECAR_NODE_FLAGS = (process.env.MESH_BENCH_SIDECAR_FLAGS ?? '').split(' ').filter(Boolean)
+const SIDECAR_NODE_FLAGS = (process.env.MESH_BENCH_SIDECAR_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=64').split(' ').filter(Boolean)
 
 // ---------------------------------------------------------------------------------------------
 // Child roles: the app, and one sidecar per process.
@@ -240,7 +240,7 @@ function table (results: PathResult[]): string {
   const direct = results.find((r) => r.name === 'direct')!
   const nginx = results.find((r) => r.name === 'nginx pair')!
   const added = (r: PathResult, key: 'p50Ms' | 'p99Ms'): number => Math.max(0, r.fixed[key] - direct.fixed[key])
-  const ratio = (a: number, b: number): string => b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a'
+  const ratio = (a: number, b: number): string => b > 0 ? `${(a / b).toFixed(2)}×` : `n/a (nginx added ${b.toFixed(2)}; mesh ${a.toFixed(2)})`
   const lines = [
     '| path | p50 at 1k rps | p99 at 1k rps | added p50 | added p99 | achieved rps | errors | max rps (wrk -c16) | CPU per process at 1k rps | CPU at max | peak RSS per process |',
     '|---|---|---|---|---|---|---|---|---|---|---|'
@@ -286,6 +286,16 @@ async function main (): Promise<void> {
     if (only === '' || only === 'mesh') results.push(await measure('mesh pair', pair.info.outboundPort, [{ name: 'sidecar pair', pid: () => pair.child.pid! }], seconds))
     const loadAfter = loadavg()[0]!
     const report = [
+      '# Proxy benchmark: mesh sidecar pair vs the nginx mTLS pair',
+      '',
+      'Written by `npm run bench:proxy -- --out docs/benchmarks/proxy.md` (bench/proxy.ts). One run, one machine:',
+      'app (node http server, small GET, keep-alive) reached directly, through the nginx pair of',
+      '`/work/shared/anchors/nginx-mtls-pair.conf` (one worker serving both servers), and through the mesh',
+      'pair (outbound sidecar → mTLS → inbound sidecar, both in one Node process, as nginx\'s one worker;',
+      `Node flags ${SIDECAR_NODE_FLAGS.join(' ') || 'none'}). Fixed rate: \`hey -z ${seconds}s -q 100 -c 10\` (1,000 requests/s);`,
+      `maximum: \`wrk -t2 -c16 -d${seconds}s\`. Added latency = path − direct at the same percentile. CPU in % of one core,`,
+      'from /proc; peak RSS is VmHWM. The machine is shared: compare ratios within this run, not across runs.',
+      '',
       `Run ${new Date().toISOString()}, Node ${process.version}, ${seconds} s per measurement, load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} on ${String(execFileSync('nproc')).trim()} cores.`,
       '',
       only === '' ? table(results) : JSON.stringify(results, null, 1)
