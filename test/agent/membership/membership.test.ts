@@ -259,3 +259,33 @@ t.test('piggybacked gossip never pushes a datagram over maxDatagramBytes', async
   }
   t.ok(datagrams.some(send => (send.message as { gossip: unknown[] }).gossip.length > 5), 'datagrams are actually filled')
 })
+
+t.test('a member we suspect is probed next, and the ping carries the suspicion (buddy system)', async t => {
+  const a = withPeers()
+  a.receive('c:8301', { type: 'gossip', gossip: [{ type: 'suspect', name: 'd', incarnation: 0, from: 'c' }] }, 0)
+  const { ping } = nextPing(a)
+  t.equal(ping.target, 'd')
+  t.ok(ping.gossip.some(entry => entry.type === 'suspect' && entry.name === 'd'), 'the suspect learns it is suspected')
+})
+
+t.test('an accusation older than our incarnation makes the ack carry our current alive again', async t => {
+  const b = agent('b', 2)
+  b.receive('a:8301', { type: 'ping', seq: 1, target: 'b', gossip: [{ type: 'suspect', name: 'b', incarnation: 0, from: 'a' }] }, 0)
+  t.equal(b.member('b')?.incarnation, 1, 'refuted once')
+  // Spread the refutation until it is no longer queued as fresh news.
+  for (let i = 0; i < 40; i++) b.receive('c:8301', { type: 'ping', seq: 100 + i, target: 'b', gossip: [] }, 10 + i)
+  const [ack] = sends(b.receive('d:8301', { type: 'ping', seq: 2, target: 'b', gossip: [{ type: 'suspect', name: 'b', incarnation: 0, from: 'd' }] }, 100))
+  t.same((ack.message as { gossip: GossipEntry[] }).gossip.filter(entry => entry.name === 'b').map(entry => [entry.type, entry.incarnation]), [['alive', 1]])
+  t.equal(b.member('b')?.incarnation, 1, 'no new incarnation for stale news')
+})
+
+t.test('when the number of live members has doubled, a push-pull starts at once', async t => {
+  const a = agent('a')
+  a.receive('b:8301', { type: 'gossip', gossip: [alive('b')] }, 0)
+  const first = sends(runTicks(a, 600)).filter(send => send.reliable)
+  t.same(first.map(send => send.to), ['b:8301'], '1 → 2 live members')
+  a.receive('b:8301', { type: 'gossip', gossip: [alive('c')] }, 601)
+  t.same(sends(runTicks(a, 1200)).filter(send => send.reliable), [], '2 → 3 is not a doubling')
+  a.receive('b:8301', { type: 'gossip', gossip: [alive('d')] }, 1201)
+  t.equal(sends(runTicks(a, 1800)).filter(send => send.reliable).length, 1, '2 → 4 is')
+})
