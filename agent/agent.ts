@@ -251,6 +251,7 @@ export class Agent {
       Meta: {},
       Stats: {
         agent: { uptime_seconds: String(Math.round((Date.now() - this.startedAtMs) / 1000)) },
+        runtime: stringify(process.memoryUsage()),
         membership: { members: String(this.membership.members().length), ...stringify(this.membership.stats) },
         udp: stringify(this.datagrams.stats),
         replication: stringify(this.replication.stats),

@@ -131,7 +131,7 @@ async function startMesh (): Promise<{ child: ChildProcess, port: number }> {
 async function startAgent (directory: string): Promise<{ child: ChildProcess, port: number }> {
   const gossipPort = await freePort()
   const child = spawn(process.execPath, [
-    new URL('../cli/mesh.ts', import.meta.url).pathname, 'agent', 'start', '--dev', '--http-port', '0', '--dns-port', '0',
+    new URL('../cli/mesh.mjs', import.meta.url).pathname, 'agent', 'start', '--dev', '--http-port', '0', '--dns-port', '0',
     '--bind', `127.0.0.1:${gossipPort}`, '--data-dir', join(directory, 'agent'), '--log-level', 'warn'
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''

@@ -1,5 +1,5 @@
 // The CLI's error classes, one per condition, each with a stable code documented in
-// docs/errors/cli.md. mesh.ts prints any of them as a single "Error: ..." line and exits 1.
+// docs/errors/cli.md. mesh.mjs prints any of them as a single "Error: ..." line and exits 1.
 
 export class CliError extends Error {
   readonly code: string

@@ -1,5 +1,5 @@
 // How commands print: aligned plain-text tables for people, indented JSON for scripts, and the
-// shared `--format` choice. Everything goes to stdout; errors are mesh.ts's business.
+// shared `--format` choice. Everything goes to stdout; errors are mesh.mjs's business.
 
 export type OutputFormat = 'table' | 'json'
 

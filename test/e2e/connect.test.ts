@@ -14,7 +14,7 @@ import { Cluster, http, members, waitFor } from './harness.ts'
 import type { AgentProcess } from './harness.ts'
 import { createRoot, createIssuer, issueLeaf } from '../../ca/profiles.ts'
 
-const MESH = new URL('../../cli/mesh.ts', import.meta.url).pathname
+const MESH = new URL('../../cli/mesh.mjs', import.meta.url).pathname
 
 async function freePort (): Promise<number> {
   const server = createNetServer()

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-const MESH = new URL('../../cli/mesh.ts', import.meta.url).pathname
+const MESH = new URL('../../cli/mesh.mjs', import.meta.url).pathname
 
 export interface AgentProcess {
   name: string

@@ -7,7 +7,7 @@ import { createServer } from 'node:http'
 import { createServer as createNetServer } from 'node:net'
 import { Cluster, http, waitFor } from './harness.ts'
 
-const MESH = new URL('../../cli/mesh.ts', import.meta.url).pathname
+const MESH = new URL('../../cli/mesh.mjs', import.meta.url).pathname
 
 async function freePort (): Promise<number> {
   const server = createNetServer()

@@ -7,7 +7,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { Cluster } from './harness.ts'
 
-const MESH = new URL('../../cli/mesh.ts', import.meta.url).pathname
+const MESH = new URL('../../cli/mesh.mjs', import.meta.url).pathname
 
 async function runAgent (args: string[]): Promise<{ code: number | null, stderr: string }> {
   const child = spawn(process.execPath, [MESH, 'agent', 'start', '--bind', '127.0.0.1:0', '--http-port', '0', '--dns-port', '-1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
