@@ -18,6 +18,7 @@ import { lan, membershipConfig, type MembershipConfig } from './config.ts'
 import { InvalidSelfError, NotStartedError } from './errors.ts'
 import type { MemberRecord } from './member-table.ts'
 import { MembershipState, snapshot } from './state.ts'
+import { RelayTable } from './relays.ts'
 import { pushPullIntervalMs } from './timing.ts'
 import type { GossipEntry, MemberInfo, MembershipMessage, MembershipOutput, SelfInfo } from './types.ts'
 
@@ -40,12 +41,6 @@ interface Probe {
   nacks: number
 }
 
-interface Relay {
-  originSeq: number
-  originAddr: string
-  expiresAtMs: number
-}
-
 /** Bytes a gossip entry adds inside a datagram besides its own JSON (the separating comma). */
 const GOSSIP_ENTRY_OVERHEAD_BYTES = 1
 
@@ -61,7 +56,7 @@ export class Membership {
   private nextGossipAtMs = 0
   private nextPushPullAtMs = 0
   private nextReconnectAtMs = 0
-  private readonly relays = new Map<number, Relay>()
+  private readonly relays: RelayTable
   /** Set by a late tick: expiry decisions wait until this time so pending input is read first. */
   private holdUntilMs: number | undefined
   private lastProbeWasSoon = false
@@ -84,6 +79,7 @@ export class Membership {
     }
     const record: MemberRecord = { ...self, meta: { ...self.meta }, incarnation: 0, status: 'alive', statusChangedAtMs: 0, stateSizeBytes: 0 }
     this.state = new MembershipState({ self: record, config: this.config, random: this.random, log: this.log })
+    this.relays = new RelayTable(this.config.maxPendingRelays)
   }
 
   start (nowMs: number): MembershipOutput[] {
@@ -225,15 +221,13 @@ export class Membership {
       queuedBroadcasts: this.state.queue.size(),
       liveMembers: this.state.table.liveCount(),
       conflicts: this.state.conflicts,
-      pendingRelays: this.relays.size
+      pendingRelays: this.relays.size()
     }
   }
 
   private progress (nowMs: number): void {
     this.progressProbe(nowMs)
-    for (const [seq, relay] of this.relays) {
-      if (relay.expiresAtMs > nowMs) continue
-      this.relays.delete(seq)
+    for (const relay of this.relays.expire(nowMs)) {
       this.sendDatagram(relay.originAddr, { type: 'nack', seq: relay.originSeq, gossip: [] })
     }
     for (const [name, suspicion] of this.state.suspicions) {
@@ -362,16 +356,14 @@ export class Membership {
       this.probeAgainIfSuspect(target)
       return
     }
-    const relay = this.relays.get(seq)
+    const relay = this.relays.take(seq)
     if (relay === undefined) return
-    this.relays.delete(seq)
     this.sendDatagram(relay.originAddr, { type: 'ack', seq: relay.originSeq, gossip: [] })
   }
 
   private relayProbe (fromAddr: string, originSeq: number, target: string, targetAddr: string, nowMs: number): void {
-    if (this.relays.size >= this.config.maxPendingRelays) return
     const seq = this.nextSeq()
-    this.relays.set(seq, { originSeq, originAddr: fromAddr, expiresAtMs: nowMs + this.config.probeTimeoutMs })
+    if (!this.relays.add(seq, { originSeq, originAddr: fromAddr, expiresAtMs: nowMs + this.config.probeTimeoutMs })) return
     this.sendDatagram(targetAddr, { type: 'ping', seq, target, gossip: [] })
   }
 
@@ -409,7 +401,7 @@ export class Membership {
     let deadlineMs = this.probe === undefined
       ? (this.state.leaving ? Number.POSITIVE_INFINITY : this.nextProbeAtMs)
       : (this.probe.indirectSent ? this.probe.endAtMs : this.probe.timeoutAtMs)
-    for (const relay of this.relays.values()) deadlineMs = Math.min(deadlineMs, relay.expiresAtMs)
+    deadlineMs = Math.min(deadlineMs, this.relays.earliestExpiryMs())
     for (const suspicion of this.state.suspicions.values()) deadlineMs = Math.min(deadlineMs, suspicion.deadlineMs())
     if (this.state.queue.size() > 0) deadlineMs = Math.min(deadlineMs, this.nextGossipAtMs)
     if (this.config.pushPullIntervalMs > 0) deadlineMs = Math.min(deadlineMs, this.nextPushPullAtMs)
