@@ -11,6 +11,8 @@ import type { MemberInfo, MemberStatus } from './types.ts'
 export interface MemberRecord extends MemberInfo {
   /** UTF-8 bytes of this member's push-pull state, cached (0: not computed since the last change). */
   stateSizeBytes: number
+  /** Position in the table's name array (for O(1) removal); −1 outside a table. */
+  tableIndex: number
 }
 
 const isLive = (status: MemberStatus): boolean => status === 'alive' || status === 'suspect'
@@ -20,7 +22,6 @@ export class MemberTable {
   private readonly byName = new Map<string, MemberRecord>()
   /** Names in an array too, for O(1) random picks (swap-remove on delete). */
   private readonly names: string[] = []
-  private readonly indexOfName = new Map<string, number>()
   private probeOrder: string[] = []
   private probeIndex = 0
   private liveCountValue = 0
@@ -48,7 +49,7 @@ export class MemberTable {
 
   add (record: MemberRecord): void {
     this.byName.set(record.name, record)
-    this.indexOfName.set(record.name, this.names.length)
+    record.tableIndex = this.names.length
     this.names.push(record.name)
     if (isLive(record.status)) this.liveCountValue++
     // Swap into a random not-yet-probed slot of this round: O(1), and still uniformly placed.
@@ -63,13 +64,13 @@ export class MemberTable {
     if (record === undefined) return
     if (isLive(record.status)) this.liveCountValue--
     this.byName.delete(name)
-    const index = this.indexOfName.get(name) as number
+    const index = record.tableIndex
+    record.tableIndex = -1
     const last = this.names.pop() as string
     if (last !== name) {
       this.names[index] = last
-      this.indexOfName.set(last, index)
+      ;(this.byName.get(last) as MemberRecord).tableIndex = index
     }
-    this.indexOfName.delete(name)
   }
 
   /** Changes a member's status, keeping the live count right; returns false if nothing changed. */

@@ -77,7 +77,7 @@ export class Membership {
     } catch (error) {
       throw new InvalidSelfError((error as Error).message)
     }
-    const record: MemberRecord = { ...self, meta: { ...self.meta }, incarnation: 0, status: 'alive', statusChangedAtMs: 0, stateSizeBytes: 0 }
+    const record: MemberRecord = { ...self, meta: { ...self.meta }, incarnation: 0, status: 'alive', statusChangedAtMs: 0, stateSizeBytes: 0, tableIndex: -1 }
     this.state = new MembershipState({ self: record, config: this.config, random: this.random, log: this.log })
     this.relays = new RelayTable(this.config.maxPendingRelays)
   }

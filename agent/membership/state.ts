@@ -89,7 +89,7 @@ export class MembershipState {
         this.log.warn({ name: entry.name, maxMembers: this.config.maxMembers }, 'member table full: ignored a new member')
         return
       }
-      record = { name: entry.name, id: entry.id, addr: entry.addr, meta: entry.meta, incarnation: entry.incarnation, status: 'alive', statusChangedAtMs: nowMs, stateSizeBytes: 0 }
+      record = { name: entry.name, id: entry.id, addr: entry.addr, meta: entry.meta, incarnation: entry.incarnation, status: 'alive', statusChangedAtMs: nowMs, stateSizeBytes: 0, tableIndex: -1 }
       this.table.add(record)
       if (!fromFullState) this.broadcastAlive(record, entry)
       this.emit('join', record)
