@@ -2,7 +2,7 @@ import t from 'tap'
 import { connect as tlsConnect } from 'node:tls'
 import { X509Certificate } from 'node:crypto'
 import { cleanupPki } from './fixtures/certs.ts'
-import { endpoint, get, openHandles, requestLoop, settledHandles, upstream } from './fixtures/mesh.ts'
+import { endpoint, get, openHandles, requestLoop, requestsReceived, settledHandles, upstream } from './fixtures/mesh.ts'
 import { startTopology } from './fixtures/topology.ts'
 import type { Topology } from './fixtures/topology.ts'
 import type { Authorizer } from '../../proxy/snapshot.ts'
@@ -76,7 +76,7 @@ t.test('an intention change applies to the next request and lets requests in fli
   const mesh = await startTopology()
   for (const app of mesh.apiApps) app.delayMs = 150
   const inFlight = [get(mesh.port, '/slow-1', mesh.agent), get(mesh.port, '/slow-2', mesh.agent)]
-  while (mesh.apiApps[0]!.requests + mesh.apiApps[1]!.requests < 2) await new Promise((resolve) => { setImmediate(resolve) })
+  await requestsReceived(mesh.apiApps, 2)
   // An L7 intention: connections stay allowed, requests are denied.
   const deny: Authorizer = (request) => request.http === undefined
     ? { allowed: true, reason: 'L7 rules apply per request' }

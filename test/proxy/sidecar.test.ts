@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { startSidecar } from '../../proxy/sidecar.ts'
 import { cleanupPki, testPki } from './fixtures/certs.ts'
-import { get, openHandles, settledHandles, snapshotFor, startEchoApp } from './fixtures/mesh.ts'
+import { get, openHandles, requestsReceived, settledHandles, snapshotFor, startEchoApp } from './fixtures/mesh.ts'
 import { startTopology } from './fixtures/topology.ts'
 
 t.teardown(cleanupPki)
@@ -41,7 +41,7 @@ t.test('stop lets a request in progress finish, then closes everything', async (
   const mesh = await startTopology()
   for (const app of mesh.apiApps) app.delayMs = 100
   const inFlight = get(mesh.port, '/finishing', mesh.agent)
-  while (mesh.apiApps[0]!.requests + mesh.apiApps[1]!.requests === 0) await new Promise((resolve) => { setImmediate(resolve) })
+  await requestsReceived(mesh.apiApps, 1)
   const stopped = mesh.web.stop({ drainMs: 5000 })
   const reply = await inFlight
   t.equal(reply.status, 200, 'the request in progress was answered')
