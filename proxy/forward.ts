@@ -32,7 +32,7 @@ export interface ForwarderInit {
   onTlsFailure?: () => void
 }
 
-export function buildRequestHeaders (request: ProxyRequest): Record<string, string | string[]> {
+function buildRequestHeaders (request: ProxyRequest): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {}
   const incoming = request.headers
   for (const name in incoming) {

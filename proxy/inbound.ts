@@ -63,7 +63,7 @@ function view<T> (read: () => T): Cell<T> {
   return { get current () { return read() } }
 }
 
-export function buildInboundHandler (init: InboundInit): Handler {
+function buildInboundHandler (init: InboundInit): Handler {
   const snapshot = init.snapshot
   const layers: Layer[] = [
     traceLayer({ ring: init.ring, ids: init.ids, clock: init.clock }),

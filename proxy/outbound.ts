@@ -81,7 +81,7 @@ function view<T> (read: () => T): Cell<T> {
   return { get current () { return read() } }
 }
 
-export function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Dispatcher>): Handler {
+function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Dispatcher>): Handler {
   const upstream = init.upstream
   const destination = (): string => upstream.current.destinationName
   const layers: Layer[] = [

@@ -29,7 +29,7 @@ export interface ServeContext {
 type AnyRequest = IncomingMessage | Http2ServerRequest
 type AnyResponse = ServerResponse | Http2ServerResponse
 
-export function responseHeaders (headers: IncomingHttpHeaders, closeConnection: boolean): OutgoingHttpHeaders {
+function responseHeaders (headers: IncomingHttpHeaders, closeConnection: boolean): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}
   for (const name in headers) {
     if (name.charCodeAt(0) === 58 || RESPONSE_HEADERS_NOT_FORWARDED.has(name)) continue
