@@ -15,7 +15,7 @@ import { handleRequests, request } from './transport/request.ts'
 
 export const PROTOCOL_SWIM = '/mesh/swim/1.0.0'
 const RELIABLE_TIMEOUT_MS = 5000
-const LAG_SAMPLE_INTERVAL_MS = 250
+const LAG_SAMPLE_INTERVAL_MS = 1000
 
 export interface MembershipRunnerInit {
   core: Membership
@@ -58,7 +58,7 @@ export class MembershipRunner {
       return { ok: true }
     }, this.init.log, { maxBytes: 1024 * 1024 })
     this.run((now) => this.init.core.start(now))
-    this.lagMonitor = monitorEventLoopDelay({ resolution: 20 })
+    this.lagMonitor = monitorEventLoopDelay({ resolution: 100 })
     this.lagMonitor.enable()
     this.lagTimer = setInterval(() => this.sampleLag(), LAG_SAMPLE_INTERVAL_MS)
     this.lagTimer.unref()

@@ -100,7 +100,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         emitSelf: false,
         allowedTopics: [TOPIC_CATALOG, TOPIC_EVENTS],
         maxInboundDataLength: GOSSIP_MAX_MESSAGE_BYTES,
-        heartbeatInterval: 700,
+        heartbeatInterval: 1000,
       }),
     },
     start: false,
