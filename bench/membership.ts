@@ -14,7 +14,7 @@ import type { AgentProcess } from '../test/e2e/harness.ts'
 const N = Number(process.argv[2] ?? 50)
 const VICTIMS = 3
 const IDLE_WINDOW_MS = 10_000
-const NODE_ARGS = ['--max-semi-space-size=1', '--max-old-space-size=128']
+const NODE_ARGS = ['--max-semi-space-size=1']
 
 interface Figures {
   joinFromStartS: number
@@ -24,17 +24,25 @@ interface Figures {
   detectLastS: number[]
   spreadS: number
   rssMb: number
+  pssMb: number
   idleCpuPct: number
   falseDeaths: number
 }
 
-function procStat (pid: number): { cpuTicks: number, rssKb: number } {
+function procStat (pid: number): { cpuTicks: number, rssKb: number, pssKb: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  return { cpuTicks: Number(stat[11]) + Number(stat[12]), rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) }
+  // PSS divides pages shared between processes (the node binary, shared libraries) among them:
+  // what one more agent costs the machine. RSS counts shared pages in full for every process.
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+  return {
+    cpuTicks: Number(stat[11]) + Number(stat[12]),
+    rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0),
+    pssKb: Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0),
+  }
 }
 
-async function idleCpuAndRss (pids: number[]): Promise<{ cpuPct: number, rssMb: number }> {
+async function idleCpuAndRss (pids: number[]): Promise<{ cpuPct: number, rssMb: number, pssMb: number }> {
   const ticksPerSecond = 100
   const before = pids.map((pid) => procStat(pid).cpuTicks)
   await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS))
@@ -43,6 +51,7 @@ async function idleCpuAndRss (pids: number[]): Promise<{ cpuPct: number, rssMb: 
   return {
     cpuPct: cpuTicks / ticksPerSecond / (IDLE_WINDOW_MS / 1000) / pids.length * 100,
     rssMb: after.reduce((sum, stat) => sum + stat.rssKb, 0) / pids.length / 1024,
+    pssMb: after.reduce((sum, stat) => sum + stat.pssKb, 0) / pids.length / 1024,
   }
 }
 
@@ -138,6 +147,7 @@ async function benchMesh (): Promise<Figures> {
       detectLastS: detectLast,
       spreadS: Math.max(...spread),
       rssMb: idle.rssMb,
+      pssMb: idle.pssMb,
       idleCpuPct: idle.cpuPct,
       falseDeaths,
     }
@@ -203,6 +213,7 @@ async function benchSerf (): Promise<Figures | undefined> {
       detectLastS: detect,
       spreadS: (Math.max(...received) - eventAt) / 1000,
       rssMb: idle.rssMb,
+      pssMb: idle.pssMb,
       idleCpuPct: idle.cpuPct,
       falseDeaths: 0,
     }
@@ -224,7 +235,8 @@ const rows = [
   ['failure detection, first / last survivor (s, median of victims)', `${format(median(mesh.detectFirstS))} / ${format(median(mesh.detectLastS))}`, '–', '–'],
   ['a change reaches all agents (mesh: graceful leave; serf: user event) (s)', format(mesh.spreadS), serf === undefined ? '–' : format(serf.spreadS), ratio(mesh.spreadS, serf?.spreadS)],
   ['idle CPU per agent (% of one core)', format(mesh.idleCpuPct), serf === undefined ? '–' : format(serf.idleCpuPct), ratio(mesh.idleCpuPct, serf?.idleCpuPct)],
-  ['RSS per agent (MB)', format(mesh.rssMb, 0), serf === undefined ? '–' : format(serf.rssMb, 0), ratio(mesh.rssMb, serf?.rssMb)],
+  ['RSS per agent (MB; shared pages counted in every process)', format(mesh.rssMb, 0), serf === undefined ? '–' : format(serf.rssMb, 0), ratio(mesh.rssMb, serf?.rssMb)],
+  ['PSS per agent (MB; shared pages divided among processes)', format(mesh.pssMb, 0), serf === undefined ? '–' : format(serf.pssMb, 0), ratio(mesh.pssMb, serf?.pssMb)],
   ['live agents wrongly declared dead', String(mesh.falseDeaths), '–', '–'],
 ]
 const table = [
