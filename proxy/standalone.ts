@@ -24,7 +24,7 @@ const WAIT = '60s'
 const RETRY_MS = 2000
 
 export class StandaloneProxyError extends Error {
-  readonly code = 'MESH_ERR_PROXY_STANDALONE'
+  readonly code = 'MESH_ERR_STANDALONE_PROXY'
   constructor (message: string) {
     super(message)
     this.name = 'StandaloneProxyError'
