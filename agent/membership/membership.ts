@@ -9,8 +9,10 @@
 // an ack relayed from the target, or a nack); with no ack by the end of the probe interval the
 // target is suspected. Suspicions spread as gossip: every gossip interval the queued news is sent
 // to a few random members (recently dead ones included) and it also rides on every probe
-// datagram. Full state is exchanged by push-pull at join and periodically, and with a random dead
-// member now and then so that partitions heal. The state rules themselves live in state.ts.
+// datagram. A member we suspect is probed early and again while suspected (its silence confirms,
+// its ack carries a refutation we may have missed). Full state is exchanged by push-pull at join,
+// periodically, whenever the live count doubled, and with a random dead member now and then so
+// that partitions heal. The state rules themselves live in state.ts.
 
 import { pino, type Logger } from 'pino'
 import { encodedSizeBytes, validateAddr, validateId, validateMeta, validateName } from './codec.ts'

@@ -5,7 +5,8 @@
 // about itself by its incarnation, which only it may raise. Alive news wins over suspect or dead
 // news only with a higher incarnation; suspect and dead news win over alive news at an equal or
 // higher incarnation. A member that hears it is suspected or dead at an incarnation ≥ its own
-// refutes: it raises its incarnation above it and broadcasts alive. A suspicion turns into dead
+// refutes: it raises its incarnation above it and broadcasts alive (and re-sends that alive when
+// it hears an accusation it already refuted, since the accuser missed it). A suspicion turns into dead
 // when its Lifeguard timeout expires; further suspicions from other members confirm and shorten
 // it. Dead news whose sender is the member itself means a graceful leave (`left`). In a full-state
 // push-pull, a remote `dead` is only taken as suspicion, so the member gets a chance to refute.
