@@ -20,7 +20,25 @@ const percentile = (values: number[], p: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)]
 }
 
-async function propagation (n: number): Promise<{ p50: number, p99: number, max: number }> {
+interface Spread { p50: number, p99: number, max: number }
+
+/** Waits, with blocking queries on every agent, until `seen(body)` holds; resolves with the time. */
+async function watchAll (agents: AgentProcess[], path: string, seen: (body: unknown) => boolean): Promise<Array<Promise<number>>> {
+  const separator = path.includes('?') ? '&' : '?'
+  const indexes = await Promise.all(agents.map(async (agent) => Number((await http(agent, 'GET', path)).headers.get('x-consul-index'))))
+  return agents.map(async (agent, position) => {
+    let index = indexes[position]
+    for (;;) {
+      const response = await http(agent, 'GET', `${path}${separator}index=${index}&wait=30s`)
+      if (seen(response.body)) return Date.now()
+      index = Number(response.headers.get('x-consul-index'))
+    }
+  })
+}
+
+const spread = (delays: number[]): Spread => ({ p50: percentile(delays, 50), p99: percentile(delays, 99), max: Math.max(...delays) })
+
+async function propagation (n: number): Promise<{ registration: Spread, intention: Spread }> {
   const cluster = new Cluster()
   try {
     const common = { dev: false, nodeArgs: NODE_ARGS, startTimeoutMs: 120_000 }
@@ -32,23 +50,25 @@ async function propagation (n: number): Promise<{ p50: number, p99: number, max:
     }
     for (const agent of agents) await waitFor(`${agent.name} full view`, async () => (await members(agent)).length === n, 120_000, 250)
     const delays: number[] = []
+    const intentionDelays: number[] = []
     for (let round = 0; round < ROUNDS; round++) {
       const service = `prop-${round}`
-      const indexes = await Promise.all(agents.map(async (agent) => Number((await http(agent, 'GET', `/v1/health/service/${service}`)).headers.get('x-consul-index'))))
-      const seen = agents.map(async (agent, position) => {
-        let index = indexes[position]
-        for (;;) {
-          const response = await http(agent, 'GET', `/v1/health/service/${service}?index=${index}&wait=30s`)
-          if ((response.body as unknown[]).length > 0) return Date.now()
-          index = Number(response.headers.get('x-consul-index'))
-        }
-      })
+      const seen = await watchAll(agents, `/v1/health/service/${service}`, (body) => (body as unknown[]).length > 0)
       const registering = agents[round % agents.length]
       const start = Date.now()
       await http(registering, 'PUT', '/v1/agent/service/register', { Name: service, Port: 1000 + round })
       for (const at of await Promise.all(seen)) delays.push(at - start)
+
+      // An intention written on one agent, until every agent's match query returns it.
+      const destination = `dest-${round}`
+      const matched = await watchAll(agents, `/v1/connect/intentions/match?by=destination&name=${destination}`,
+        (body) => ((body as Record<string, unknown[]>)[destination] ?? []).length > 0)
+      const writer = agents[(round * 7) % agents.length]
+      const written = Date.now()
+      await http(writer, 'PUT', `/v1/connect/intentions/exact?source=web&destination=${destination}`, { Action: 'deny' })
+      for (const at of await Promise.all(matched)) intentionDelays.push(at - written)
     }
-    return { p50: percentile(delays, 50), p99: percentile(delays, 99), max: Math.max(...delays) }
+    return { registration: spread(delays), intention: spread(intentionDelays) }
   } finally {
     await cluster.cleanup()
   }
@@ -99,7 +119,9 @@ const lines = [
 ]
 for (const n of SIZES) {
   const figures = await propagation(n)
-  lines.push(`| registration → visible through /v1/health/service on all ${n} agents, p50 / p99 / max (${ROUNDS} registrations) | ${figures.p50} / ${figures.p99} / ${figures.max} ms | p99 ≤ 1000 ms at 50 |`)
+  const { registration, intention } = figures
+  lines.push(`| registration → visible through /v1/health/service on all ${n} agents, p50 / p99 / max (${ROUNDS} registrations) | ${registration.p50} / ${registration.p99} / ${registration.max} ms | p99 ≤ 1000 ms at 50 |`)
+  lines.push(`| intention written on one agent → returned by /v1/connect/intentions/match on all ${n} agents, p50 / p99 / max | ${intention.p50} / ${intention.p99} / ${intention.max} ms | p99 ≤ 1000 ms at 50 |`)
 }
 const big = await largeCatalog()
 lines.push(`| /v1/health/service/:s?passing with ${SERVICES * INSTANCES} instances on one agent (100 per answer), p50 / p99 | ${big.query.p50.toFixed(2)} / ${big.query.p99.toFixed(2)} ms | p99 ≤ 5 ms |`)
