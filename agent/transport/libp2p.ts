@@ -71,7 +71,7 @@ export interface MeshNodeInit {
   advertiseAddress: string
   clusterKey: Uint8Array | undefined
   log: Logger
-  /** Most connections kept open; gossipsub needs only a handful per agent. */
+  /** Most connections kept open (gossipsub keeps a handful; syncs and joins open more for a while). */
   maxConnections?: number
 }
 
@@ -90,7 +90,12 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     streamMuxers: [yamux()],
     ...(init.clusterKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: clusterKeyToPsk(init.clusterKey) }) }),
     connectionManager: {
-      maxConnections: init.maxConnections ?? 32,
+      maxConnections: init.maxConnections ?? 128,
+      // libp2p's default (5 new inbound connections per second per IP) refuses joins when many
+      // agents share one address — several agents on one host, or a NAT — and a refused join waits
+      // for the retry interval; a joining cluster of 50 agents needs far more than 5 per second.
+      inboundConnectionThreshold: 256,
+      maxIncomingPendingConnections: 64,
     },
     services: {
       identify: identify(),
