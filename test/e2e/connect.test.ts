@@ -9,20 +9,11 @@ import { spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import { connect, createServer as createTlsServer } from 'node:tls'
-import { createServer as createNetServer } from 'node:net'
-import { Cluster, http, members, waitFor } from './harness.ts'
+import { Cluster, freePort, http, members, waitFor } from './harness.ts'
 import type { AgentProcess } from './harness.ts'
 import { createRoot, createIssuer, issueLeaf } from '../../ca/profiles.ts'
 
 const MESH = new URL('../../cli/mesh.mjs', import.meta.url).pathname
-
-async function freePort (): Promise<number> {
-  const server = createNetServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 async function app (name: string, address: string): Promise<{ server: Server, port: number }> {
   const server = createServer((request, response) => {

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -151,4 +152,13 @@ export async function members (agent: AgentProcess): Promise<ConsulMember[]> {
 
 export async function memberStatus (agent: AgentProcess, name: string): Promise<number | undefined> {
   return (await members(agent)).find((member) => member.Name === name)?.Status
+}
+
+/** A port that was free a moment ago on 127.0.0.1 (for listeners the test does not bind itself). */
+export async function freePort (): Promise<number> {
+  const server = createNetServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }

@@ -4,18 +4,9 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:http'
-import { createServer as createNetServer } from 'node:net'
-import { Cluster, http, waitFor } from './harness.ts'
+import { Cluster, freePort, http, waitFor } from './harness.ts'
 
 const MESH = new URL('../../cli/mesh.mjs', import.meta.url).pathname
-
-async function freePort (): Promise<number> {
-  const server = createNetServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 t.test('a standalone sidecar takes over and hands back', async (t) => {
   const cluster = new Cluster()
