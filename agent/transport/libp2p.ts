@@ -97,6 +97,10 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       inboundConnectionThreshold: 256,
       maxIncomingPendingConnections: 64,
     },
+    // SWIM already decides liveness, with Lifeguard's care against false alarms; libp2p's own
+    // monitor would ping every open connection every 10 s (a stream, a negotiation and a peer-store
+    // write each), which was the largest part of an idle agent's CPU in a 20-agent cluster.
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       ping: ping(),
