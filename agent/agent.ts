@@ -252,7 +252,7 @@ export class Agent {
       Stats: {
         agent: { uptime_seconds: String(Math.round((Date.now() - this.startedAtMs) / 1000)) },
         runtime: stringify(process.memoryUsage()),
-        membership: { members: String(this.membership.members().length), ...stringify(this.membership.stats) },
+        membership: { members: String(this.membership.members().length), ...stringify(this.membership.stats), ...stringify(this.membership.core.stats()) },
         udp: stringify(this.datagrams.stats),
         replication: stringify(this.replication.stats),
         catalog: { index: String(this.catalog.index) },

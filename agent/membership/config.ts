@@ -79,7 +79,7 @@ const base: MembershipConfig = {
   probeTimeoutMs: 300,
   indirectChecks: 3,
   suspicionMult: 1.5,
-  suspicionMaxTimeoutMult: 6,
+  suspicionMaxTimeoutMult: 3,
   suspicionConfirmations: 3,
   gossipIntervalMs: 100,
   gossipNodes: 3,
