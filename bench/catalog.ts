@@ -29,7 +29,7 @@ async function watchAll (agents: AgentProcess[], path: string, seen: (body: unkn
   return agents.map(async (agent, position) => {
     let index = indexes[position]
     for (;;) {
-      const response = await http(agent, 'GET', `${path}${separator}index=${index}&wait=30s`)
+      const response = await http(agent, 'GET', `${path}${separator}index=${index}&wait=20s`)
       if (seen(response.body)) return Date.now()
       index = Number(response.headers.get('x-consul-index'))
     }
