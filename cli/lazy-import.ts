@@ -5,6 +5,11 @@
 import { fileURLToPath } from 'node:url'
 import { ModuleMissingError } from './errors.ts'
 
+function sameFile (missingUrl: string | undefined, path: string): boolean {
+  if (missingUrl === undefined) return false
+  try { return fileURLToPath(missingUrl) === path } catch { return false }
+}
+
 export async function importEntryPoint<T> (url: URL, what: string): Promise<T> {
   try {
     return await import(url.href) as T
@@ -12,7 +17,8 @@ export async function importEntryPoint<T> (url: URL, what: string): Promise<T> {
     const path = fileURLToPath(url)
     // Only the entry point itself being absent is "not installed"; a missing dependency inside
     // it is a real bug and keeps its own message.
-    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && (error as Error).message.includes(`'${path}'`)) {
+    const missing = error as NodeJS.ErrnoException & { url?: string }
+    if (missing.code === 'ERR_MODULE_NOT_FOUND' && (sameFile(missing.url, path) || missing.message.includes(`'${path}'`))) {
       throw new ModuleMissingError(what, path)
     }
     throw error
