@@ -170,7 +170,7 @@ export class Agent {
       node: this.node,
       log: log.child({ component: 'mesh:replication' }),
       peers: () => this.livePeers(),
-      syncIntervalMs: config.dev ? 2000 : 30_000,
+      syncIntervalMs: config.dev ? 2000 : 10_000,
     })
     this.peers = new PeerConnections({ node: this.node, log: log.child({ component: 'mesh:peers' }), candidates: () => this.livePeers() })
     await this.membership.start()
