@@ -110,6 +110,11 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         allowedTopics: [TOPIC_CATALOG, TOPIC_EVENTS],
         maxInboundDataLength: GOSSIP_MAX_MESSAGE_BYTES,
         heartbeatInterval: 1000,
+        // gossipsub's default scoring punishes many peers behind one IP address (weight −5 past 10
+        // peers), which silently cut agents sharing a host or a NAT out of the mesh: at 50 agents on
+        // one host, deltas then arrived only through anti-entropy. Members are admitted by SWIM and
+        // the cluster key, not by IP diversity, so that penalty is off.
+        scoreParams: { IPColocationFactorWeight: 0 },
       }),
     },
     start: false,
