@@ -18,7 +18,10 @@ export async function importEntryPoint<T> (url: URL, what: string): Promise<T> {
     // Only the entry point itself being absent is "not installed"; a missing dependency inside
     // it is a real bug and keeps its own message.
     const missing = error as NodeJS.ErrnoException & { url?: string }
-    if (missing.code === 'ERR_MODULE_NOT_FOUND' && (sameFile(missing.url, path) || missing.message.includes(`'${path}'`))) {
+    // Loader hooks (a test runner's, say) may rethrow the resolver's error without its code or
+    // URL, so the message naming the file is accepted too.
+    const named = sameFile(missing.url, path) || String(missing.message).includes(`'${path}'`)
+    if ((missing.code === 'ERR_MODULE_NOT_FOUND' || missing.code === undefined) && named) {
       throw new ModuleMissingError(what, path)
     }
     throw error
