@@ -39,8 +39,11 @@ export interface ProxyRequest {
   authority: string
   /** Lower-cased request headers, pseudo-headers removed. */
   headers: IncomingHttpHeaders
-  /** Request body, or null when the request has none (which makes it replayable). */
-  body: Readable | null
+  /**
+   * Request body: streamed, or read whole by the HTTP/1.1 fast path (small bodies with a
+   * Content-Length), or null when the request has none (which alone makes it replayable).
+   */
+  body: Readable | Buffer | null
   direction: Direction
   /** Inbound: the authenticated caller. Outbound: this proxy's own service. */
   source: PeerIdentity

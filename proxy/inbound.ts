@@ -11,6 +11,7 @@ import type { Dispatcher } from 'undici'
 import { createServer as createH2Server } from 'node:http2'
 import type { Http2Session } from 'node:http2'
 import { connect as netConnect } from 'node:net'
+import type { Socket } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
 import type { Server as TlsServer, TLSSocket } from 'node:tls'
 import type { Logger } from 'pino'
@@ -28,6 +29,7 @@ import { rateLimitLayer } from './layers/rate-limit.ts'
 import { respondLayer } from './layers/respond.ts'
 import { traceLayer } from './layers/trace.ts'
 import type { ProxyMetrics } from './metrics.ts'
+import { serveHttp1 } from './http1.ts'
 import { badRequestOnClientError, serve } from './serve.ts'
 import type { ServeContext } from './serve.ts'
 import type { ProxySnapshot } from './snapshot.ts'
@@ -99,6 +101,8 @@ export function startInbound (init: InboundInit): Inbound {
   }
   const http1 = createHttpServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, serveRequest)
   http1.on('clientError', badRequestOnClientError)
+  // Requests the fast path (http1.ts) does not handle: node's server takes the connection over.
+  const handToNode = (socket: Socket): void => { http1.emit('connection', socket) }
   const http2 = createH2Server({}, serveRequest)
   let lastSession: Http2Session | null = null
   http2.on('session', (session: Http2Session) => { lastSession = session })
@@ -157,7 +161,7 @@ export function startInbound (init: InboundInit): Inbound {
       http2.emit('connection', socket)
       connection.h2Session = lastSession
     } else {
-      http1.emit('connection', socket)
+      serveHttp1(socket, socket[kState], handToNode)
     }
   })
   return {

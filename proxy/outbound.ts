@@ -38,6 +38,7 @@ import type { ProxyMetrics } from './metrics.ts'
 import { createEndpointPool, expectSpiffeId, retirePool } from './pools.ts'
 import { RetryBudget } from './retry-budget.ts'
 import type { RetryBudgetInit } from './retry-budget.ts'
+import { serveHttp1 } from './http1.ts'
 import { badRequestOnClientError, serve } from './serve.ts'
 import type { ServeContext } from './serve.ts'
 import type { UpstreamSnapshot } from './snapshot.ts'
@@ -137,6 +138,8 @@ export function startOutbound (init: OutboundInit): Outbound {
   }
   const http1: HttpServer = createHttpServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, serveRequest)
   http1.on('clientError', badRequestOnClientError)
+  // Requests the fast path (http1.ts) does not handle: node's server takes the connection over.
+  const handToNode = (socket: Socket): void => { http1.emit('connection', socket) }
   const http2 = createH2Server({}, serveRequest)
   let lastSession: Http2Session | null = null
   http2.on('session', (session: Http2Session) => { lastSession = session })
@@ -146,7 +149,7 @@ export function startOutbound (init: OutboundInit): Outbound {
     const connection = connections.track(socket)
     socket[kContext] = contextFor(connection)
     if (upstream.current.protocol !== 'http2') {
-      http1.emit('connection', socket)
+      serveHttp1(socket, socket[kContext], handToNode)
       return
     }
     // Sniff the first bytes: an h2c preface goes to the HTTP/2 server, anything else is HTTP/1.1.
@@ -158,7 +161,7 @@ export function startOutbound (init: OutboundInit): Outbound {
         http2.emit('connection', socket)
         connection.h2Session = lastSession
       } else {
-        http1.emit('connection', socket)
+        serveHttp1(socket, socket[kContext]!, handToNode)
         socket.resume()
       }
     })

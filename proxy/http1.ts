@@ -1,0 +1,430 @@
+// A hand-written HTTP/1.1 server for the common case, in front of node's http server: a request
+// whose head and (small, content-length) body have arrived is parsed from the socket's bytes in
+// one pass and its answer is written in one buffer, skipping IncomingMessage/ServerResponse,
+// which were most of the sidecar's per-request CPU outside TLS (docs/benchmarks/proxy.md).
+//
+// It is strict on purpose. Anything that could make two parsers disagree about where a message
+// ends is answered 400 and the connection closed, before anything is forwarded: duplicate
+// Content-Length, Content-Length with Transfer-Encoding, a non-numeric length, obs-fold, bare
+// CR or LF, control characters, invalid header names, a missing or repeated Host. Anything valid
+// but unusual (Transfer-Encoding, Expect, Upgrade, HTTP/1.0, non-path targets, large bodies or
+// heads, Connection options other than keep-alive/close) is not handled here: the connection is
+// handed, with the bytes already read, to node's http server, which then owns it for good. The
+// hand-over only happens between requests (requests are handled one at a time, pipelined ones
+// wait in the buffer), so no request is ever split between the two.
+
+import { STATUS_CODES } from 'node:http'
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Readable } from 'node:stream'
+import { BadRequestError } from './errors.ts'
+import { discardBody, newRequest } from './handler.ts'
+import type { ProxyRequest, ProxyResponse } from './handler.ts'
+import type { ServeContext } from './serve.ts'
+
+/** Larger heads go to node's server, which answers 431 past its own limit (16 KiB). */
+const MAX_HEAD_BYTES = 16 * 1024
+/** Request bodies up to this size are read whole here; larger ones stream through node's server. */
+const MAX_BODY_BYTES = 64 * 1024
+/** Past this many pipelined bytes waiting behind a request in progress, stop reading. */
+const MAX_BUFFERED_BYTES = MAX_HEAD_BYTES + MAX_BODY_BYTES
+/** Idle keep-alive connections and heads that take longer are closed, as node's server does. */
+const IDLE_TIMEOUT_MS = 60_000
+
+const CRLFCRLF = Buffer.from('\r\n\r\n')
+
+/** tchar of RFC 9110 §5.6.2: the characters of a method or header name. */
+const TOKEN = new Uint8Array(256)
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1
+
+/** Repeats of these are dropped, as node's IncomingMessage does, so layers see the same headers. */
+const FIRST_WINS = new Set(['content-type', 'user-agent', 'referer', 'authorization', 'proxy-authorization', 'if-modified-since',
+  'if-unmodified-since', 'from', 'location', 'max-forwards', 'retry-after', 'etag', 'last-modified', 'server', 'age', 'expires'])
+
+/** Connection-scoped headers never copied onto the caller's response (as serve.ts). */
+const RESPONSE_HEADERS_NOT_WRITTEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'content-length'])
+
+/** What node's writeHead refuses in a header value: anything that could split the response. */
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+
+export interface RequestHead {
+  method: string
+  path: string
+  host: string
+  headers: IncomingHttpHeaders
+  contentLength: number
+  /** The client asked to close after this response (`Connection: close`). */
+  close: boolean
+}
+
+/** parseHead's answer for a valid request the fast path leaves to node's server. */
+export const HAND_OVER = 'hand over'
+
+/**
+ * Parses a request head (the bytes before CRLFCRLF, as latin1). Returns the head, HAND_OVER, or
+ * a string saying why the request is malformed.
+ */
+export function parseHead (text: string): RequestHead | string {
+  const n = text.length
+  // One pass over every byte: CR only in CRLF, no LF without CR, no control characters but HTAB.
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 32 ? c !== 127 : c === 9) continue
+    if (c === 13 && text.charCodeAt(i + 1) === 10) {
+      i++
+      continue
+    }
+    return c === 10 ? 'bare LF in request head' : c === 13 ? 'bare CR in request head' : 'control character in request head'
+  }
+  let lineEnd = text.indexOf('\r\n')
+  if (lineEnd < 0) lineEnd = n
+  // Empty lines before the request line are tolerated by node; leave that to it.
+  if (lineEnd === 0) return HAND_OVER
+  const sp1 = text.indexOf(' ')
+  const sp2 = sp1 < 0 ? -1 : text.indexOf(' ', sp1 + 1)
+  if (sp1 <= 0 || sp2 < 0 || sp2 > lineEnd || text.lastIndexOf(' ', lineEnd - 1) !== sp2) return 'malformed request line'
+  for (let i = 0; i < sp1; i++) if (TOKEN[text.charCodeAt(i)] !== 1) return 'invalid method'
+  if (sp2 === sp1 + 1) return 'empty request target'
+  let asciiTarget = true
+  for (let i = sp1 + 1; i < sp2; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 9) return 'invalid request target'
+    if (c > 126) asciiTarget = false
+  }
+  const version = text.slice(sp2 + 1, lineEnd)
+  if (version !== 'HTTP/1.1') return /^HTTP\/\d\.\d$/.test(version) ? HAND_OVER : 'unsupported protocol version'
+  const method = text.slice(0, sp1)
+  // CONNECT, absolute-form and asterisk-form targets, non-ASCII paths: node's server and serve().
+  let handOver = method === 'CONNECT' || text.charCodeAt(sp1 + 1) !== 47 || !asciiTarget
+  // No prototype: a header named `constructor` or `__proto__` must not meet Object's members.
+  const headers: IncomingHttpHeaders = Object.create(null) as IncomingHttpHeaders
+  let host: string | null = null
+  let contentLength = -1
+  let transferEncoding = false
+  let close = false
+  let pos = lineEnd + 2
+  while (pos < n) {
+    let end = text.indexOf('\r\n', pos)
+    if (end < 0) end = n
+    const first = text.charCodeAt(pos)
+    if (first === 32 || first === 9) return 'obsolete line folding in header'
+    const colon = text.indexOf(':', pos)
+    if (colon <= pos || colon > end) return 'header line without a name and colon'
+    for (let i = pos; i < colon; i++) if (TOKEN[text.charCodeAt(i)] !== 1) return 'invalid header name'
+    let valueStart = colon + 1
+    let valueEnd = end
+    while (valueStart < valueEnd && (text.charCodeAt(valueStart) === 32 || text.charCodeAt(valueStart) === 9)) valueStart++
+    while (valueEnd > valueStart && (text.charCodeAt(valueEnd - 1) === 32 || text.charCodeAt(valueEnd - 1) === 9)) valueEnd--
+    const name = text.slice(pos, colon).toLowerCase()
+    const value = text.slice(valueStart, valueEnd)
+    pos = end + 2
+    switch (name) {
+      case 'content-length':
+        if (contentLength >= 0) return 'duplicate Content-Length'
+        if (!/^\d{1,15}$/.test(value)) return 'invalid Content-Length'
+        contentLength = Number(value)
+        headers[name] = value
+        continue
+      case 'host':
+        if (host !== null) return 'duplicate Host'
+        host = value
+        headers[name] = value
+        continue
+      case 'transfer-encoding':
+        transferEncoding = true
+        break
+      case 'connection':
+        for (const option of value.toLowerCase().split(',')) {
+          const token = option.trim()
+          if (token === 'close') close = true
+          else if (token !== 'keep-alive') handOver = true
+        }
+        break
+      case 'upgrade':
+      case 'expect':
+      case 'http2-settings':
+        handOver = true
+        break
+    }
+    const existing = headers[name]
+    if (existing === undefined) headers[name] = name === 'set-cookie' ? [value] : value
+    else if (name === 'set-cookie') (existing as string[]).push(value)
+    else if (FIRST_WINS.has(name)) continue
+    else headers[name] = `${existing as string}${name === 'cookie' ? '; ' : ', '}${value}`
+  }
+  if (transferEncoding && contentLength >= 0) return 'both Transfer-Encoding and Content-Length'
+  if (host === null) return 'missing Host header'
+  if (handOver || transferEncoding || contentLength > MAX_BODY_BYTES) return HAND_OVER
+  return { method, path: text.slice(sp1 + 1, sp2), host, headers, contentLength: contentLength < 0 ? 0 : contentLength, close }
+}
+
+const STATUS_LINES = new Map<number, string>()
+function statusLine (statusCode: number): string {
+  let line = STATUS_LINES.get(statusCode)
+  if (line === undefined) {
+    line = `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? 'Unknown'}\r\n`
+    if (STATUS_LINES.size < 1000) STATUS_LINES.set(statusCode, line)
+  }
+  return line
+}
+
+let dateSecond = -1
+let dateValue = ''
+/** The Date header node's server adds, formatted once per second. */
+function httpDate (): string {
+  const now = Date.now()
+  const second = Math.floor(now / 1000)
+  if (second !== dateSecond) {
+    dateSecond = second
+    dateValue = new Date(now).toUTCString()
+  }
+  return dateValue
+}
+
+/**
+ * The response head: status line, the answer's headers but connection-scoped ones and
+ * Content-Length, then `length` (a number, 'chunked', or null to keep the answer's own
+ * Content-Length), Date when missing, and keep-alive or close.
+ */
+export function responseHead (answer: ProxyResponse, length: number | 'chunked' | null, close: boolean): string {
+  let head = statusLine(answer.statusCode)
+  let hasDate = false
+  const headers = answer.headers
+  for (const name in headers) {
+    if (name.charCodeAt(0) === 58 || RESPONSE_HEADERS_NOT_WRITTEN.has(name)) continue
+    const value = headers[name]
+    if (value === undefined) continue
+    if (name === 'date') hasDate = true
+    if (typeof value === 'string') {
+      if (!INVALID_HEADER_VALUE.test(value)) head += `${name}: ${value}\r\n`
+    } else {
+      for (const item of value) if (!INVALID_HEADER_VALUE.test(item)) head += `${name}: ${item}\r\n`
+    }
+  }
+  if (!hasDate) head += `date: ${httpDate()}\r\n`
+  if (typeof length === 'number') head += `content-length: ${length}\r\n`
+  else if (length === 'chunked') head += 'transfer-encoding: chunked\r\n'
+  else {
+    const own = headers['content-length']
+    if (typeof own === 'string' && /^\d+$/.test(own)) head += `content-length: ${own}\r\n`
+  }
+  return head + (close ? 'connection: close\r\n\r\n' : 'connection: keep-alive\r\nkeep-alive: timeout=60\r\n\r\n')
+}
+
+/** The same answer node's server gets from badRequestOnClientError, for malformed requests. */
+function badRequestBytes (reason: string): string {
+  const body = `malformed HTTP request: ${reason}\n`
+  return 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+    `x-mesh-error: ${new BadRequestError('').code}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n` + body
+}
+
+/**
+ * Serves HTTP/1.1 on `socket` (TLS or plain) through `context.handler`; `fallback` gives the
+ * socket, with any bytes read and not consumed put back, to node's http server.
+ */
+export function serveHttp1 (socket: Socket, context: ServeContext, fallback: (socket: Socket) => void): void {
+  new Http1Connection(socket, context, fallback).start()
+}
+
+class Http1Connection {
+  private readonly socket: Socket
+  private readonly context: ServeContext
+  private readonly fallback: (socket: Socket) => void
+  /** Bytes read and not yet consumed (the next request, possibly partial). */
+  private pending: Buffer | null = null
+  /** When the head being read began to arrive, for the head timeout. */
+  private headStartMs = 0
+  /** The request in progress; requests are handled one at a time, in order. */
+  private current: ProxyRequest | null = null
+  private currentIsHead = false
+  private currentClose = false
+  private streaming: Readable | null = null
+  private closed = false
+  /** No more requests are read: the connection closes after the current answer. */
+  private ending = false
+  private readonly onData = (chunk: Buffer): void => { this.read(chunk) }
+  private readonly onClose = (): void => { this.close() }
+  private readonly onError = (): void => { this.socket.destroy() }
+  private readonly onTimeout = (): void => { if (this.current === null) this.socket.destroy() }
+  private readonly onAnswer = (answer: ProxyResponse): void => { this.answer(answer) }
+  private readonly onFailure = (): void => {
+    // The stack ends in `respond`, which never rejects: the caller already left.
+    this.socket.destroy()
+  }
+  private readonly onWritten = (): void => { this.context.connection?.requestEnded() }
+
+  constructor (socket: Socket, context: ServeContext, fallback: (socket: Socket) => void) {
+    this.socket = socket
+    this.context = context
+    this.fallback = fallback
+  }
+
+  start (): void {
+    const socket = this.socket
+    socket.on('data', this.onData)
+    socket.on('close', this.onClose)
+    socket.on('error', this.onError)
+    socket.setTimeout(IDLE_TIMEOUT_MS, this.onTimeout)
+  }
+
+  private read (chunk: Buffer): void {
+    if (this.ending) return
+    const pending = this.pending
+    this.pending = pending === null ? chunk : Buffer.concat([pending, chunk])
+    if (this.current === null) this.next()
+    else if (this.pending.length > MAX_BUFFERED_BYTES) this.socket.pause()
+  }
+
+  /** Starts the next complete request in the buffer, if any (called while none is in progress). */
+  private next (): void {
+    const buffer = this.pending
+    if (buffer === null || this.ending || this.closed) return
+    const headEnd = buffer.indexOf(CRLFCRLF)
+    if (headEnd < 0) {
+      if (buffer.length > MAX_HEAD_BYTES) return this.handOver()
+      // A bare LF would never end the head here: refuse it now rather than wait for the timeout.
+      const lf = buffer.indexOf(10)
+      if (lf === 0 || (lf > 0 && buffer[lf - 1] !== 13)) return this.reject('bare LF in request head')
+      const nowMs = this.context.now()
+      if (this.headStartMs === 0) this.headStartMs = nowMs
+      else if (nowMs - this.headStartMs > IDLE_TIMEOUT_MS) this.socket.destroy()
+      return
+    }
+    this.headStartMs = 0
+    if (headEnd > MAX_HEAD_BYTES) return this.handOver()
+    const head = parseHead(buffer.toString('latin1', 0, headEnd))
+    if (typeof head === 'string') return head === HAND_OVER ? this.handOver() : this.reject(head)
+    const bodyStart = headEnd + 4
+    const bodyEnd = bodyStart + head.contentLength
+    if (buffer.length < bodyEnd) {
+      if (this.socket.isPaused()) this.socket.resume()
+      return
+    }
+    this.pending = bodyEnd < buffer.length ? buffer.subarray(bodyEnd) : null
+    const context = this.context
+    const request = newRequest({
+      method: head.method,
+      path: head.path,
+      authority: head.host,
+      headers: head.headers,
+      body: head.contentLength > 0 ? buffer.subarray(bodyStart, bodyEnd) : null,
+      direction: context.direction,
+      source: context.source,
+      destination: context.destination,
+      startMs: context.now()
+    })
+    this.current = request
+    this.currentIsHead = head.method === 'HEAD'
+    this.currentClose = head.close
+    if (head.close) this.ending = true
+    context.connection?.requestStarted()
+    context.handler(request).then(this.onAnswer, this.onFailure)
+  }
+
+  private answer (answer: ProxyResponse): void {
+    if (this.closed || this.socket.destroyed) {
+      discardBody(answer, 'destroy')
+      return
+    }
+    const close = this.currentClose || this.context.draining()
+    if (close) this.ending = true
+    const status = answer.statusCode
+    const bodyless = this.currentIsHead || status === 204 || status === 304 || (status >= 100 && status < 200)
+    let body = answer.body
+    if (bodyless) {
+      discardBody(answer, 'drain')
+      this.writeAll(responseHead(answer, null, close), null, close)
+      return
+    }
+    if (body === null || typeof body === 'string' || Buffer.isBuffer(body)) {
+      if (typeof body === 'string') body = Buffer.from(body)
+      this.writeAll(responseHead(answer, body === null ? 0 : body.length, close), body, close)
+      return
+    }
+    this.stream(answer, body, close)
+  }
+
+  /** A complete answer in one write: the head and a small body copied into one buffer. */
+  private writeAll (head: string, body: Buffer | null, close: boolean): void {
+    const headLength = head.length
+    const out = Buffer.allocUnsafe(headLength + (body === null ? 0 : body.length))
+    out.write(head, 0, 'latin1')
+    if (body !== null) body.copy(out, headLength)
+    this.current = null
+    if (close) {
+      this.socket.end(out, this.onWritten)
+      return
+    }
+    this.socket.write(out, this.onWritten)
+    this.continue()
+  }
+
+  /** A streamed answer: the upstream's own length if it gave one, chunked otherwise. */
+  private stream (answer: ProxyResponse, body: Readable, close: boolean): void {
+    const socket = this.socket
+    const own = answer.headers['content-length']
+    const chunked = !(typeof own === 'string' && /^\d+$/.test(own))
+    socket.write(responseHead(answer, chunked ? 'chunked' : null, close), 'latin1')
+    this.streaming = body
+    const resume = (): void => { body.resume() }
+    socket.on('drain', resume)
+    body.on('data', (chunk: Buffer) => {
+      const ok = chunked ? socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1') && socket.write(chunk) && socket.write('\r\n', 'latin1') : socket.write(chunk)
+      if (!ok) body.pause()
+    })
+    body.once('error', () => { socket.destroy() })
+    body.once('end', () => {
+      socket.off('drain', resume)
+      this.streaming = null
+      this.current = null
+      const last = chunked ? '0\r\n\r\n' : ''
+      if (close) socket.end(last, 'latin1', this.onWritten)
+      else {
+        socket.write(last, 'latin1', this.onWritten)
+        this.continue()
+      }
+    })
+  }
+
+  /** After an answer: on to the next pipelined request, reading again if the buffer was full. */
+  private continue (): void {
+    if (this.pending !== null) this.next()
+    if (this.current === null && this.socket.isPaused()) this.socket.resume()
+  }
+
+  /** 400 and close: nothing of a malformed request is forwarded, nothing after it is read. */
+  private reject (reason: string): void {
+    this.ending = true
+    this.pending = null
+    this.socket.end(badRequestBytes(reason), 'latin1')
+  }
+
+  /** Node's http server takes the connection over, starting with the bytes not consumed yet. */
+  private handOver (): void {
+    const socket = this.socket
+    socket.off('data', this.onData)
+    socket.off('close', this.onClose)
+    socket.off('error', this.onError)
+    socket.setTimeout(0)
+    socket.off('timeout', this.onTimeout)
+    this.ending = true
+    socket.pause()
+    if (this.pending !== null) socket.unshift(this.pending)
+    this.pending = null
+    this.fallback(socket)
+    socket.resume()
+  }
+
+  private close (): void {
+    this.closed = true
+    this.pending = null
+    const streaming = this.streaming
+    if (streaming !== null && !streaming.readableEnded) streaming.destroy()
+    // A caller that goes away cancels the upstream exchange, as with node's server.
+    const request = this.current
+    if (request !== null) {
+      request.abort?.(new Error('caller closed the connection'))
+      this.context.connection?.requestEnded()
+    }
+  }
+}
