@@ -20,7 +20,7 @@ import { HttpError, badRequest, notFound } from './errors.ts'
 
 /** What the routes need from the check manager (CheckManager implements it). */
 export interface AgentCheckControl {
-  sync (): void
+  sync (scope?: { services?: Iterable<string>, checks?: Iterable<string> }): void
   updateTtl (checkId: string, status: CheckStatus, output: string): Promise<void>
 }
 
@@ -171,7 +171,7 @@ export function registerAgentServiceRoutes (app: FastifyInstance, deps: AgentSer
     await mapped(async () => {
       if (catalog.localCheck(id) === undefined) throw new CheckNotFoundError(id)
       await catalog.deregisterCheck(id)
-      checks.sync()
+      checks.sync({ checks: [id] })
     })
     return ''
   })

@@ -13,7 +13,7 @@ import { sidecarOf } from './sidecar-ids.ts'
 export interface LocalRegistrationDeps {
   catalog: LocalCatalog
   /** Reconciles running checks with the catalog (CheckManager.sync). */
-  checks: { sync (): void }
+  checks: { sync (scope?: { services?: Iterable<string>, checks?: Iterable<string> }): void }
   enableScriptChecks: boolean
   nodeName: string
 }
@@ -45,7 +45,10 @@ export async function registerServicePayload (
     for (const check of part.checks) validateCheckRecord({ ...check, Definition: undefined })
   }
   for (const part of parts) await catalog.registerService(part.service, part.checks, options)
-  deps.checks.sync()
+  deps.checks.sync({
+    services: parts.map(part => part.service.ID),
+    checks: parts.flatMap(part => part.checks.map(check => check.CheckID)),
+  })
   return registration
 }
 
@@ -59,7 +62,7 @@ export async function registerCheckPayload (deps: LocalRegistrationDeps, payload
   }))
   validateCheckRecord({ ...check, Definition: undefined })
   await catalog.registerCheck(check)
-  deps.checks.sync()
+  deps.checks.sync({ checks: [check.CheckID] })
   return check
 }
 
@@ -70,6 +73,6 @@ export async function deregisterLocalService (deps: LocalRegistrationDeps, servi
   const sidecar = sidecarOf(catalog.localServices(), serviceId)
   await catalog.deregisterService(serviceId)
   if (sidecar !== undefined) await catalog.deregisterService(sidecar.ID)
-  deps.checks.sync()
+  deps.checks.sync({ services: sidecar === undefined ? [serviceId] : [serviceId, sidecar.ID] })
   return true
 }

@@ -57,6 +57,31 @@ t.test('sync adds, replaces changed and removes deleted checks', async t => {
   manager.stop()
 })
 
+t.test('a scoped sync reconciles only the named checks and the checks of the named services', async t => {
+  const { catalog, manager } = setup()
+  manager.start()
+  await catalog.registerService(service('web'), [localCheck('a', 'web', ttl(10_000)), localCheck('b', 'web', ttl(10_000))])
+  await catalog.registerService(service('db'), [localCheck('c', 'db', ttl(10_000))])
+  manager.sync({ services: ['web'], checks: ['a', 'b'] })
+  t.same(manager.runningCheckIds().sort(), ['a', 'b'], 'db was not named, so its check is not started yet')
+  manager.sync({ checks: ['c'] })
+  t.same(manager.runningCheckIds().sort(), ['a', 'b', 'c'])
+
+  // Re-registering web with only check a (replacing the others) must stop b: b is found through
+  // the service it belonged to, without being named.
+  await catalog.registerService(service('web'), [localCheck('a', 'web', ttl(10_000))], { replaceExistingChecks: true })
+  let fullReads = 0
+  const localChecks = catalog.localChecks.bind(catalog)
+  catalog.localChecks = () => { fullReads++; return localChecks() }
+  manager.sync({ services: ['web'], checks: ['a'] })
+  t.same(manager.runningCheckIds().sort(), ['a', 'c'])
+  await catalog.deregisterService('web')
+  manager.sync({ services: ['web'] })
+  t.same(manager.runningCheckIds(), ['c'], "a deregistered service's checks stop")
+  t.equal(fullReads, 0, 'no scoped sync read every local check')
+  manager.stop()
+})
+
 t.test('TTL updates reach the catalog; unknown and non-TTL checks are refused with their codes', async t => {
   const { catalog, manager } = setup()
   await catalog.registerService(service('web'), [
