@@ -25,6 +25,7 @@ import type { SyncPeer } from './replication.ts'
 import { PeerConnections } from './peer-connections.ts'
 import { buildHttpServer } from './http/server.ts'
 import { registerAgentRoutes } from './http/agent-routes.ts'
+import { AnswerCache } from './http/answer-cache.ts'
 import { registerCatalogRoutes } from './http/catalog-routes.ts'
 import { registerHealthRoutes } from './http/health-routes.ts'
 
@@ -229,8 +230,9 @@ export class Agent {
       forceLeave: (node, prune) => this.membership.forceLeave(node, prune),
     })
 
-    registerCatalogRoutes(app, { catalog: this.catalog })
-    registerHealthRoutes(app, { catalog: this.catalog })
+    const answers = new AnswerCache()
+    registerCatalogRoutes(app, { catalog: this.catalog, answers })
+    registerHealthRoutes(app, { catalog: this.catalog, answers })
     this.services.registerRoutes(app)
   }
 

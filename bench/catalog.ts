@@ -2,14 +2,14 @@
 // /v1/health/service on every agent (N = 20 and 50; blocking queries on every agent mark the
 // moment), (2) /v1/health/service/:s?passing latency and throughput from one agent holding 10,000
 // instances (100 services × 100, measured with hey), (3) restart time of an agent holding 10,000
-// local services. Usage: npm run bench:catalog [-- 20,50]. Writes docs/benchmarks/catalog.md.
+// local services. Usage: npm run bench:catalog [-- 20,50] (`-- ""` for the 10,000-instance agent alone). Writes docs/benchmarks/catalog.md.
 
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { Cluster, http, members, waitFor } from '../test/e2e/harness.ts'
 import type { AgentProcess } from '../test/e2e/harness.ts'
 
-const SIZES = (process.argv[2] ?? '20,50').split(',').map(Number)
+const SIZES = (process.argv[2] ?? '20,50').split(',').filter((size) => size !== '').map(Number)
 const ROUNDS = 10
 const SERVICES = 100
 const INSTANCES = 100

@@ -7,6 +7,7 @@ import type { Catalog } from '../../catalog/catalog.ts'
 import { FilterError, NO_PATH_TO_DATACENTER_CODE } from '../../catalog/errors.ts'
 import type { Predicate } from '../../catalog/filter.ts'
 import { compileFilter } from '../../catalog/filter.ts'
+import type { AnswerCache } from './answer-cache.ts'
 import { waitForBlocking } from './blocking.ts'
 import { HttpError, badRequest } from './errors.ts'
 
@@ -14,6 +15,8 @@ export interface CatalogRouteDeps {
   catalog: Catalog
   /** Jitter source for blocking waits (tests pin it). */
   random?: () => number
+  /** Serialized answers of the per-service reads, reused until the catalog changes. */
+  answers?: AnswerCache
 }
 
 export interface CatalogQuery {
@@ -91,6 +94,20 @@ export async function block (request: FastifyRequest, reply: FastifyReply, deps:
   await waitForBlocking(request, reply, deps.catalog, deps.random)
 }
 
+/**
+ * Sends the answer to `key` as of the catalog's current index: from the answer cache when the same
+ * question was answered since the last change, else computed, serialized and kept.
+ */
+export function sendCached (reply: FastifyReply, deps: CatalogRouteDeps, key: unknown[], compute: () => unknown): FastifyReply {
+  const index = deps.catalog.index
+  const cache = deps.answers
+  const cacheKey = JSON.stringify(key)
+  const body = cache === undefined
+    ? Buffer.from(JSON.stringify(compute()))
+    : cache.get(cacheKey, index) ?? cache.store(cacheKey, index, compute())
+  return reply.type('application/json; charset=utf-8').send(body)
+}
+
 export function registerCatalogRoutes (app: FastifyInstance, deps: CatalogRouteDeps): void {
   const { catalog } = deps
   const querystring = catalogQuerySchema
@@ -122,8 +139,10 @@ export function registerCatalogRoutes (app: FastifyInstance, deps: CatalogRouteD
       const { query, filter, nodeMeta } = prepareQuery(request, catalog)
       await block(request, reply, deps)
       const { service } = request.params as { service: string }
-      const instances = catalog.serviceNodes(service, { tag: query.tag, connect })
-      return applyPredicate(instances.filter(instance => matchesNodeMeta(instance.NodeMeta, nodeMeta)), filter)
+      return sendCached(reply, deps, ['catalog-service', connect, service, query.tag ?? [], query.filter ?? '', nodeMeta], () => {
+        const instances = catalog.serviceNodes(service, { tag: query.tag, connect })
+        return applyPredicate(instances.filter(instance => matchesNodeMeta(instance.NodeMeta, nodeMeta)), filter)
+      })
     })
   }
 

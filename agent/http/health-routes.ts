@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { HealthStatus } from '../../catalog/types.ts'
 import type { CatalogRouteDeps } from './catalog-routes.ts'
-import { applyPredicate, block, catalogQuerySchema, flag, matchesNodeMeta, nameParam, prepareQuery } from './catalog-routes.ts'
+import { applyPredicate, block, catalogQuerySchema, flag, matchesNodeMeta, nameParam, prepareQuery, sendCached } from './catalog-routes.ts'
 import { badRequest } from './errors.ts'
 
 const STATES = new Set(['any', 'passing', 'warning', 'critical'])
@@ -21,8 +21,10 @@ export function registerHealthRoutes (app: FastifyInstance, deps: CatalogRouteDe
       const passing = flag('passing', query.passing)
       await block(request, reply, deps)
       const { service } = request.params as { service: string }
-      const entries = catalog.healthService(service, { passing, tag: query.tag, connect })
-      return applyPredicate(entries.filter(entry => matchesNodeMeta(entry.Node.Meta, nodeMeta)), filter)
+      return sendCached(reply, deps, ['health-service', connect, service, passing, query.tag ?? [], query.filter ?? '', nodeMeta], () => {
+        const entries = catalog.healthService(service, { passing, tag: query.tag, connect })
+        return applyPredicate(entries.filter(entry => matchesNodeMeta(entry.Node.Meta, nodeMeta)), filter)
+      })
     })
   }
 

@@ -3,6 +3,7 @@
 
 import t from 'tap'
 import type { Test } from 'tap'
+import { AnswerCache } from '../../../agent/http/answer-cache.ts'
 import { buildHttpServer } from '../../../agent/http/server.ts'
 import { registerCatalogRoutes } from '../../../agent/http/catalog-routes.ts'
 import { checkRecord, nodeEntry, openCatalog, serviceEntry, serviceRecord } from '../../catalog/fixtures.ts'
@@ -16,7 +17,9 @@ async function setup (t: Test) {
     serviceEntry('n1', 'web-sidecar-proxy', 3, { Service: 'web-sidecar-proxy', Kind: 'connect-proxy', Proxy: { DestinationServiceName: 'web' } }),
   ])
   const app = buildHttpServer()
-  registerCatalogRoutes(app, { catalog, random: () => 0 })
+  // Every route test goes through the answer cache, as the agent wires it.
+  const answers = new AnswerCache()
+  registerCatalogRoutes(app, { catalog, random: () => 0, answers })
   t.teardown(async () => { await app.close() })
   return { app, catalog }
 }

@@ -3,6 +3,7 @@
 
 import t from 'tap'
 import type { Test } from 'tap'
+import { AnswerCache } from '../../../agent/http/answer-cache.ts'
 import { buildHttpServer } from '../../../agent/http/server.ts'
 import { registerHealthRoutes } from '../../../agent/http/health-routes.ts'
 import { checkEntry, checkRecord, nodeEntry, openCatalog, serviceEntry, serviceRecord } from '../../catalog/fixtures.ts'
@@ -17,9 +18,11 @@ async function setup (t: Test) {
     serviceEntry('n1', 'web-sidecar-proxy', 4, { Service: 'web-sidecar-proxy', Kind: 'connect-proxy', Proxy: { DestinationServiceName: 'web' } }),
   ])
   const app = buildHttpServer()
-  registerHealthRoutes(app, { catalog, random: () => 0 })
+  // Every route test goes through the answer cache, as the agent wires it.
+  const answers = new AnswerCache()
+  registerHealthRoutes(app, { catalog, random: () => 0, answers })
   t.teardown(async () => { await app.close() })
-  return { app, catalog }
+  return { app, catalog, answers }
 }
 
 const ids = (entries: Array<{ Service: { ID: string } }>): string[] => entries.map(entry => entry.Service.ID)
@@ -90,4 +93,20 @@ t.test('a blocking health query wakes when a check changes and times out on its 
   t.same(response.json(), [], 'the only passing instance just failed')
   const idle = await app.inject(`/v1/health/state/any?index=${index + 1}&wait=5ms`)
   t.equal(idle.headers['x-consul-index'], String(index + 1))
+})
+
+t.test('repeated health queries are answered from the answer cache until the catalog changes', async t => {
+  const { app, catalog, answers } = await setup(t)
+  const first = await app.inject('/v1/health/service/web?passing')
+  const again = await app.inject('/v1/health/service/web?passing&index=0')
+  t.equal(again.body, first.body, 'same question, same catalog: same bytes')
+  t.equal(again.headers['content-type'], 'application/json; charset=utf-8')
+  t.equal(answers.hits, 1, 'the second answer came from the cache (index=0 does not make it another question)')
+  t.same(ids((await app.inject('/v1/health/service/web')).json()), ['web-2', 'web-1'], '?passing and its absence are different questions')
+  t.same(ids((await app.inject('/v1/health/connect/web')).json()), ['web-sidecar-proxy'], 'the connect route does not share answers with the plain one')
+
+  await catalog.updateCheck('web-1-ttl', 'critical', 'down')
+  const after = await app.inject('/v1/health/service/web?passing')
+  t.same(after.json(), [], 'a check change is seen at once: the cached answer was for an older index')
+  t.equal(after.headers['x-consul-index'], String(catalog.index))
 })
