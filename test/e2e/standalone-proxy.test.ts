@@ -13,7 +13,9 @@ t.test('a standalone sidecar takes over and hands back', async (t) => {
   const api = createServer((request, response) => response.end(`api ${request.url}`))
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
   t.teardown(async () => { api.close(); await cluster.cleanup() })
-  const agent = await cluster.start({ name: 'sp1', logLevel: 'info' })
+  // Its own loopback address: sidecar ports come from 21000 up, as in Consul, and must not meet
+  // those of connect.test.ts's agent on 127.0.0.1 when both files run at once.
+  const agent = await cluster.start({ name: 'sp1', logLevel: 'info', bindAddress: '127.0.0.21' })
   const apiPort = (api.address() as { port: number }).port
   const [upstream, sidecarPort] = [await freePort(), await freePort()]
   await http(agent, 'PUT', '/v1/config', { Kind: 'service-defaults', Name: 'api', Protocol: 'http' })
