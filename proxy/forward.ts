@@ -7,7 +7,10 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { ConnectFailedError, ConnectTimeoutError, ProxyError, UpstreamIdentityError, UpstreamResetError } from './errors.ts'
+import { Http1Pool } from './client.ts'
+import type { ExchangeHandler } from './client.ts'
+import { INVALID_HEADER_VALUE } from './http1.ts'
+import { BadRequestError, ConnectFailedError, ConnectTimeoutError, ProxyError, UpstreamIdentityError, UpstreamResetError } from './errors.ts'
 import type { Handler, ProxyRequest, ProxyResponse } from './handler.ts'
 
 /**
@@ -45,6 +48,41 @@ function buildRequestHeaders (request: ProxyRequest): Record<string, string | st
   const added = request.addHeaders
   if (added !== null) for (const name in added) headers[name] = added[name]!
   return headers
+}
+
+/**
+ * The request line and headers for Http1Pool, in one string: what buildRequestHeaders makes,
+ * without the object. Content-Length and Connection are the pool's to write.
+ */
+function requestHead (request: ProxyRequest): string | null {
+  const authority = request.authority
+  if (INVALID_HEADER_VALUE.test(authority)) return null
+  let head = `${request.method} ${request.path} HTTP/1.1\r\nhost: ${authority}\r\n`
+  const incoming = request.headers
+  const added = request.addHeaders
+  for (const name in incoming) {
+    if (name.charCodeAt(0) === 58 || REQUEST_HEADERS_NOT_FORWARDED.has(name) || name === 'content-length') continue
+    if (added !== null && added[name] !== undefined) continue
+    const value = incoming[name]
+    if (value === undefined) continue
+    if (typeof value === 'string') {
+      if (INVALID_HEADER_VALUE.test(value)) return null
+      head += `${name}: ${value}\r\n`
+    } else {
+      for (const item of value) {
+        if (INVALID_HEADER_VALUE.test(item)) return null
+        head += `${name}: ${item}\r\n`
+      }
+    }
+  }
+  if (added !== null) {
+    for (const name in added) {
+      const value = added[name]!
+      if (INVALID_HEADER_VALUE.test(value)) return null
+      head += `${name}: ${value}\r\n`
+    }
+  }
+  return head
 }
 
 /** undici's raw header list (name, value, name, value…) as node's lower-cased header object. */
@@ -99,7 +137,7 @@ export function forwarder (init: ForwarderInit = {}): Handler {
       abortReason = reason
       if (abortUpstream !== null) abortUpstream(reason)
     }
-    const handler = {
+    const handler: ExchangeHandler = {
       onConnect (abort: (reason: Error) => void): void {
         // A request cancelled while still waiting for a connection must not run late.
         if (abortReason !== null) {
@@ -110,8 +148,7 @@ export function forwarder (init: ForwarderInit = {}): Handler {
         connected = true
         request.onConnected?.()
       },
-      onHeaders (statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-        const headers = headersObject(rawHeaders)
+      onHeaders (statusCode: number, headers: IncomingHttpHeaders, resume: () => void): boolean {
         const length = headers['content-length']
         if (length !== undefined && Number(length) <= BUFFERED_BODY_MAX_BYTES) {
           buffered = { statusCode, headers, chunks: [] }
@@ -145,11 +182,29 @@ export function forwarder (init: ForwarderInit = {}): Handler {
         reject(abortReason ?? classify(error, connected, target.endpointId, init))
       }
     }
-    target.dispatcher.dispatch({
+    const dispatcher = target.dispatcher
+    const requestBody = request.body
+    if (dispatcher instanceof Http1Pool && (requestBody === null || Buffer.isBuffer(requestBody))) {
+      // The common case: our own pool, one write out, the answer parsed from the socket's bytes.
+      const head = requestHead(request)
+      if (head === null) {
+        reject(new BadRequestError('request header value with a control character'))
+        return
+      }
+      dispatcher.send(request.method, head, requestBody, handler)
+      return
+    }
+    dispatcher.dispatch({
       method: request.method as Dispatcher.HttpMethod,
       path: request.path,
       headers: buildRequestHeaders(request),
-      body: request.body
-    }, handler as unknown as Dispatcher.DispatchHandler)
+      body: requestBody
+    }, {
+      onConnect: handler.onConnect,
+      onHeaders: (statusCode: number, rawHeaders: Buffer[], resume: () => void) => handler.onHeaders(statusCode, headersObject(rawHeaders), resume),
+      onData: handler.onData,
+      onComplete: handler.onComplete,
+      onError: handler.onError
+    } as unknown as Dispatcher.DispatchHandler)
   })
 }

@@ -1,13 +1,13 @@
-// Keep-alive connection pools (undici `Pool`s): one plain pool to the local application and one
-// mutual-TLS pool per upstream endpoint. Pooling the TLS connections is what makes the sidecar
-// fast: a handshake costs more than a hundred proxied requests. undici's dispatcher is used
-// rather than node:http's client because it costs less than half the CPU per request
-// (docs/benchmarks/proxy.md). The TLS pool verifies the chain against the roots and then that
+// Keep-alive connection pools (Http1Pool, client.ts): one plain pool to the local application and
+// one mutual-TLS pool per upstream endpoint. Pooling the TLS connections is what makes the sidecar
+// fast: a handshake costs more than a hundred proxied requests. The hand-written client is used
+// rather than undici's Pool (which it still wraps for streamed request bodies) or node:http's
+// client because it costs less CPU per request (docs/benchmarks/proxy.md). The TLS pool verifies the chain against the roots and then that
 // the server's URI SAN is exactly the endpoint's SPIFFE ID.
 
 import { createSecureContext } from 'node:tls'
 import type { PeerCertificate, SecureContext } from 'node:tls'
-import { Pool } from 'undici'
+import { Http1Pool } from './client.ts'
 import { UpstreamIdentityError } from './errors.ts'
 import type { Endpoint, TlsMaterial } from './snapshot.ts'
 import { uriSans } from './spiffe.ts'
@@ -19,11 +19,8 @@ export function secureContextFor (tls: TlsMaterial): SecureContext {
   return createSecureContext({ cert: tls.certChainPem, key: tls.keyPem, ca: tls.rootsPem })
 }
 
-export function createAppPool (address: string, port: number): Pool {
-  return new Pool(`http://${address.includes(':') ? `[${address}]` : address}:${port}`, {
-    connections: MAX_CONNECTIONS_PER_DESTINATION,
-    pipelining: 1
-  })
+export function createAppPool (address: string, port: number): Http1Pool {
+  return new Http1Pool({ host: address, port, connections: MAX_CONNECTIONS_PER_DESTINATION })
 }
 
 /** The SPIFFE check run after chain verification; any other URI SAN is an impostor. */
@@ -35,16 +32,12 @@ export function expectSpiffeId (expected: string): (host: string, certificate: P
   }
 }
 
-export function createEndpointPool (endpoint: Endpoint, secureContext: SecureContext): Pool {
-  const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address
-  return new Pool(`https://${host}:${endpoint.port}`, {
+export function createEndpointPool (endpoint: Endpoint, secureContext: SecureContext): Http1Pool {
+  return new Http1Pool({
+    host: endpoint.address,
+    port: endpoint.port,
     connections: MAX_CONNECTIONS_PER_DESTINATION,
-    pipelining: 1,
-    connect: {
-      secureContext,
-      rejectUnauthorized: true,
-      checkServerIdentity: expectSpiffeId(endpoint.spiffeId)
-    }
+    tls: { secureContext, checkServerIdentity: expectSpiffeId(endpoint.spiffeId) }
   })
 }
 
@@ -52,6 +45,6 @@ export function createEndpointPool (endpoint: Endpoint, secureContext: SecureCon
  * Stops using a pool without cutting requests in progress: undici's close() lets running and
  * queued requests finish, then closes the connections.
  */
-export function retirePool (pool: Pool): Promise<void> {
+export function retirePool (pool: Http1Pool): Promise<void> {
   return pool.close().catch(() => {})
 }

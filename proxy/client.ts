@@ -1,0 +1,517 @@
+// A hand-written HTTP/1.1 keep-alive client pool for the forwarder's common case (a request
+// whose body is absent or already in memory): the request goes out in one write and the answer
+// is parsed from the socket's bytes, skipping undici's request objects and its wasm parser,
+// which cost about as much CPU as the whole server side (docs/benchmarks/proxy.md). It is an
+// undici Dispatcher so the rest of the proxy keeps one type: `dispatch()` (streamed request
+// bodies, anything generic) goes to an undici Pool for the same origin, made on first use.
+//
+// The response parser is as strict as the server's (http1.ts): a head with bare LF or CR,
+// obs-fold, invalid names, duplicate Content-Length, Transfer-Encoding other than chunked or
+// together with Content-Length is an error and the connection is dropped, never reused.
+
+import type { IncomingHttpHeaders } from 'node:http'
+import { connect as netConnect } from 'node:net'
+import type { Socket } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
+import type { PeerCertificate, SecureContext } from 'node:tls'
+import { Dispatcher, Pool } from 'undici'
+import { TOKEN, addHeader, checkHeadBytes } from './http1.ts'
+
+/** What the pool tells the forwarder, in undici's order: connect, headers, data…, complete | error. */
+export interface ExchangeHandler {
+  /** The request got a usable connection; `abort` cancels the exchange from now on. */
+  onConnect: (abort: (reason: Error) => void) => void
+  /** False asks for a pause until `resume` is called. */
+  onHeaders: (statusCode: number, headers: IncomingHttpHeaders, resume: () => void) => boolean
+  onData: (chunk: Buffer) => boolean
+  onComplete: () => void
+  onError: (error: Error) => void
+}
+
+export interface Http1PoolInit {
+  host: string
+  port: number
+  /** Mutual TLS to a remote sidecar; absent for the plain local application. */
+  tls?: { secureContext: SecureContext, checkServerIdentity: (host: string, certificate: PeerCertificate) => Error | undefined }
+  /** Connections kept; beyond this requests wait for one to be free. */
+  connections: number
+}
+
+/** Response heads larger than this are refused (undici's and node's default limit). */
+const MAX_HEAD_BYTES = 16 * 1024
+/** Idle time before a connection is dropped when the server gives no `Keep-Alive: timeout` (undici's default). */
+const DEFAULT_KEEP_ALIVE_MS = 4000
+/** Safety margin under the server's announced keep-alive timeout, so we never send on a connection it is closing. */
+const KEEP_ALIVE_MARGIN_MS = 1000
+const MAX_KEEP_ALIVE_MS = 600_000
+const CONNECT_TIMEOUT_MS = 10_000
+/** No byte for this long in the middle of an exchange fails it (undici's headers and body timeouts). */
+const EXCHANGE_IDLE_TIMEOUT_MS = 300_000
+const CRLFCRLF = Buffer.from('\r\n\r\n')
+/** Methods whose request carries a body by definition: an empty one is sent with Content-Length: 0. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
+
+class PoolError extends Error {
+  readonly code: string
+  constructor (code: string, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
+interface Exchange {
+  method: string
+  /** Request line and headers, each line ending in CRLF, without the empty line. */
+  head: string
+  body: Buffer | null
+  handler: ExchangeHandler
+}
+
+/** How the response body in progress is delimited (None: a head is expected). */
+const Body = { None: 0, Length: 1, Chunked: 2, UntilClose: 3 } as const
+/** Where in the chunked framing the parser is. */
+const Chunk = { Size: 0, Data: 1, DataEnd: 2, Trailer: 3 } as const
+
+const now = (): number => performance.now()
+
+export class Http1Pool extends Dispatcher {
+  readonly init: Http1PoolInit
+  /** Every connection open or opening, for destroy(). */
+  readonly connections = new Set<Connection>()
+  private readonly idle: Connection[] = []
+  private readonly waiting: Exchange[] = []
+  private open = 0
+  private closed = false
+  private whenClosed: (() => void) | null = null
+  private sweeper: NodeJS.Timeout | null = null
+  private generic: Pool | null = null
+
+  constructor (init: Http1PoolInit) {
+    super()
+    this.init = init
+  }
+
+  /** Sends a request whose body is absent or in memory; `head` is its request line and headers. */
+  send (method: string, head: string, body: Buffer | null, handler: ExchangeHandler): void {
+    const exchange: Exchange = { method, head, body, handler }
+    if (this.closed) {
+      queueMicrotask(() => { handler.onError(new PoolError('UND_ERR_CLOSED', 'the connection pool is closed')) })
+      return
+    }
+    const nowMs = now()
+    for (let connection = this.idle.pop(); connection !== undefined; connection = this.idle.pop()) {
+      if (nowMs - connection.idleSinceMs < connection.keepAliveMs) {
+        connection.run(exchange)
+        return
+      }
+      connection.socket.destroy()
+    }
+    if (this.open < this.init.connections) {
+      this.open++
+      // The new connection is this request's: it fails with the connection, or runs on it.
+      new Connection(this, exchange).connect()
+      return
+    }
+    this.waiting.push(exchange)
+  }
+
+  /** A connection finished an exchange and may be reused. */
+  release (connection: Connection): void {
+    const next = this.waiting.shift()
+    if (next !== undefined) {
+      connection.run(next)
+      return
+    }
+    if (this.closed) {
+      connection.socket.destroy()
+      return
+    }
+    connection.idleSinceMs = now()
+    this.idle.push(connection)
+    if (this.sweeper === null) {
+      this.sweeper = setInterval(() => { this.sweep() }, 1000)
+      this.sweeper.unref()
+    }
+  }
+
+  /** A connection closed (or failed to open). */
+  gone (connection: Connection): void {
+    this.open--
+    const index = this.idle.indexOf(connection)
+    if (index >= 0) this.idle.splice(index, 1)
+    if (!this.closed && this.waiting.length > 0 && this.open < this.init.connections) {
+      this.open++
+      new Connection(this, this.waiting.shift()!).connect()
+    }
+    if (this.closed && this.open === 0) this.whenClosed?.()
+  }
+
+  private sweep (): void {
+    const nowMs = now()
+    for (const connection of [...this.idle]) {
+      if (nowMs - connection.idleSinceMs >= connection.keepAliveMs) connection.socket.destroy()
+    }
+    if (this.idle.length === 0 && this.sweeper !== null) {
+      clearInterval(this.sweeper)
+      this.sweeper = null
+    }
+  }
+
+  /** Streamed request bodies and generic callers: undici, for the same origin. */
+  override dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (this.generic === null) {
+      const { host, port, tls } = this.init
+      const origin = `${tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`
+      this.generic = new Pool(origin, {
+        connections: this.init.connections,
+        pipelining: 1,
+        ...(tls === undefined ? {} : { connect: { secureContext: tls.secureContext, rejectUnauthorized: true, checkServerIdentity: tls.checkServerIdentity } })
+      })
+    }
+    return this.generic.dispatch(options, handler)
+  }
+
+  /** Lets running and waiting requests finish, then closes every connection. */
+  override close (): Promise<void>
+  override close (callback: () => void): void
+  override close (callback?: () => void): Promise<void> | void {
+    const done = this.finish(false)
+    if (callback === undefined) return done
+    void done.then(callback)
+  }
+
+  /** Closes every connection now; requests in progress fail. */
+  override destroy (): Promise<void>
+  override destroy (err: Error | null): Promise<void>
+  override destroy (callback: () => void): void
+  override destroy (err: Error | null, callback: () => void): void
+  override destroy (a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+    const callback = typeof a === 'function' ? a : b
+    const done = this.finish(true)
+    if (callback === undefined) return done
+    void done.then(callback)
+  }
+
+  private finish (now: boolean): Promise<void> {
+    this.closed = true
+    if (this.sweeper !== null) clearInterval(this.sweeper)
+    this.sweeper = null
+    for (const connection of this.idle.splice(0)) connection.socket.destroy()
+    if (now) {
+      for (const exchange of this.waiting.splice(0)) exchange.handler.onError(new PoolError('UND_ERR_DESTROYED', 'the connection pool was destroyed'))
+      for (const connection of [...this.connections]) connection.socket.destroy()
+    }
+    const generic = this.generic === null ? Promise.resolve() : (now ? this.generic.destroy() : this.generic.close()).catch(() => {})
+    const own = this.open === 0 ? Promise.resolve() : new Promise<void>((resolve) => { this.whenClosed = resolve })
+    return Promise.all([own, generic]).then(() => {})
+  }
+}
+
+/** One keep-alive connection and the exchange on it (one at a time: no pipelining). */
+class Connection {
+  readonly pool: Http1Pool
+  socket!: Socket
+  idleSinceMs = 0
+  keepAliveMs = DEFAULT_KEEP_ALIVE_MS
+  private current: Exchange | null
+  private ready = false
+  /** The current exchange's request was written: failing it now costs the connection. */
+  private sent = false
+  private ended = false
+  // Response parsing state.
+  private buffer: Buffer | null = null
+  private body: number = Body.None
+  private remaining = 0
+  private chunk: number = Chunk.Size
+  private reusable = true
+  private readonly onData = (data: Buffer): void => { this.read(data) }
+  private readonly resume = (): void => { this.socket.resume() }
+  private readonly abort = (reason: Error): void => { this.fail(reason) }
+
+  constructor (pool: Http1Pool, first: Exchange) {
+    this.pool = pool
+    this.current = first
+  }
+
+  connect (): void {
+    const { host, port, tls } = this.pool.init
+    const socket = tls === undefined
+      ? netConnect({ host, port, noDelay: true })
+      : tlsConnect({
+        host,
+        port,
+        secureContext: tls.secureContext,
+        rejectUnauthorized: true,
+        checkServerIdentity: tls.checkServerIdentity,
+        ALPNProtocols: ['http/1.1']
+      })
+    this.socket = socket
+    this.pool.connections.add(this)
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      socket.destroy(this.ready ? new PoolError('UND_ERR_SOCKET', 'no answer within the exchange timeout') : new PoolError('UND_ERR_CONNECT_TIMEOUT', 'connect timed out'))
+    })
+    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
+      this.ready = true
+      if (tls !== undefined) socket.setNoDelay(true)
+      socket.setTimeout(EXCHANGE_IDLE_TIMEOUT_MS)
+      const first = this.current
+      this.current = null
+      if (first === null) this.pool.release(this)
+      else this.run(first)
+    })
+    socket.on('data', this.onData)
+    socket.on('end', () => {
+      this.ended = true
+      // A body delimited by the end of the connection is complete now.
+      if (this.current !== null && this.body === Body.UntilClose && this.buffer === null) this.complete()
+    })
+    socket.on('error', (error: Error) => { this.fail(error) })
+    socket.once('close', () => {
+      this.pool.connections.delete(this)
+      this.fail(new PoolError('UND_ERR_SOCKET', 'the other side closed the connection'))
+      this.pool.gone(this)
+    })
+  }
+
+  /** Sends `exchange` on this (connected, idle) connection. */
+  run (exchange: Exchange): void {
+    this.current = exchange
+    this.sent = false
+    this.body = Body.None
+    this.buffer = null
+    exchange.handler.onConnect(this.abort)
+    if (this.current !== exchange) return
+    this.sent = true
+    const body = exchange.body
+    let head = exchange.head
+    if (body !== null) head += `content-length: ${body.length}\r\n`
+    else if (BODY_METHODS.has(exchange.method)) head += 'content-length: 0\r\n'
+    head += 'connection: keep-alive\r\n\r\n'
+    if (body === null || body.length === 0) {
+      this.socket.write(head, 'latin1')
+      return
+    }
+    const out = Buffer.allocUnsafe(head.length + body.length)
+    out.write(head, 0, 'latin1')
+    body.copy(out, head.length)
+    this.socket.write(out)
+  }
+
+  /** Ends the exchange in progress with an error; the connection is not reused. */
+  private fail (error: Error): void {
+    const exchange = this.current
+    if (exchange === null) {
+      if (!this.ready) return
+      this.socket.destroy()
+      return
+    }
+    this.current = null
+    if (!this.sent && this.ready && !this.socket.destroyed) {
+      // Cancelled as it got the connection, before anything was written: the connection is clean.
+      this.pool.release(this)
+    } else {
+      this.reusable = false
+      this.socket.destroy()
+    }
+    exchange.handler.onError(error)
+  }
+
+  private complete (): void {
+    const exchange = this.current!
+    this.current = null
+    if (this.reusable && !this.ended && this.buffer === null) this.pool.release(this)
+    else this.socket.destroy()
+    exchange.handler.onComplete()
+  }
+
+  private read (data: Buffer): void {
+    const exchange = this.current
+    if (exchange === null) {
+      // Bytes nobody asked for: the connection is out of step, never reuse it.
+      this.socket.destroy()
+      return
+    }
+    let buffer = this.buffer === null ? data : Buffer.concat([this.buffer, data])
+    this.buffer = null
+    while (this.current === exchange) {
+      if (this.body === Body.None) {
+        const headEnd = buffer.indexOf(CRLFCRLF)
+        if (headEnd < 0) {
+          if (buffer.length > MAX_HEAD_BYTES) return this.fail(new PoolError('UND_ERR_HEADERS_OVERFLOW', 'response head too large'))
+          this.buffer = buffer
+          return
+        }
+        const start = this.parseHead(exchange, buffer, headEnd)
+        if (start === false || this.current !== exchange) return
+        buffer = buffer.subarray(headEnd + 4)
+        if (this.body === Body.None) {
+          // A 1xx interim answer: the real one follows.
+          if (buffer.length === 0) return
+          continue
+        }
+        if (this.remaining === 0 && this.body === Body.Length) {
+          this.body = Body.None
+          if (buffer.length > 0) this.reusable = false
+          return this.complete()
+        }
+      }
+      if (buffer.length === 0) return
+      if (this.body === Body.Length || this.body === Body.UntilClose) {
+        const take = this.body === Body.UntilClose ? buffer.length : Math.min(buffer.length, this.remaining)
+        const piece = take === buffer.length ? buffer : buffer.subarray(0, take)
+        this.remaining -= take
+        if (!exchange.handler.onData(piece)) this.socket.pause()
+        if (this.current !== exchange) return
+        if (this.body === Body.Length && this.remaining === 0) {
+          this.body = Body.None
+          if (take < buffer.length) this.reusable = false
+          return this.complete()
+        }
+        return
+      }
+      // Chunked.
+      const rest = this.readChunked(exchange, buffer)
+      if (rest === null) return
+      buffer = rest
+    }
+  }
+
+  /** Consumes chunked framing; null when all of `buffer` was used (or the exchange ended). */
+  private readChunked (exchange: Exchange, input: Buffer): Buffer | null {
+    let buffer = input
+    while (buffer.length > 0 && this.current === exchange) {
+      if (this.chunk === Chunk.Data) {
+        const take = Math.min(buffer.length, this.remaining)
+        this.remaining -= take
+        const piece = take === buffer.length ? buffer : buffer.subarray(0, take)
+        buffer = buffer.subarray(take)
+        if (!exchange.handler.onData(piece)) this.socket.pause()
+        if (this.remaining === 0) this.chunk = Chunk.DataEnd
+        continue
+      }
+      const lineEnd = buffer.indexOf('\r\n')
+      if (lineEnd < 0) {
+        if (buffer.length > MAX_HEAD_BYTES) {
+          this.fail(new PoolError('UND_ERR_INVALID_ARG', 'chunk framing line too long'))
+          return null
+        }
+        this.buffer = buffer
+        return null
+      }
+      const lineBytes = buffer
+      const line = buffer.toString('latin1', 0, lineEnd)
+      buffer = buffer.subarray(lineEnd + 2)
+      if (this.chunk === Chunk.DataEnd) {
+        if (lineEnd !== 0) {
+          this.fail(new PoolError('UND_ERR_INVALID_ARG', 'chunk data longer than its size'))
+          return null
+        }
+        this.chunk = Chunk.Size
+      } else if (this.chunk === Chunk.Size) {
+        const match = /^([0-9a-fA-F]{1,8})(?:[ \t]*;[^\r\n]*)?$/.exec(line)
+        if (match === null) {
+          this.fail(new PoolError('UND_ERR_INVALID_ARG', 'invalid chunk size'))
+          return null
+        }
+        this.remaining = parseInt(match[1]!, 16)
+        this.chunk = this.remaining === 0 ? Chunk.Trailer : Chunk.Data
+      } else {
+        // Trailers are dropped; an empty line ends the message.
+        if (lineEnd === 0) {
+          this.body = Body.None
+          if (buffer.length > 0) this.reusable = false
+          this.complete()
+          return null
+        }
+        if (checkHeadBytes(lineBytes, lineEnd) !== null) {
+          this.fail(new PoolError('UND_ERR_INVALID_ARG', 'invalid trailer'))
+          return null
+        }
+      }
+    }
+    return buffer.length > 0 ? buffer : null
+  }
+
+  /** Parses a response head and tells the handler; false when the exchange ended on an error. */
+  private parseHead (exchange: Exchange, buffer: Buffer, end: number): boolean {
+    const invalid = checkHeadBytes(buffer, end)
+    const bad = (why: string): false => {
+      this.fail(new PoolError('HPE_INVALID_RESPONSE', `invalid response: ${why}`))
+      return false
+    }
+    if (invalid !== null) return bad(invalid)
+    const text = buffer.toString('latin1', 0, end)
+    const n = text.length
+    let lineEnd = text.indexOf('\r\n')
+    if (lineEnd < 0) lineEnd = n
+    const http10 = text.startsWith('HTTP/1.0 ')
+    if (!http10 && !text.startsWith('HTTP/1.1 ')) return bad('not HTTP/1.1')
+    const statusCode = Number(text.slice(9, 12))
+    const afterCode = text.charCodeAt(12)
+    if (!/^[1-9]\d\d$/.test(text.slice(9, 12)) || (lineEnd > 12 && afterCode !== 32)) return bad('malformed status line')
+    const headers: IncomingHttpHeaders = {}
+    let contentLength = -1
+    let chunked = false
+    let transferEncoding = false
+    let close = http10
+    let keepAliveMs = DEFAULT_KEEP_ALIVE_MS
+    let pos = lineEnd + 2
+    while (pos < n) {
+      let end = text.indexOf('\r\n', pos)
+      if (end < 0) end = n
+      const first = text.charCodeAt(pos)
+      if (first === 32 || first === 9) return bad('obsolete line folding')
+      const colon = text.indexOf(':', pos)
+      if (colon <= pos || colon > end) return bad('header line without a name and colon')
+      for (let i = pos; i < colon; i++) if (TOKEN[text.charCodeAt(i)] !== 1) return bad('invalid header name')
+      let valueStart = colon + 1
+      let valueEnd = end
+      while (valueStart < valueEnd && (text.charCodeAt(valueStart) === 32 || text.charCodeAt(valueStart) === 9)) valueStart++
+      while (valueEnd > valueStart && (text.charCodeAt(valueEnd - 1) === 32 || text.charCodeAt(valueEnd - 1) === 9)) valueEnd--
+      const name = text.slice(pos, colon).toLowerCase()
+      const value = text.slice(valueStart, valueEnd)
+      pos = end + 2
+      if (name === 'content-length') {
+        if (contentLength >= 0) return bad('duplicate Content-Length')
+        if (!/^\d{1,15}$/.test(value)) return bad('invalid Content-Length')
+        contentLength = Number(value)
+      } else if (name === 'transfer-encoding') {
+        if (transferEncoding || value.toLowerCase() !== 'chunked') return bad('unsupported Transfer-Encoding')
+        transferEncoding = true
+        chunked = true
+      } else if (name === 'connection') {
+        const lower = value.toLowerCase()
+        if (lower.includes('close')) close = true
+        else if (http10 && lower.includes('keep-alive')) close = false
+      } else if (name === 'keep-alive') {
+        const match = /timeout=(\d+)/i.exec(value)
+        if (match !== null) keepAliveMs = Math.min(MAX_KEEP_ALIVE_MS, Number(match[1]) * 1000 - KEEP_ALIVE_MARGIN_MS)
+      }
+      addHeader(headers, name, value)
+    }
+    if (chunked && contentLength >= 0) return bad('both Transfer-Encoding and Content-Length')
+    if (statusCode < 200) {
+      if (statusCode === 101) return bad('unexpected protocol switch')
+      this.body = Body.None
+      return true
+    }
+    this.keepAliveMs = keepAliveMs
+    if (close) this.reusable = false
+    const bodyless = exchange.method === 'HEAD' || statusCode === 204 || statusCode === 304
+    if (bodyless) {
+      this.body = Body.Length
+      this.remaining = 0
+    } else if (chunked) {
+      this.body = Body.Chunked
+      this.chunk = Chunk.Size
+    } else if (contentLength >= 0) {
+      this.body = Body.Length
+      this.remaining = contentLength
+    } else {
+      this.body = Body.UntilClose
+      this.reusable = false
+    }
+    if (!exchange.handler.onHeaders(statusCode, headers, this.resume)) this.socket.pause()
+    return this.current === exchange
+  }
+}
