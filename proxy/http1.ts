@@ -387,7 +387,19 @@ class Http1Connection {
     const resume = (): void => { body.resume() }
     socket.on('drain', resume)
     body.on('data', (chunk: Buffer) => {
-      const ok = chunked ? socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1') && socket.write(chunk) && socket.write('\r\n', 'latin1') : socket.write(chunk)
+      // An empty chunk would read as the last one.
+      if (chunk.length === 0) return
+      let ok: boolean
+      if (chunked) {
+        // All three writes, always: the framing must stay whole even when the buffer is full.
+        socket.cork()
+        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1')
+        socket.write(chunk)
+        ok = socket.write('\r\n', 'latin1')
+        socket.uncork()
+      } else {
+        ok = socket.write(chunk)
+      }
       if (!ok) body.pause()
     })
     body.once('error', () => { socket.destroy() })
