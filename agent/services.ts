@@ -59,6 +59,7 @@ export class AgentServices {
       checks: this.checks,
       enableScriptChecks: agent.config.enableScriptChecks,
       nodeName: agent.config.nodeName,
+      nodeAddress: agent.config.advertiseAddress,
     }
   }
 
@@ -90,13 +91,7 @@ export class AgentServices {
 
   registerRoutes (app: FastifyInstance): void {
     const config = this.init.agent.config
-    registerAgentServiceRoutes(app, {
-      catalog: this.localCatalog,
-      checks: this.checks,
-      enableScriptChecks: config.enableScriptChecks,
-      nodeName: config.nodeName,
-      datacenter: config.datacenter,
-    })
+    registerAgentServiceRoutes(app, { ...this.registration, checks: this.checks, datacenter: config.datacenter })
     registerIntentionRoutes(app, this.policy.intentionRouteDeps())
     registerConfigRoutes(app, this.policy.configRouteDeps())
     registerCaRoutes(app, { ca: this.ca })

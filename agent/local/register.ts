@@ -16,6 +16,8 @@ export interface LocalRegistrationDeps {
   checks: { sync (scope?: { services?: Iterable<string>, checks?: Iterable<string> }): void }
   enableScriptChecks: boolean
   nodeName: string
+  /** Where this agent's sidecars listen by default (its advertise address). */
+  nodeAddress?: string
 }
 
 /** An identical re-registration keeps the check's current status instead of resetting it to critical. */
@@ -36,6 +38,7 @@ export async function registerServicePayload (
   const registration = normalizeServicePayload(payload, {
     enableScriptChecks: deps.enableScriptChecks,
     nodeName: deps.nodeName,
+    nodeAddress: deps.nodeAddress,
     localServices: catalog.localServices(),
   })
   const parts = [registration, ...(registration.sidecar === undefined ? [] : [registration.sidecar])]

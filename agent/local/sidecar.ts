@@ -25,6 +25,11 @@ export interface SidecarContext {
   localServices: ServiceRecord[]
   sidecarMinPort?: number
   sidecarMaxPort?: number
+  /**
+   * The address the agent's sidecars listen on when theirs is not given (the node's advertise
+   * address), which the default TCP check must probe; 127.0.0.1 when unknown.
+   */
+  nodeAddress?: string
 }
 
 const hostPort = (host: string, port: number): string => host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
@@ -91,7 +96,7 @@ export function buildSidecar (
   const checkPayloads = serviceCheckPayloads(fields)
   if (checkPayloads.length === 0) {
     checkPayloads.push(
-      { Name: 'Connect Sidecar Listening', TCP: hostPort(service.Address === '' ? DEFAULT_LOCAL_ADDRESS : service.Address, port), Interval: SIDECAR_CHECK_INTERVAL },
+      { Name: 'Connect Sidecar Listening', TCP: hostPort(service.Address !== '' ? service.Address : context.nodeAddress ?? DEFAULT_LOCAL_ADDRESS, port), Interval: SIDECAR_CHECK_INTERVAL },
       { Name: `Connect Sidecar Aliasing ${parent.ID}`, AliasService: parent.ID }
     )
   }

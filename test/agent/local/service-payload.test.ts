@@ -63,6 +63,14 @@ t.test('sidecar: defaults as Consul', async t => {
   ])
 })
 
+t.test('sidecar without an address: the TCP check probes where the sidecar listens, the agent\'s address', async t => {
+  const tcp = (nodeAddress: string | undefined): unknown => normalizeServicePayload({ Name: 'web', Port: 8080, Connect: { SidecarService: {} } },
+    { ...context(), nodeAddress }).sidecar?.checks[0]?.Definition
+  t.match(tcp('10.1.2.3'), { Type: 'tcp', TCP: '10.1.2.3:21000' }, 'not 127.0.0.1, where nothing of this sidecar listens')
+  t.match(tcp('fd00::1'), { TCP: '[fd00::1]:21000' })
+  t.match(tcp(undefined), { TCP: '127.0.0.1:21000' }, 'unknown agent address: loopback, as Consul')
+})
+
 t.test('sidecar: given port, name, tags, proxy settings and checks win over defaults', async t => {
   const { sidecar } = normalizeServicePayload({
     Name: 'web', ID: 'web-1', Port: 8080, Tags: ['parent'],
