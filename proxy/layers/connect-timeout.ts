@@ -1,5 +1,5 @@
 // Time allowed to get a usable connection to the chosen endpoint (TCP and TLS handshake; zero for
-// a pooled connection). On expiry the attempt is cancelled with a retryable error, so the retry
+// a pooled connection, and then no timer is armed at all). On expiry the attempt is cancelled with a retryable error, so the retry
 // layer can try another endpoint while the total request timeout still runs.
 
 import { ConnectTimeoutError } from '../errors.ts'
@@ -15,17 +15,25 @@ export function connectTimeoutLayer (init: ConnectTimeoutInit): Layer {
   return (next) => (request) => {
     const timeoutMs = init.timeoutMs.current
     if (!(timeoutMs > 0)) return next(request)
+    // A pooled connection is handed over synchronously, inside next(): then no timer is armed.
+    let connected = false
+    let timer: unknown = null
+    request.onConnected = () => {
+      connected = true
+      if (timer !== null) init.clock.clearTimeout(timer)
+    }
+    const pending = next(request)
+    if (connected) return pending
     return new Promise<ProxyResponse>((resolve, reject) => {
       let settled = false
-      const timer = init.clock.setTimeout(() => {
-        if (settled) return
+      timer = init.clock.setTimeout(() => {
+        if (settled || connected) return
         settled = true
         const error = new ConnectTimeoutError(`no connection to ${request.target?.endpointId ?? request.destination} within ${timeoutMs} ms`)
         request.abort?.(error)
         reject(error)
       }, timeoutMs)
-      request.onConnected = () => { init.clock.clearTimeout(timer) }
-      next(request).then((response) => {
+      pending.then((response) => {
         init.clock.clearTimeout(timer)
         if (settled) {
           discardBody(response, 'destroy')

@@ -35,12 +35,17 @@ t.test('killing one api instance under a steady request loop fails no request', 
 t.test('an instance answering 5xx is ejected after 5 in a row; traffic goes to the healthy one', async (t) => {
   const mesh = await startTopology()
   mesh.apiApps[1]!.failWith = 500
+  // P2C sends everything to whichever endpoint answers faster, which on loopback is a coin flip
+  // decided by the first handshakes: make the healthy one slower so the failing one keeps being
+  // picked until it is ejected.
+  mesh.apiApps[0]!.delayMs = 25
   let failures = 0
   for (let i = 0; i < 200 && mesh.web.stats().ejections === 0; i++) {
     if ((await get(mesh.port, '/', mesh.agent)).status === 500) failures++
   }
   t.equal(mesh.web.stats().ejections, 1)
   t.equal(failures, 5, 'exactly the 5 consecutive failures that trigger ejection reached the caller')
+  mesh.apiApps[0]!.delayMs = 0
   for (let i = 0; i < 20; i++) t.equal((await get(mesh.port, '/', mesh.agent)).status, 200)
   t.equal(mesh.web.stats().upstreams.api!.ejected, 1)
   t.match(await mesh.web.metrics(), /mesh_proxy_outlier_ejections_total\{proxy="web-sidecar-proxy",destination="api"\} 1/)
