@@ -20,8 +20,12 @@ export function concurrencyLayer (init: ConcurrencyInit): Layer {
     else active--
   }
   return (next) => (request) => {
-    const maxConcurrent = init.limits.current?.maxConcurrentRequests ?? Infinity
-    const maxPending = init.limits.current?.maxPendingRequests ?? Infinity
+    const limits = init.limits.current
+    // Without limits nothing is counted (no extra promise per request); limits set by an update
+    // apply to the requests that start after it.
+    if (limits?.maxConcurrentRequests === undefined && limits?.maxPendingRequests === undefined) return next(request)
+    const maxConcurrent = limits.maxConcurrentRequests ?? Infinity
+    const maxPending = limits.maxPendingRequests ?? Infinity
     const run = (): Promise<ProxyResponse> => next(request).finally(release)
     if (active < maxConcurrent) {
       active++
