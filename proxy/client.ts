@@ -51,6 +51,18 @@ const CRLFCRLF = Buffer.from('\r\n\r\n')
 /** Methods whose request carries a body by definition: an empty one is sent with Content-Length: 0. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
 
+let lastKeepAlive = ''
+let lastKeepAliveMs = DEFAULT_KEEP_ALIVE_MS
+/** How long an idle connection may be kept, from the server's `Keep-Alive` header (the same value on every answer: remembered). */
+function keepAliveTimeout (value: string): number {
+  if (value !== lastKeepAlive) {
+    const match = /timeout=(\d+)/i.exec(value)
+    lastKeepAlive = value
+    lastKeepAliveMs = match === null ? DEFAULT_KEEP_ALIVE_MS : Math.min(MAX_KEEP_ALIVE_MS, Number(match[1]) * 1000 - KEEP_ALIVE_MARGIN_MS)
+  }
+  return lastKeepAliveMs
+}
+
 class PoolError extends Error {
   readonly code: string
   constructor (code: string, message: string) {
@@ -446,9 +458,11 @@ class Connection {
     if (lineEnd < 0) lineEnd = n
     const http10 = text.startsWith('HTTP/1.0 ')
     if (!http10 && !text.startsWith('HTTP/1.1 ')) return bad('not HTTP/1.1')
-    const statusCode = Number(text.slice(9, 12))
-    const afterCode = text.charCodeAt(12)
-    if (!/^[1-9]\d\d$/.test(text.slice(9, 12)) || (lineEnd > 12 && afterCode !== 32)) return bad('malformed status line')
+    const d0 = text.charCodeAt(9) - 48
+    const d1 = text.charCodeAt(10) - 48
+    const d2 = text.charCodeAt(11) - 48
+    if (!(d0 >= 1 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) || lineEnd < 12 || (lineEnd > 12 && text.charCodeAt(12) !== 32)) return bad('malformed status line')
+    const statusCode = d0 * 100 + d1 * 10 + d2
     const headers: IncomingHttpHeaders = {}
     let contentLength = -1
     let chunked = false
@@ -484,8 +498,7 @@ class Connection {
         if (lower.includes('close')) close = true
         else if (http10 && lower.includes('keep-alive')) close = false
       } else if (name === 'keep-alive') {
-        const match = /timeout=(\d+)/i.exec(value)
-        if (match !== null) keepAliveMs = Math.min(MAX_KEEP_ALIVE_MS, Number(match[1]) * 1000 - KEEP_ALIVE_MARGIN_MS)
+        keepAliveMs = keepAliveTimeout(value)
       }
       addHeader(headers, name, value)
     }

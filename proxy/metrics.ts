@@ -1,10 +1,11 @@
 // The sidecar's Prometheus metrics (prom-client). Every series carries `proxy` (the proxy id) so
 // several sidecars can share one registry in one agent process; a metric already registered by
 // another sidecar is reused. Children are cached per label set because prom-client hashes label
-// objects on every `labels()` call, which would cost on each request. The request-duration
-// histogram is our own metric object (DurationHistogram), registered in the same registry: a
-// prom-client histogram child hashes its label set again on every observe(), which was about a
-// third of the cost of counting a request.
+// objects on every `labels()` call, which would cost on each request. The two per-request
+// metrics (requests_total and the duration histogram) are our own metric objects (RequestCounter,
+// DurationHistogram) registered in the same registry with prom-client's exposition: a prom-client
+// child hashes its label set again on every inc() and observe(), which was most of the cost of
+// counting a request.
 
 import { Counter, Registry } from 'prom-client'
 import type { Metric } from 'prom-client'
@@ -21,20 +22,27 @@ export interface ProxyMetricsSnapshot {
 export class ProxyMetrics {
   readonly registry: Registry
   private readonly proxyId: string
-  private readonly requests: Counter<string>
+  private readonly requests: RequestCounter
   private readonly duration: DurationHistogram
   private readonly tlsFailures: Counter<string>
   private readonly denials: Counter<string>
   private readonly retries: Counter<string>
   private readonly ejections: Counter<string>
-  private readonly requestChildren = new Map<string, Counter.Internal>()
-  private readonly durationChildren = new Map<string, DurationSeries>()
+  private readonly requestSeries = new Map<string, RequestSeries>()
+  /** The series of the last request: a sidecar's traffic is mostly one label set. */
+  private last: RequestSeries | null = null
   readonly totals: ProxyMetricsSnapshot = { requests: 0, retries: 0, ejections: 0, authorizationDenials: 0, tlsHandshakeFailures: 0 }
 
   constructor (proxyId: string, registry?: Registry) {
     this.registry = registry ?? new Registry()
     this.proxyId = proxyId
-    this.requests = this.counter('mesh_proxy_requests_total', 'Requests answered, by direction, source and destination service and status code', ['proxy', 'direction', 'source', 'destination', 'code'])
+    const requestsName = 'mesh_proxy_requests_total'
+    const existingRequests = this.registry.getSingleMetric(requestsName)
+    if (existingRequests instanceof RequestCounter) this.requests = existingRequests
+    else {
+      this.requests = new RequestCounter(requestsName, 'Requests answered, by direction, source and destination service and status code')
+      this.registry.registerMetric(this.requests as unknown as Metric)
+    }
     const durationName = 'mesh_proxy_request_duration_seconds'
     const existing = this.registry.getSingleMetric(durationName)
     if (existing instanceof DurationHistogram) this.duration = existing
@@ -50,20 +58,25 @@ export class ProxyMetrics {
 
   recordRequest (direction: Direction, source: string, destination: string, statusCode: number, seconds: number): void {
     this.totals.requests++
-    const key = `${direction}\u0000${source}\u0000${destination}\u0000${statusCode}`
-    let counter = this.requestChildren.get(key)
-    if (counter === undefined) {
-      counter = this.requests.labels(this.proxyId, direction, source, destination, String(statusCode))
-      this.requestChildren.set(key, counter)
+    let series = this.last
+    if (series === null || series.statusCode !== statusCode || series.source !== source || series.direction !== direction || series.destination !== destination) {
+      const key = `${direction}\u0000${source}\u0000${destination}\u0000${statusCode}`
+      series = this.requestSeries.get(key) ?? null
+      if (series === null) {
+        series = {
+          direction,
+          source,
+          destination,
+          statusCode,
+          count: this.requests.series({ proxy: this.proxyId, direction, source, destination, code: String(statusCode) }),
+          duration: this.duration.series({ proxy: this.proxyId, direction, destination })
+        }
+        this.requestSeries.set(key, series)
+      }
+      this.last = series
     }
-    counter.inc()
-    const durationKey = `${direction}\u0000${destination}`
-    let histogram = this.durationChildren.get(durationKey)
-    if (histogram === undefined) {
-      histogram = this.duration.series({ proxy: this.proxyId, direction, destination })
-      this.durationChildren.set(durationKey, histogram)
-    }
-    histogram.observe(seconds)
+    series.count.value++
+    series.duration.observe(seconds)
   }
 
   recordTlsFailure (direction: Direction): void {
@@ -168,5 +181,59 @@ export class DurationHistogram {
       series.sum = 0
       series.count = 0
     }
+  }
+}
+
+/** The counter and histogram series one kind of request lands in. */
+interface RequestSeries {
+  direction: Direction
+  source: string
+  destination: string
+  statusCode: number
+  count: CounterSeries
+  duration: DurationSeries
+}
+
+export class CounterSeries {
+  readonly labels: Record<string, string>
+  value = 0
+
+  constructor (labels: Record<string, string>) {
+    this.labels = labels
+  }
+}
+
+/** A counter with prom-client's exposition whose series are incremented directly by reference. */
+export class RequestCounter {
+  readonly name: string
+  readonly help: string
+  readonly type = 'counter'
+  readonly aggregator = 'sum'
+  private readonly all = new Map<string, CounterSeries>()
+
+  constructor (name: string, help: string) {
+    this.name = name
+    this.help = help
+  }
+
+  series (labels: Record<string, string>): CounterSeries {
+    const key = JSON.stringify(labels)
+    let series = this.all.get(key)
+    if (series === undefined) {
+      series = new CounterSeries(labels)
+      this.all.set(key, series)
+    }
+    return series
+  }
+
+  get (): { help: string, name: string, type: string, values: Array<{ value: number, labels: Record<string, string> }>, aggregator: string } {
+    const values: Array<{ value: number, labels: Record<string, string> }> = []
+    for (const series of this.all.values()) values.push({ value: series.value, labels: series.labels })
+    return { help: this.help, name: this.name, type: this.type, values, aggregator: this.aggregator }
+  }
+
+  /** Registry.resetMetrics(): zero every series (the sidecars keep their references). */
+  reset (): void {
+    for (const series of this.all.values()) series.value = 0
   }
 }
