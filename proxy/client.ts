@@ -112,7 +112,7 @@ export class Http1Pool extends Dispatcher {
     }
     const nowMs = now()
     for (let connection = this.idle.pop(); connection !== undefined; connection = this.idle.pop()) {
-      if (nowMs - connection.idleSinceMs < connection.keepAliveMs) {
+      if (nowMs - connection.idleSinceMs < connection.keepAliveMs && !connection.socket.destroyed) {
         connection.run(exchange)
         return
       }
@@ -160,8 +160,11 @@ export class Http1Pool extends Dispatcher {
 
   private sweep (): void {
     const nowMs = now()
-    for (const connection of [...this.idle]) {
-      if (nowMs - connection.idleSinceMs >= connection.keepAliveMs) connection.socket.destroy()
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const connection = this.idle[i]!
+      if (nowMs - connection.idleSinceMs < connection.keepAliveMs) continue
+      this.idle.splice(i, 1)
+      connection.socket.destroy()
     }
     if (this.idle.length === 0 && this.sweeper !== null) {
       clearInterval(this.sweeper)
