@@ -15,7 +15,7 @@ import type { Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import type { PeerCertificate, SecureContext } from 'node:tls'
 import { Dispatcher, Pool } from 'undici'
-import { TOKEN, addHeader, checkHeadBytes } from './http1.ts'
+import { addHeader, checkHeadBytes, readHeaderLines } from './http1.ts'
 
 /** What the pool tells the forwarder, in undici's order: connect, headers, data…, complete | error. */
 export interface ExchangeHandler {
@@ -472,28 +472,13 @@ class Connection {
     let transferEncoding = false
     let close = http10
     let keepAliveMs = DEFAULT_KEEP_ALIVE_MS
-    let pos = lineEnd + 2
-    while (pos < n) {
-      let end = text.indexOf('\r\n', pos)
-      if (end < 0) end = n
-      const first = text.charCodeAt(pos)
-      if (first === 32 || first === 9) return bad('obsolete line folding')
-      const colon = text.indexOf(':', pos)
-      if (colon <= pos || colon > end) return bad('header line without a name and colon')
-      for (let i = pos; i < colon; i++) if (TOKEN[text.charCodeAt(i)] !== 1) return bad('invalid header name')
-      let valueStart = colon + 1
-      let valueEnd = end
-      while (valueStart < valueEnd && (text.charCodeAt(valueStart) === 32 || text.charCodeAt(valueStart) === 9)) valueStart++
-      while (valueEnd > valueStart && (text.charCodeAt(valueEnd - 1) === 32 || text.charCodeAt(valueEnd - 1) === 9)) valueEnd--
-      const name = text.slice(pos, colon).toLowerCase()
-      const value = text.slice(valueStart, valueEnd)
-      pos = end + 2
+    const refused = readHeaderLines(text, lineEnd + 2, (name, value) => {
       if (name === 'content-length') {
-        if (contentLength >= 0) return bad('duplicate Content-Length')
-        if (!/^\d{1,15}$/.test(value)) return bad('invalid Content-Length')
+        if (contentLength >= 0) return 'duplicate Content-Length'
+        if (!/^\d{1,15}$/.test(value)) return 'invalid Content-Length'
         contentLength = Number(value)
       } else if (name === 'transfer-encoding') {
-        if (transferEncoding || value.toLowerCase() !== 'chunked') return bad('unsupported Transfer-Encoding')
+        if (transferEncoding || value.toLowerCase() !== 'chunked') return 'unsupported Transfer-Encoding'
         transferEncoding = true
         chunked = true
       } else if (name === 'connection') {
@@ -504,7 +489,9 @@ class Connection {
         keepAliveMs = keepAliveTimeout(value)
       }
       addHeader(headers, name, value)
-    }
+      return null
+    })
+    if (refused !== null) return bad(refused)
     if (chunked && contentLength >= 0) return bad('both Transfer-Encoding and Content-Length')
     if (statusCode < 200) {
       if (statusCode === 101) return bad('unexpected protocol switch')

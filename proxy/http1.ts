@@ -87,6 +87,35 @@ export interface RequestHead {
   close: boolean
 }
 
+/**
+ * Reads the header lines of a head: `text` from `start` to its end, bytes already checked by
+ * checkHeadBytes. Each line's lower-cased name and its value, without the spaces and tabs around
+ * it, go to `visit`. Returns what is wrong with a line, what `visit` refused, or null. The request
+ * parser here and the client's response parser share it, so they cannot drift apart on where a
+ * header ends.
+ */
+export function readHeaderLines (text: string, start: number, visit: (name: string, value: string) => string | null): string | null {
+  const n = text.length
+  let pos = start
+  while (pos < n) {
+    let end = text.indexOf('\r\n', pos)
+    if (end < 0) end = n
+    const first = text.charCodeAt(pos)
+    if (first === 32 || first === 9) return 'obsolete line folding in header'
+    const colon = text.indexOf(':', pos)
+    if (colon <= pos || colon > end) return 'header line without a name and colon'
+    for (let i = pos; i < colon; i++) if (TOKEN[text.charCodeAt(i)] !== 1) return 'invalid header name'
+    let valueStart = colon + 1
+    let valueEnd = end
+    while (valueStart < valueEnd && (text.charCodeAt(valueStart) === 32 || text.charCodeAt(valueStart) === 9)) valueStart++
+    while (valueEnd > valueStart && (text.charCodeAt(valueEnd - 1) === 32 || text.charCodeAt(valueEnd - 1) === 9)) valueEnd--
+    const refused = visit(text.slice(pos, colon).toLowerCase(), text.slice(valueStart, valueEnd))
+    if (refused !== null) return refused
+    pos = end + 2
+  }
+  return null
+}
+
 /** parseHead's answer for a valid request the fast path leaves to node's server. */
 export const HAND_OVER = 'hand over'
 
@@ -124,34 +153,19 @@ export function parseHead (buffer: Buffer, end: number): RequestHead | string {
   let contentLength = -1
   let transferEncoding = false
   let close = false
-  let pos = lineEnd + 2
-  while (pos < n) {
-    let end = text.indexOf('\r\n', pos)
-    if (end < 0) end = n
-    const first = text.charCodeAt(pos)
-    if (first === 32 || first === 9) return 'obsolete line folding in header'
-    const colon = text.indexOf(':', pos)
-    if (colon <= pos || colon > end) return 'header line without a name and colon'
-    for (let i = pos; i < colon; i++) if (TOKEN[text.charCodeAt(i)] !== 1) return 'invalid header name'
-    let valueStart = colon + 1
-    let valueEnd = end
-    while (valueStart < valueEnd && (text.charCodeAt(valueStart) === 32 || text.charCodeAt(valueStart) === 9)) valueStart++
-    while (valueEnd > valueStart && (text.charCodeAt(valueEnd - 1) === 32 || text.charCodeAt(valueEnd - 1) === 9)) valueEnd--
-    const name = text.slice(pos, colon).toLowerCase()
-    const value = text.slice(valueStart, valueEnd)
-    pos = end + 2
+  const refused = readHeaderLines(text, lineEnd + 2, (name, value) => {
     switch (name) {
       case 'content-length':
         if (contentLength >= 0) return 'duplicate Content-Length'
         if (!/^\d{1,15}$/.test(value)) return 'invalid Content-Length'
         contentLength = Number(value)
         headers[name] = value
-        continue
+        return null
       case 'host':
         if (host !== null) return 'duplicate Host'
         host = value
         headers[name] = value
-        continue
+        return null
       case 'transfer-encoding':
         transferEncoding = true
         break
@@ -169,7 +183,9 @@ export function parseHead (buffer: Buffer, end: number): RequestHead | string {
         break
     }
     addHeader(headers, name, value)
-  }
+    return null
+  })
+  if (refused !== null) return refused
   if (transferEncoding && contentLength >= 0) return 'both Transfer-Encoding and Content-Length'
   if (host === null) return 'missing Host header'
   if (handOver || transferEncoding || contentLength > MAX_BODY_BYTES) return HAND_OVER
