@@ -24,7 +24,8 @@ const ANCHOR_CONF = '/work/shared/anchors/nginx-mtls-pair.conf'
 const NGINX = '/usr/sbin/nginx'
 const SELF = fileURLToPath(import.meta.url)
 /** V8 heap caps for a sidecar process (docs/proxy.md, "Running standalone"): bound RSS at a small CPU cost. */
-const SIDECAR_NODE_FLAGS = (process.env.MESH_BENCH_SIDECAR_FLAGS ?? '--max-semi-space-size=2 --max-old-space-size=64').split(' ').filter(Boolean)
+// The flag the `mesh` command starts Node with (cli/mesh.mjs), so the pair runs as `mesh proxy` would.
+const SIDECAR_NODE_FLAGS = (process.env.MESH_BENCH_SIDECAR_FLAGS ?? '--max-semi-space-size=1').split(' ').filter(Boolean)
 
 // ---------------------------------------------------------------------------------------------
 // Child roles: the app, and one sidecar per process.
