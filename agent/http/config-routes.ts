@@ -158,16 +158,22 @@ export function registerConfigRoutes (app: FastifyInstance, deps: ConfigRouteDep
   const newId = deps.newId ?? randomUUID
   const kindParams = { type: 'object', properties: { kind: { type: 'string', maxLength: 64 }, name: { type: 'string', maxLength: 256 } } }
 
+  // `?validate` (a mesh extension) runs every check a write would and answers true, storing
+  // nothing: `mesh config apply` validates a whole directory this way before its first write.
   app.put('/v1/config', {
-    schema: { body: { type: 'object' }, querystring: { type: 'object', properties: { cas: { type: 'string' } } } },
+    schema: { body: { type: 'object' }, querystring: { type: 'object', properties: { cas: { type: 'string' }, validate: { type: 'string' } } } },
   }, async (request) => {
+    const validateOnly = (request.query as { validate?: string }).validate !== undefined
     const body = request.body as Record<string, unknown>
     // Consul accepts the lower-case `kind`/`name` keys of its HCL form too.
     if (body.Kind === undefined && body.kind !== undefined) { body.Kind = body.kind; delete body.kind }
     if (body.Name === undefined && body.name !== undefined) { body.Name = body.name; delete body.name }
     const kind = checkKind(body.Kind)
     const casIndex = parseCas(request.query as Record<string, unknown>)
-    if (kind !== SERVICE_INTENTIONS_KIND) return deps.putConfigEntry(validateGenericEntry(body), { casIndex })
+    if (kind !== SERVICE_INTENTIONS_KIND) {
+      const entry = validateGenericEntry(body)
+      return validateOnly ? true : deps.putConfigEntry(entry, { casIndex })
+    }
 
     let intentions: Intention[]
     try {
@@ -176,6 +182,7 @@ export function registerConfigRoutes (app: FastifyInstance, deps: ConfigRouteDep
       if (error instanceof InvalidConfigEntryError || error instanceof InvalidIntentionError || error instanceof UnsafeRegexError) throw badRequest(error.message)
       throw error
     }
+    if (validateOnly) return true
     if (casIndex !== undefined && !intentionCasHolds(deps, String(body.Name), casIndex)) return false
     await deps.replaceIntentions(String(body.Name), intentions)
     return true

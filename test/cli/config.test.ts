@@ -60,6 +60,9 @@ async function startStoreAgent (store: Map<string, Record<string, unknown>>) {
   const agent = await startFakeAgent({
     'PUT /v1/config': request => {
       const entry = request.body as Record<string, unknown>
+      // Like the agent: a refused entry is refused whether validated or written; ?validate stores nothing.
+      if (String(entry.Name).startsWith('bad')) return { status: 400, body: `${String(entry.Name)} is not a valid entry` }
+      if (request.query.validate !== undefined) return { body: true }
       store.set(`${String(entry.Kind)}/${String(entry.Name)}`, { ...entry, Meta: null, CreateIndex: 1, ModifyIndex: 2 })
       return { body: true }
     },
@@ -91,13 +94,15 @@ t.test('config apply: files in name order, GET before PUT, only changed entries 
   })
   const result = await runCli(['config', 'apply', dir], { httpAddr: agent.httpAddr })
   t.equal(result.code, 0, result.stderr)
-  t.same(agent.requests.map(request => `${request.method} ${request.path}`), [
+  t.same(agent.requests.map(request => `${request.method} ${request.path}${request.query.validate === undefined ? '' : '?validate'}`), [
     'GET /v1/config/service-defaults/web',
     'GET /v1/config/proxy-defaults/global',
-    'PUT /v1/config',
     'GET /v1/config/service-router/web',
+    'PUT /v1/config?validate',
+    'PUT /v1/config?validate',
     'PUT /v1/config',
-  ])
+    'PUT /v1/config',
+  ], 'every changed entry is validated by the agent before the first write')
   const lines = result.stdout.split('\n')
   t.match(lines[0], /^Entry +Result +Changed +File$/)
   t.match(lines[1], /^service-defaults\/web +unchanged +\S*10-defaults\.json$/)
@@ -119,13 +124,35 @@ t.test('config apply --dry-run reports the plan and writes nothing', async t => 
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, /service-router\/web +would be updated +Routes/)
   t.match(result.stdout, /Dry run, nothing written: 1 entry: 0 created, 1 updated, 0 unchanged/)
-  t.same(agent.requests.map(request => request.method), ['GET'])
+  const writes = (): number => agent.requests.filter(request => request.method === 'PUT' && request.query.validate === undefined).length
+  t.same(agent.requests.map(request => request.method), ['GET', 'PUT'], 'read, then validated by the agent')
+  t.equal(writes(), 0)
 
   const diff = await runCli(['config', 'apply', dir, '--dry-run', '--diff'], { httpAddr: agent.httpAddr })
   t.match(diff.stdout, `\nservice-router/web (${join(dir, 'router.json')})\n  Routes\n` +
     '  - [{"Destination":{"ServiceSubset":"v1"},"Match":{"HTTP":{"PathPrefix":"/v2"}}}]\n' +
     '  + [{"Destination":{"ServiceSubset":"v2"},"Match":{"HTTP":{"PathPrefix":"/v2"}}}]\n\nDry run')
-  t.same(agent.requests.map(request => request.method), ['GET', 'GET'], 'still nothing written')
+  t.equal(writes(), 0, 'still nothing written')
+  t.same(store.get('service-router/web')?.Routes, ROUTER_V1.Routes)
+})
+
+t.test('config apply writes nothing when the agent refuses any changed entry, and names every refused one', async t => {
+  const store = new Map<string, Record<string, unknown>>()
+  const agent = await startStoreAgent(store)
+  t.teardown(() => agent.close())
+  const dir = t.testdir({
+    '10-good.json': JSON.stringify({ Kind: 'service-defaults', Name: 'web', Protocol: 'http' }),
+    '20-bad.json': JSON.stringify([{ Kind: 'service-defaults', Name: 'bad-one' }, { Kind: 'service-defaults', Name: 'bad-two' }]),
+  })
+  for (const args of [[], ['--dry-run']]) {
+    const result = await runCli(['config', 'apply', dir, ...args], { httpAddr: agent.httpAddr })
+    t.equal(result.code, 1)
+    t.match(result.stderr, /the agent refused 2 of 3 changed entries, nothing was written/)
+    t.match(result.stderr, /20-bad\.json: service-defaults\/bad-one: bad-one is not a valid entry/)
+    t.match(result.stderr, /20-bad\.json: service-defaults\/bad-two: bad-two is not a valid entry/)
+  }
+  t.equal(store.size, 0, 'the valid entry before the bad ones was not written either')
+  t.equal(agent.requests.filter(request => request.method === 'PUT' && request.query.validate === undefined).length, 0)
 })
 
 t.test('config apply validates every file first: one bad file or a duplicate entry means no request at all', async t => {

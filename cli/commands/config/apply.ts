@@ -1,8 +1,9 @@
 // `mesh config apply DIR`: the CI/CD step. Applies every *.json file of a directory kept in git,
 // in file-name order (prefix names with 00-, 10-, ... when one entry needs another first), one
 // entry or an array per file. Every file is read and validated before anything is written; then
-// each entry is read back from the agent (GET before PUT) and written only if it differs, and
-// the command prints what it created, updated or left unchanged, with the changed fields.
+// each entry is read back from the agent (GET before PUT); the agent validates every entry that
+// differs (PUT ?validate, nothing stored), and only when it accepts them all are they written.
+// The command prints what it created, updated or left unchanged, with the changed fields.
 // `--dry-run` prints the same plan and writes nothing; `--diff` adds each changed field's old and
 // new value, for a reviewer reading a CI log.
 
@@ -13,7 +14,7 @@ import { changedFields, fieldChanges } from '../../config-diff.ts'
 import type { FieldChange } from '../../config-diff.ts'
 import { configEntryPath, entriesFromFile } from '../../config-entries.ts'
 import type { ConfigEntry } from '../../config-entries.ts'
-import { InputFileError } from '../../errors.ts'
+import { AgentResponseError, InputFileError } from '../../errors.ts'
 import { readJsonFile } from '../../input-file.ts'
 import { renderTable, write, writeJson } from '../../output.ts'
 import { clientCommand, clientFor, examples, withFormat } from '../../options.ts'
@@ -94,15 +95,31 @@ export function configApplyCommand (): Command {
       const planned = planDirectory(directory)
       const client = clientFor(options)
       const results: ApplyResult[] = []
+      const toWrite: PlannedEntry[] = []
       for (const { file, entry } of planned) {
         const existing = await client.getOptional<Record<string, unknown>>(configEntryPath(entry.Kind, entry.Name))
         const changed = existing === null ? [] : changedFields(entry, existing)
         const result = existing === null ? 'created' : changed.length > 0 ? 'updated' : 'unchanged'
-        if (result !== 'unchanged' && options.dryRun !== true) await client.put('/v1/config', entry)
+        if (result !== 'unchanged') toWrite.push({ file, entry })
         const applied: ApplyResult = { File: file, Kind: entry.Kind, Name: entry.Name, Result: result, ChangedFields: changed }
         if (options.diff === true) applied.Changes = fieldChanges(entry, existing)
         results.push(applied)
       }
+      // The agent checks every entry that would change (`?validate` stores nothing) before the
+      // first write, so a directory with one bad entry changes nothing, dry run or not.
+      const refused: string[] = []
+      for (const { file, entry } of toWrite) {
+        try {
+          await client.put('/v1/config', entry, { validate: true })
+        } catch (error) {
+          if (!(error instanceof AgentResponseError) || error.statusCode !== 400) throw error
+          refused.push(`${file}: ${entry.Kind}/${entry.Name}: ${error.body.trim()}`)
+        }
+      }
+      if (refused.length > 0) {
+        throw new InputFileError(directory, `the agent refused ${refused.length} of ${toWrite.length} changed ${toWrite.length === 1 ? 'entry' : 'entries'}, nothing was written:\n  ${refused.join('\n  ')}`)
+      }
+      if (options.dryRun !== true) for (const { entry } of toWrite) await client.put('/v1/config', entry)
       if (options.format === 'json') {
         writeJson(results)
         return

@@ -153,3 +153,21 @@ t.test('GET blocks on the index', async (t) => {
   t.equal(response.json().length, 1)
   t.equal(response.headers['x-consul-index'], String(deps.index))
 })
+
+t.test('PUT ?validate runs every check of a write and stores nothing', async (t) => {
+  const { app, deps } = await setup(t)
+  const valid = await app.inject({ method: 'PUT', url: '/v1/config?validate=1', payload: { Kind: 'service-defaults', Name: 'web', Protocol: 'http' } })
+  t.equal(valid.statusCode, 200)
+  t.equal(valid.body, 'true')
+  t.equal((await app.inject({ method: 'GET', url: '/v1/config/service-defaults/web' })).statusCode, 404, 'not stored')
+
+  const splitter = { Kind: 'service-splitter', Name: 'web', Splits: [{ Weight: 50, ServiceSubset: 'v1' }] }
+  const refused = await app.inject({ method: 'PUT', url: '/v1/config?validate', payload: splitter })
+  t.equal(refused.statusCode, 400, 'the same refusal a write would get')
+  t.equal(refused.body, (await app.inject({ method: 'PUT', url: '/v1/config', payload: splitter })).body)
+
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/config?validate', payload: intentionsEntry })).body, 'true')
+  t.same(deps.intentions.list(), [], 'a validated service-intentions entry creates no intention')
+  const badIntentions = { ...intentionsEntry, Sources: [{ Name: 'web', Action: 'maybe' }] }
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/config?validate', payload: badIntentions })).statusCode, 400)
+})
