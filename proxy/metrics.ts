@@ -132,30 +132,43 @@ export class DurationSeries {
 }
 
 /**
+ * A metric family registered with prom-client whose series are made once per label set and then
+ * updated by reference, skipping prom-client's label hashing on every request.
+ */
+class SeriesFamily<S> {
+  readonly name: string
+  readonly help: string
+  readonly aggregator = 'sum'
+  protected readonly all = new Map<string, S>()
+  private readonly create: (labels: Record<string, string>) => S
+
+  constructor (name: string, help: string, create: (labels: Record<string, string>) => S) {
+    this.name = name
+    this.help = help
+    this.create = create
+  }
+
+  series (labels: Record<string, string>): S {
+    const key = JSON.stringify(labels)
+    let series = this.all.get(key)
+    if (series === undefined) {
+      series = this.create(labels)
+      this.all.set(key, series)
+    }
+    return series
+  }
+}
+
+/**
  * A histogram with prom-client's exposition (the registry calls get(), as for its own metrics:
  * cumulative `_bucket` series with `le` first, then `+Inf`, `_sum` and `_count`), whose series
  * are observed directly by reference.
  */
-export class DurationHistogram {
-  readonly name: string
-  readonly help: string
+export class DurationHistogram extends SeriesFamily<DurationSeries> {
   readonly type = 'histogram'
-  readonly aggregator = 'sum'
-  private readonly all = new Map<string, DurationSeries>()
 
   constructor (name: string, help: string) {
-    this.name = name
-    this.help = help
-  }
-
-  series (labels: Record<string, string>): DurationSeries {
-    const key = JSON.stringify(labels)
-    let series = this.all.get(key)
-    if (series === undefined) {
-      series = new DurationSeries(labels)
-      this.all.set(key, series)
-    }
-    return series
+    super(name, help, (labels) => new DurationSeries(labels))
   }
 
   get (): { name: string, help: string, type: string, aggregator: string, values: Array<{ value: number, labels: Record<string, string | number>, metricName: string }> } {
@@ -204,26 +217,11 @@ export class CounterSeries {
 }
 
 /** A counter with prom-client's exposition whose series are incremented directly by reference. */
-export class RequestCounter {
-  readonly name: string
-  readonly help: string
+export class RequestCounter extends SeriesFamily<CounterSeries> {
   readonly type = 'counter'
-  readonly aggregator = 'sum'
-  private readonly all = new Map<string, CounterSeries>()
 
   constructor (name: string, help: string) {
-    this.name = name
-    this.help = help
-  }
-
-  series (labels: Record<string, string>): CounterSeries {
-    const key = JSON.stringify(labels)
-    let series = this.all.get(key)
-    if (series === undefined) {
-      series = new CounterSeries(labels)
-      this.all.set(key, series)
-    }
-    return series
+    super(name, help, (labels) => new CounterSeries(labels))
   }
 
   get (): { help: string, name: string, type: string, values: Array<{ value: number, labels: Record<string, string> }>, aggregator: string } {
