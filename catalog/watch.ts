@@ -1,6 +1,7 @@
-// The local modify index and what waits on it: blocking queries (`waitForIndex`, the HTTP layer's
-// BlockingSource) and internal watchers (`onChange`: DNS, proxies). The index only grows; each
-// applied change bumps it once and tells listeners which kinds, nodes and services it touched.
+// What waits on the local modify index: blocking queries (`waitForIndex`, the HTTP layer's
+// BlockingSource) and internal watchers (`onChange`: DNS, proxies). The catalog core numbers the
+// changes (core.ts); each applied change is announced here once, with the index it produced and
+// the kinds, nodes and services it touched.
 
 import type { Logger } from 'pino'
 
@@ -22,13 +23,13 @@ export class WatchHub {
   private readonly listeners = new Set<(change: CatalogChange) => void>()
   private log: Logger | undefined
 
-  bump (change: Omit<CatalogChange, 'index'>): void {
-    this.index++
+  /** Announces an applied change: the index moves to `change.index`. */
+  notify (change: CatalogChange): void {
+    this.index = change.index
     for (const waiter of this.waiters) if (this.index > waiter.minIndex) waiter.resolve(this.index)
-    const full = { index: this.index, ...change }
     for (const listener of this.listeners) {
       try {
-        listener(full)
+        listener(change)
       } catch (error) {
         this.log?.warn({ err: (error as Error).message }, 'catalog change listener threw')
       }
