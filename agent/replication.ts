@@ -7,6 +7,7 @@
 import type { Logger } from 'pino'
 import type { Catalog } from '../catalog/catalog.ts'
 import type { Entry } from '../catalog/entry.ts'
+import { pickSyncPeer, syncDelayMs } from '../catalog/sync-schedule.ts'
 import type { MeshNode } from './transport/libp2p.ts'
 import { GOSSIP_MAX_MESSAGE_BYTES, TOPIC_CATALOG, toMultiaddr } from './transport/libp2p.ts'
 import { handleRequests, request } from './transport/request.ts'
@@ -156,13 +157,9 @@ export class Replication {
 
   private schedule (): void {
     if (this.stopped) return
-    const peers = this.init.peers()
-    // Like Consul's anti-entropy, the interval grows with the cluster so total sync load stays flat.
-    const scale = Math.max(1, Math.log2(Math.max(1, peers.length) / 32) + 1)
-    const delayMs = this.init.syncIntervalMs * scale * (0.5 + this.random())
+    const delayMs = syncDelayMs(this.init.syncIntervalMs, this.init.peers().length, this.random)
     this.timer = setTimeout(() => {
-      const candidates = this.init.peers()
-      const peer = candidates[Math.floor(this.random() * candidates.length)]
+      const peer = pickSyncPeer(this.init.peers(), this.random)
       const done = peer === undefined ? Promise.resolve() : this.syncWith(peer)
       void done.finally(() => this.schedule())
     }, delayMs)

@@ -1,6 +1,8 @@
 // Plugs Membership cores into the simulator engine: one simulated agent per core, its tick timer
 // driven by nextDeadlineMs(), its outputs turned into simulated datagrams and stream messages,
-// and its events recorded (and hashed into the engine's trace) for assertions.
+// and its events recorded (and hashed into the engine's trace) for assertions. Other protocols
+// can ride the same simulated network beside membership (`sendApp`, `onAppMessage`) and follow
+// its events (`onEvent`), as the catalog harness does.
 
 import { Membership } from '../../agent/membership/membership.ts'
 import { decodeMessage, encodeMessage } from '../../agent/membership/codec.ts'
@@ -8,7 +10,15 @@ import { membershipConfig, lan, type MembershipConfig } from '../../agent/member
 import type { MemberInfo, MembershipEventType, MembershipMessage, MembershipOutput } from '../../agent/membership/types.ts'
 import { SimEngine, mulberry32, type NetworkModel } from './engine.ts'
 
-type Payload = MembershipMessage | Uint8Array
+/** A message of another protocol sharing the simulated network (e.g. catalog replication). */
+export class AppMessage {
+  readonly body: unknown
+  constructor (body: unknown) {
+    this.body = body
+  }
+}
+
+type Payload = MembershipMessage | Uint8Array | AppMessage
 
 export interface RecordedEvent {
   atMs: number
@@ -27,6 +37,12 @@ export interface ClusterInit {
   /** Event types to keep in `events` (all are counted and traced); default all but 'join'. */
   keepEvents?: MembershipEventType[]
   keepTrace?: boolean
+  /** Called with every membership event an agent outputs, after it is recorded. */
+  onEvent?: (observer: string, type: MembershipEventType, member: MemberInfo) => void
+  /** Receives the `AppMessage`s sent with `sendApp`. */
+  onAppMessage?: (to: string, from: string, body: unknown, reliable: boolean) => void
+  /** A reliable `sendApp` could not be delivered. */
+  onAppFailed?: (from: string, to: string, body: unknown) => void
 }
 
 export interface SimAgent {
@@ -47,6 +63,7 @@ export class MembershipCluster {
   decodeErrors = 0
   private readonly wire: boolean
   private readonly keepEvents: ReadonlySet<MembershipEventType>
+  private readonly init: ClusterInit
   private agentSeed: number
 
   constructor (init: ClusterInit) {
@@ -55,6 +72,7 @@ export class MembershipCluster {
     this.wire = init.wire ?? false
     this.keepEvents = new Set(init.keepEvents ?? ['update', 'suspect', 'alive', 'fail', 'leave', 'reap'])
     this.agentSeed = init.seed * 7919
+    this.init = init
   }
 
   /**
@@ -71,7 +89,11 @@ export class MembershipCluster {
     const agent: SimAgent = { name: addr, membership, sentMessages: 0, timerAtMs: Number.POSITIVE_INFINITY }
     this.agents.set(addr, agent)
     this.engine.addNode(addr, {
-      onMessage: (from, payload) => {
+      onMessage: (from, payload, reliable) => {
+        if (payload instanceof AppMessage) {
+          this.init.onAppMessage?.(addr, from, payload.body, reliable)
+          return
+        }
         let message: MembershipMessage
         if (payload instanceof Uint8Array) {
           try {
@@ -85,7 +107,10 @@ export class MembershipCluster {
         }
         this.apply(agent, membership.receive(from, message, this.engine.nowMs))
       },
-      onReliableFailed: to => { this.apply(agent, membership.reliableFailed(to, this.engine.nowMs)) },
+      onReliableFailed: (to, payload) => {
+        if (payload instanceof AppMessage) this.init.onAppFailed?.(addr, to, payload.body)
+        else this.apply(agent, membership.reliableFailed(to, this.engine.nowMs))
+      },
       onResumed: pausedMs => { this.apply(agent, membership.reportLocalLag(pausedMs, this.engine.nowMs)) }
     })
     this.apply(agent, membership.start(this.engine.nowMs))
@@ -134,6 +159,11 @@ export class MembershipCluster {
     this.apply(agent, fn(agent.membership, this.engine.nowMs))
   }
 
+  /** Sends another protocol's message over the simulated network (lossy unless reliable). */
+  sendApp (from: string, to: string, body: unknown, reliable: boolean): void {
+    this.engine.send(from, to, new AppMessage(body), reliable)
+  }
+
   crash (name: string): void {
     this.engine.crash(name)
   }
@@ -180,6 +210,7 @@ export class MembershipCluster {
         if (this.keepEvents.has(output.type)) {
           this.events.push({ atMs: engine.nowMs, observer: agent.name, type: output.type, member: output.member.name, incarnation: output.member.incarnation })
         }
+        this.init.onEvent?.(agent.name, output.type, output.member)
       }
     }
     this.arm(agent)
