@@ -1,11 +1,13 @@
-// Shared builders for catalog tests: temp-dir catalogs with an injected clock, and record/entry
-// factories with Consul's defaults, so each test states only the fields it is about.
+// Shared builders for catalog tests: temp-dir (LevelDB) and in-memory catalogs with an injected
+// clock, and record/entry factories with Consul's defaults, so each test states only the fields it
+// is about.
 
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { Catalog } from '../../catalog/catalog.ts'
+import { MemoryCatalogStore } from '../../catalog/memory-store.ts'
 import type { CatalogLimits, LocalCheck } from '../../catalog/catalog.ts'
 import type { CheckEntry, NodeEntry, ServiceEntry } from '../../catalog/entry.ts'
 import type { CheckRecord, NodeRecord, ServiceRecord } from '../../catalog/types.ts'
@@ -61,5 +63,13 @@ export async function openCatalog (t: Test, name = 'self', options: { clock?: Te
     await catalog.close()
     if (options.path === undefined) await rm(path, { recursive: true, force: true })
   })
+  return catalog
+}
+
+/** Opens a catalog for node `name` on an in-memory store (or `store`, to reopen one); closed when the test ends. */
+export async function memoryCatalog (t: Test, name = 'self', options: { clock?: TestClock, store?: MemoryCatalogStore, tombstoneTtlMs?: number, limits?: Partial<CatalogLimits>, self?: Partial<NodeRecord> } = {}): Promise<Catalog> {
+  const store = options.store ?? new MemoryCatalogStore()
+  const catalog = await Catalog.open({ store, self: nodeRecord(name, options.self), now: (options.clock ?? testClock()).now, tombstoneTtlMs: options.tombstoneTtlMs, limits: options.limits })
+  t.teardown(async () => { await catalog.close() })
   return catalog
 }
