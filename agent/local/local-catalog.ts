@@ -1,6 +1,6 @@
 // The slice of the catalog that local registration, the check manager and the agent's service
-// routes write through. The real Catalog (catalog/catalog.ts) implements it; tests use an
-// in-memory one, so this folder does not depend on the catalog's internals.
+// routes write through. The real Catalog (catalog/catalog.ts) implements it (tests open it on the
+// in-memory store), so this folder does not depend on the catalog's internals.
 
 import type { CheckRecord, HealthStatus, ServiceRecord } from '../../catalog/types.ts'
 

@@ -3,7 +3,7 @@ import pino from 'pino'
 import { AliasCheck, aliasStatus } from '../../../agent/checks/alias-check.ts'
 import { FakeScheduler } from './fixtures/fake-scheduler.ts'
 import { RecordingNotifier } from './fixtures/recording-notifier.ts'
-import { MemoryCatalog } from '../local/fixtures/memory-catalog.ts'
+import { memoryCatalog } from '../../catalog/fixtures.ts'
 import type { LocalCheck } from '../../../agent/local/local-catalog.ts'
 import type { ServiceRecord } from '../../../catalog/types.ts'
 
@@ -35,7 +35,7 @@ const service: ServiceRecord = {
 }
 
 t.test('the alias follows the aliased service as the local state changes', async t => {
-  const catalog = new MemoryCatalog()
+  const catalog = await memoryCatalog(t, 'node-1')
   const notifier = new RecordingNotifier()
   const alias = new AliasCheck({ checkId: 'self', aliasServiceId: 'web' }, catalog,
     { scheduler: new FakeScheduler(), notifier, random: () => 0, log: pino({ level: 'silent' }) })

@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { Test } from 'tap'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { CheckManager, SCRIPT_CHECKS_DISABLED_OUTPUT } from '../../../agent/checks/manager.ts'
@@ -6,7 +7,7 @@ import type { CheckSpec } from '../../../agent/checks/definition.ts'
 import type { LocalCheck } from '../../../agent/local/local-catalog.ts'
 import type { ServiceRecord } from '../../../catalog/types.ts'
 import { FakeScheduler } from './fixtures/fake-scheduler.ts'
-import { MemoryCatalog } from '../local/fixtures/memory-catalog.ts'
+import { memoryCatalog } from '../../catalog/fixtures.ts'
 
 const service = (ID: string, extra: Partial<ServiceRecord> = {}): ServiceRecord => ({
   ID, Service: ID, Tags: [], Address: '', Port: 80, Meta: {}, Weights: { Passing: 1, Warning: 1 }, EnableTagOverride: false, ...extra,
@@ -19,15 +20,15 @@ const localCheck = (CheckID: string, ServiceID: string, spec: CheckSpec, Status:
 
 const ttl = (TTLMs: number, extra: Partial<CheckSpec> = {}): CheckSpec => ({ Type: 'ttl', TTLMs, ...extra } as CheckSpec)
 
-function setup (init: ConstructorParameters<typeof CheckManager>[0] = {}) {
-  const catalog = new MemoryCatalog()
+async function setup (t: Test, init: ConstructorParameters<typeof CheckManager>[0] = {}) {
+  const catalog = await memoryCatalog(t, 'node-1')
   const scheduler = new FakeScheduler()
   const manager = new CheckManager(init, { catalog, scheduler, random: () => 0 })
   return { catalog, scheduler, manager }
 }
 
 t.test('start runs every check persisted with a definition; checks without one are left alone', async t => {
-  const { catalog, manager } = setup()
+  const { catalog, manager } = await setup(t)
   await catalog.registerService(service('web'), [localCheck('service:web', 'web', ttl(10_000))])
   await catalog.registerCheck({ ...localCheck('serfHealth', '', ttl(1)), Definition: undefined, Type: 'serf' })
   manager.start()
@@ -38,7 +39,7 @@ t.test('start runs every check persisted with a definition; checks without one a
 })
 
 t.test('sync adds, replaces changed and removes deleted checks', async t => {
-  const { catalog, scheduler, manager } = setup()
+  const { catalog, scheduler, manager } = await setup(t)
   manager.start()
   await catalog.registerService(service('web'), [localCheck('a', 'web', ttl(10_000)), localCheck('b', 'web', ttl(10_000))])
   manager.sync()
@@ -58,7 +59,7 @@ t.test('sync adds, replaces changed and removes deleted checks', async t => {
 })
 
 t.test('a scoped sync reconciles only the named checks and the checks of the named services', async t => {
-  const { catalog, manager } = setup()
+  const { catalog, manager } = await setup(t)
   manager.start()
   await catalog.registerService(service('web'), [localCheck('a', 'web', ttl(10_000)), localCheck('b', 'web', ttl(10_000))])
   await catalog.registerService(service('db'), [localCheck('c', 'db', ttl(10_000))])
@@ -83,7 +84,7 @@ t.test('a scoped sync reconciles only the named checks and the checks of the nam
 })
 
 t.test('TTL updates reach the catalog; unknown and non-TTL checks are refused with their codes', async t => {
-  const { catalog, manager } = setup()
+  const { catalog, manager } = await setup(t)
   await catalog.registerService(service('web'), [
     localCheck('ttl', 'web', ttl(10_000)),
     localCheck('tcp', 'web', { Type: 'tcp', TCP: '127.0.0.1:9', IntervalMs: 10_000 }),
@@ -97,18 +98,22 @@ t.test('TTL updates reach the catalog; unknown and non-TTL checks are refused wi
 })
 
 t.test('a repeated result is not written again', async t => {
-  const { catalog, manager } = setup()
+  const { catalog, manager } = await setup(t)
   await catalog.registerService(service('web'), [localCheck('ttl', 'web', ttl(10_000))])
   manager.start()
   await manager.updateTtl('ttl', 'passing', 'ok')
-  const writes = catalog.writes
+  let updates = 0
+  const updateCheck = catalog.updateCheck.bind(catalog)
+  catalog.updateCheck = async (...args) => { updates++; return await updateCheck(...args) }
+  const index = catalog.index
   await manager.updateTtl('ttl', 'passing', 'ok')
-  t.equal(catalog.writes, writes)
+  t.equal(updates, 0, 'the catalog was not even asked')
+  t.equal(catalog.index, index)
   manager.stop()
 })
 
 t.test('a re-registration that resets the status is not hidden by the repeat filter', async t => {
-  const { catalog, manager } = setup()
+  const { catalog, manager } = await setup(t)
   await catalog.registerService(service('web'), [localCheck('ttl', 'web', ttl(10_000))])
   manager.start()
   await manager.updateTtl('ttl', 'passing', 'ok')
@@ -120,7 +125,7 @@ t.test('a re-registration that resets the status is not hidden by the repeat fil
 })
 
 t.test('script checks persisted while the agent runs without enable-script-checks are not run and turn critical', async t => {
-  const { catalog, manager } = setup({ enableScriptChecks: false })
+  const { catalog, manager } = await setup(t, { enableScriptChecks: false })
   await catalog.registerService(service('web'), [localCheck('script', 'web', { Type: 'script', Args: ['/bin/true'], IntervalMs: 10_000 }, 'passing')])
   manager.start()
   await manager.flush()
@@ -129,7 +134,7 @@ t.test('script checks persisted while the agent runs without enable-script-check
 })
 
 t.test('an invalid persisted definition is reported critical, not run', async t => {
-  const { catalog, manager } = setup()
+  const { catalog, manager } = await setup(t)
   await catalog.registerCheck({ ...localCheck('bad', '', ttl(1)), Definition: { Type: 'http', IntervalMs: 'often' } })
   manager.start()
   await manager.flush()
@@ -143,7 +148,7 @@ t.test('an HTTP check runs on the fake clock against a live server and its resul
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
-  const { catalog, scheduler, manager } = setup()
+  const { catalog, scheduler, manager } = await setup(t)
   const spec: CheckSpec = { Type: 'http', HTTP: url, Method: 'GET', Header: {}, Body: '', TLSSkipVerify: false, TLSServerName: '', IntervalMs: 5000 }
   await catalog.registerService(service('web'), [localCheck('service:web', 'web', spec)])
   manager.start()
@@ -161,7 +166,7 @@ t.test('an HTTP check runs on the fake clock against a live server and its resul
 })
 
 t.test('a service whose check stays critical past DeregisterCriticalServiceAfter is deregistered with its sidecar', async t => {
-  const { catalog, scheduler, manager } = setup({ reapIntervalMs: 30_000 })
+  const { catalog, scheduler, manager } = await setup(t, { reapIntervalMs: 30_000 })
   await catalog.registerService(service('web'), [localCheck('service:web', 'web', ttl(10_000, { DeregisterCriticalServiceAfterMs: 90_000 }))])
   await catalog.registerService(service('web-sidecar-proxy', {
     Kind: 'connect-proxy', Proxy: { DestinationServiceName: 'web', DestinationServiceID: 'web' }, Port: 21000,
@@ -172,13 +177,13 @@ t.test('a service whose check stays critical past DeregisterCriticalServiceAfter
   await manager.updateTtl('service:db', 'passing', 'alive')
   scheduler.advance(30_000)
   await new Promise(resolve => setImmediate(resolve))
-  t.same([...catalog.services.keys()], ['db'], 'web and its sidecar are gone after 90 s critical; db recovered in time')
+  t.same(catalog.localServices().map(service => service.ID), ['db'], 'web and its sidecar are gone after 90 s critical; db recovered in time')
   t.same(manager.runningCheckIds(), ['service:db'])
   manager.stop()
 })
 
 t.test('the reaper counts from when the check turned critical, not from registration', async t => {
-  const { catalog, scheduler, manager } = setup()
+  const { catalog, scheduler, manager } = await setup(t)
   await catalog.registerService(service('web'), [localCheck('service:web', 'web', ttl(300_000, { DeregisterCriticalServiceAfterMs: 60_000 }), 'passing')])
   manager.start()
   t.same(await manager.reap(), [])
