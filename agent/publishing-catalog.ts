@@ -14,6 +14,7 @@ export function publishingCatalog (catalog: Catalog, publish: (entries: Entry[])
   }
   return {
     registerService: async (service, checks, options) => await published(catalog.registerService(service, checks, options)),
+    registerServices: async (registrations, options) => await published(catalog.registerServices(registrations, options)),
     deregisterService: async (serviceId) => await published(catalog.deregisterService(serviceId)),
     registerCheck: async (check) => await published(catalog.registerCheck(check)),
     deregisterCheck: async (checkId) => await published(catalog.deregisterCheck(checkId)),

@@ -115,6 +115,11 @@ export class Catalog {
     return await this.exclusive(async () => await this.run(this.core.registerService(service, checks, options, this.now())))
   }
 
+  /** Several services (distinct IDs: a service and its sidecar) with their checks, in one batch: all or nothing. */
+  async registerServices (registrations: Array<{ service: ServiceRecord, checks: LocalCheck[] }>, options: { replaceExistingChecks?: boolean } = {}): Promise<Entry[]> {
+    return await this.exclusive(async () => await this.run(this.core.registerServices(registrations, options, this.now())))
+  }
+
   async deregisterService (serviceId: string): Promise<Entry[]> {
     return await this.exclusive(async () => await this.run(this.core.deregisterService(serviceId, this.now())))
   }

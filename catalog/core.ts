@@ -127,24 +127,37 @@ export class CatalogCore {
   // ---- local writes (this agent's own node) ----
 
   registerService (service: ServiceRecord, checks: LocalCheck[], options: { replaceExistingChecks?: boolean }, nowMs: number): CatalogPlan<Entry[]> {
+    return this.registerServices([{ service, checks }], options, nowMs)
+  }
+
+  /**
+   * Registers several services (distinct IDs, e.g. a service and its sidecar) with their checks as
+   * one batch: every record is validated before anything is planned, so a refusal writes nothing.
+   */
+  registerServices (registrations: Array<{ service: ServiceRecord, checks: LocalCheck[] }>, options: { replaceExistingChecks?: boolean }, nowMs: number): CatalogPlan<Entry[]> {
     this.nowMs = nowMs
-    const record = validateServiceRecord(service)
-    const items: Item[] = [{ entry: this.own.serviceEntry(record.ID, record) }]
-    const given = new Set<string>()
-    for (const check of checks) {
-      const value = validateCheckRecord({ ...check, ServiceID: record.ID, ServiceName: record.Service, ServiceTags: record.Tags })
-      given.add(value.CheckID)
-      items.push({ entry: this.own.checkEntry(value.CheckID, value), definition: check.Definition })
-    }
+    const validated = registrations.map(({ service, checks }) => {
+      const record = validateServiceRecord(service)
+      return { record, checks: checks.map(check => ({ value: validateCheckRecord({ ...check, ServiceID: record.ID, ServiceName: record.Service, ServiceTags: record.Tags }), definition: check.Definition })) }
+    })
     const own = this.state.nodeState(this.selfName, true)
-    for (const checkId of own.checksByService.get(record.ID) ?? []) {
-      if (given.has(checkId)) continue
-      const stored = own.checks.get(checkId)!
-      if (options.replaceExistingChecks === true) {
-        items.push({ entry: this.own.checkEntry(checkId, undefined) })
-      } else {
-        const value = { ...stored.entry.value!, ServiceName: record.Service, ServiceTags: record.Tags }
-        if (JSON.stringify(value) !== JSON.stringify(stored.entry.value)) items.push({ entry: this.own.checkEntry(checkId, value), definition: stored.definition })
+    const items: Item[] = []
+    for (const { record, checks } of validated) {
+      items.push({ entry: this.own.serviceEntry(record.ID, record) })
+      const given = new Set<string>()
+      for (const { value, definition } of checks) {
+        given.add(value.CheckID)
+        items.push({ entry: this.own.checkEntry(value.CheckID, value), definition })
+      }
+      for (const checkId of own.checksByService.get(record.ID) ?? []) {
+        if (given.has(checkId)) continue
+        const stored = own.checks.get(checkId)!
+        if (options.replaceExistingChecks === true) {
+          items.push({ entry: this.own.checkEntry(checkId, undefined) })
+        } else {
+          const value = { ...stored.entry.value!, ServiceName: record.Service, ServiceTags: record.Tags }
+          if (JSON.stringify(value) !== JSON.stringify(stored.entry.value)) items.push({ entry: this.own.checkEntry(checkId, value), definition: stored.definition })
+        }
       }
     }
     const added = items.filter(item => this.state.current(item.entry) === undefined).length

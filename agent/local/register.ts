@@ -1,9 +1,10 @@
 // Applies registrations to the local catalog: the one path the HTTP API and the agent's config
-// file both take. A payload is validated whole first (agent/local's rules, then the catalog's own
-// record rules for the service, its checks and its sidecar), so a refusal writes nothing; then
-// the records are written and the check manager reconciles the running checks.
+// file both take. A payload is validated whole by agent/local's rules (Consul's, with its
+// messages) before anything is written; the catalog then applies its own record rules (lengths,
+// counts, characters: what every peer's merge will accept) once, as it writes the service, its
+// checks and its sidecar in one batch, so a refusal by either writes nothing. Then the check
+// manager reconciles the running checks.
 
-import { validateCheckRecord, validateServiceRecord } from '../../catalog/entry.ts'
 import { normalizeCheckPayload } from './check-payload.ts'
 import type { LocalCatalog, LocalCheck } from './local-catalog.ts'
 import { normalizeServicePayload } from './service-payload.ts'
@@ -42,12 +43,8 @@ export async function registerServicePayload (
     localServices: catalog.localServices(),
   })
   const parts = [registration, ...(registration.sidecar === undefined ? [] : [registration.sidecar])]
-  for (const part of parts) {
-    part.checks = part.checks.map(check => keepCurrentStatus(catalog, check))
-    validateServiceRecord(part.service)
-    for (const check of part.checks) validateCheckRecord({ ...check, Definition: undefined })
-  }
-  for (const part of parts) await catalog.registerService(part.service, part.checks, options)
+  for (const part of parts) part.checks = part.checks.map(check => keepCurrentStatus(catalog, check))
+  await catalog.registerServices(parts, options)
   deps.checks.sync({
     services: parts.map(part => part.service.ID),
     checks: parts.flatMap(part => part.checks.map(check => check.CheckID)),
@@ -63,7 +60,6 @@ export async function registerCheckPayload (deps: LocalRegistrationDeps, payload
     nodeName: deps.nodeName,
     lookupService: id => catalog.localService(id),
   }))
-  validateCheckRecord({ ...check, Definition: undefined })
   await catalog.registerCheck(check)
   deps.checks.sync({ checks: [check.CheckID] })
   return check

@@ -111,3 +111,14 @@ t.test('updateCheck cuts oversized output instead of refusing the status', async
   t.equal(catalog.localCheck('big')!.Status, 'critical')
   t.equal(catalog.localCheck('big')!.Output.length, 16 * 1024)
 })
+
+t.test('registerServices writes a service and its sidecar as one change, or nothing when one is refused', async t => {
+  const catalog = await openCatalog(t)
+  const index = catalog.index
+  const sidecar = serviceRecord('web-sidecar-proxy', { Kind: 'connect-proxy', Proxy: { DestinationServiceName: 'web' } })
+  await t.rejects(catalog.registerServices([{ service: serviceRecord('web-1'), checks: [] }, { service: { ...sidecar, Port: 70000 }, checks: [] }]), { code: 'MESH_ERR_CATALOG_INVALID_ENTRY' })
+  t.same([catalog.index, catalog.localServices()], [index, []], 'the valid first one was not written either')
+  const entries = await catalog.registerServices([{ service: serviceRecord('web-1'), checks: [checkRecord('web-ttl')] }, { service: sidecar, checks: [] }])
+  t.same(entries.map(entry => entry.key), ['web-1', 'web-ttl', 'web-sidecar-proxy'])
+  t.equal(catalog.index, index + 1, 'one change')
+})

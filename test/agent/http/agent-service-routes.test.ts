@@ -101,6 +101,7 @@ const refusals: Array<{ name: string, body: unknown, message: string | RegExp }>
   { name: 'sidecar upstream without port', body: { Name: 'web', Connect: { SidecarService: { Proxy: { Upstreams: [{ DestinationName: 'db' }] } } } }, message: 'Invalid SidecarService: Connect.SidecarService.Proxy.Upstreams[0].LocalBindPort: upstream local bind port cannot be zero' },
   { name: 'native with sidecar', body: { Name: 'web', Connect: { Native: true, SidecarService: {} } }, message: 'Services that are Connect native cannot have a sidecar service' },
   { name: 'name too long for the catalog', body: { Name: 'x'.repeat(300) }, message: 'invalid catalog entry: ID is longer than 256 characters' },
+  { name: 'a sidecar whose ID is too long for the catalog', body: { Name: 'x'.repeat(245), Port: 80, Connect: { SidecarService: {} } }, message: 'invalid catalog entry: ID is longer than 256 characters' },
   { name: 'not an object', body: [1, 2], message: /Request decode failed/ },
 ]
 
