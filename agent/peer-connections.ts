@@ -7,30 +7,39 @@ import type { Logger } from 'pino'
 import type { MeshNode } from './transport/libp2p.ts'
 import { toMultiaddr } from './transport/libp2p.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { Startable } from './lifecycle.ts'
 
 export interface PeerCandidate { name: string, addr: string, peerId: string }
 
 export interface PeerConnectionsInit {
-  node: MeshNode
-  log: Logger
-  candidates: () => PeerCandidate[]
   /** Connections to keep open. */
   targetPeers?: number
   checkIntervalMs?: number
+}
+
+export interface PeerConnectionsComponents {
+  node: MeshNode
+  log: Logger
+  /** Live members to dial. */
+  candidates: () => PeerCandidate[]
   random?: () => number
 }
 
-export class PeerConnections {
-  private readonly init: PeerConnectionsInit
+export class PeerConnections implements Startable {
+  private readonly components: PeerConnectionsComponents
+  private readonly targetPeers: number
+  private readonly checkIntervalMs: number
   private timer: NodeJS.Timeout | undefined
   private readonly dialing = new Set<string>()
 
-  constructor (init: PeerConnectionsInit) {
-    this.init = init
+  constructor (init: PeerConnectionsInit, components: PeerConnectionsComponents) {
+    this.components = components
+    this.targetPeers = init.targetPeers ?? 6
+    this.checkIntervalMs = init.checkIntervalMs ?? 2000
   }
 
   start (): void {
-    this.timer = setInterval(() => this.maintain(), this.init.checkIntervalMs ?? 2000)
+    this.timer = setInterval(() => this.maintain(), this.checkIntervalMs)
     this.timer.unref()
   }
 
@@ -40,11 +49,11 @@ export class PeerConnections {
 
   /** Dials random candidates until `targetPeers` are connected. Cheap when already there. */
   maintain (): void {
-    const target = this.init.targetPeers ?? 6
-    const connected = new Set(this.init.node.getPeers().map((peer) => peer.toString()))
-    const candidates = this.init.candidates().filter((candidate) => !connected.has(candidate.peerId) && !this.dialing.has(candidate.peerId))
+    const target = this.targetPeers
+    const connected = new Set(this.components.node.getPeers().map((peer) => peer.toString()))
+    const candidates = this.components.candidates().filter((candidate) => !connected.has(candidate.peerId) && !this.dialing.has(candidate.peerId))
     let missing = target - connected.size - this.dialing.size
-    const random = this.init.random ?? Math.random
+    const random = this.components.random ?? Math.random
     while (missing > 0 && candidates.length > 0) {
       const [candidate] = candidates.splice(Math.floor(random() * candidates.length), 1)
       missing--
@@ -61,8 +70,8 @@ export class PeerConnections {
       return
     }
     this.dialing.add(candidate.peerId)
-    this.init.node.dial(address, { signal: AbortSignal.timeout(5000) })
-      .catch((error: Error) => this.init.log.debug({ peer: candidate.name, err: error.message }, 'gossip peer dial failed'))
+    this.components.node.dial(address, { signal: AbortSignal.timeout(5000) })
+      .catch((error: Error) => this.components.log.debug({ peer: candidate.name, err: error.message }, 'gossip peer dial failed'))
       .finally(() => this.dialing.delete(candidate.peerId))
   }
 }
