@@ -148,7 +148,8 @@ export class Agent {
     this.peers = new PeerConnections({}, { node, log: log.child({ component: 'mesh:peers' }), candidates: livePeers })
     const replication = this.replication
     const publish = replication.publish.bind(replication)
-    const services = this.services = new AgentServices(config, { catalog, node, publish, members, log: log.child({ component: 'mesh:local' }) })
+    this.services = new AgentServices(config, { catalog, node, publish, members, log: log.child({ component: 'mesh:local' }) })
+    const services = this.services
     this.dns = new AgentDns(config, { catalog, log: log.child({ component: 'mesh:dns' }) })
     this.join = new ClusterJoin(
       { addresses: config.join, retryIntervalMs: config.retryJoinIntervalMs },
@@ -160,8 +161,9 @@ export class Agent {
         log: log.child({ component: 'mesh:agent' }),
       }
     )
-    const http = this.http = buildHttpServer({ log })
-    this.registerRoutes(http)
+    this.http = buildHttpServer({ log })
+    this.registerRoutes(this.http)
+    const http = this.http
 
     const datagrams = this.datagrams
     const udp: Startable = {
@@ -327,7 +329,7 @@ async function openFoundation (config: AgentConfig, log: Logger): Promise<Founda
   try {
     const nodeId = loadOrCreateNodeId(config.dataDir)
     const peerKey = await loadOrCreatePeerKey(config.dataDir)
-    const opened = catalog = await Catalog.open({
+    catalog = await Catalog.open({
       path: join(config.dataDir, 'catalog'),
       self: {
         Node: config.nodeName,
@@ -349,25 +351,29 @@ async function openFoundation (config: AgentConfig, log: Logger): Promise<Founda
     })
     await listenOn('gossip', config.bindAddress, config.bindPort, async () => await node.start())
     const gossipPort = Number(node.getMultiaddrs()[0]?.toString().match(/\/tcp\/(\d+)/)?.[1] ?? config.bindPort)
-    const steps: Array<[string, () => void | Promise<void>]> = [
-      ['libp2p', async () => await node.stop()],
-      ['catalog', async () => await opened.close()],
-      ['data dir', removeTemporaryDataDir],
-    ]
-    const close = async (): Promise<void> => {
-      for (const [name, step] of steps) {
-        try {
-          await step()
-        } catch (error) {
-          log.warn({ startable: name, err: (error as Error).message }, 'component stop failed')
-        }
-      }
-    }
-    return { nodeId, catalog: opened, node, gossipPort, close }
+    return { nodeId, catalog, node, gossipPort, close: foundationCloser(node, catalog, removeTemporaryDataDir, log) }
   } catch (error) {
     await catalog?.close().catch(() => {})
     removeTemporaryDataDir()
     throw error
+  }
+}
+
+/** `Foundation.close`: the foundation in reverse opening order, every step tried. */
+function foundationCloser (node: MeshNode, catalog: Catalog, removeTemporaryDataDir: () => void, log: Logger): () => Promise<void> {
+  const steps: Array<[string, () => void | Promise<void>]> = [
+    ['libp2p', async () => await node.stop()],
+    ['catalog', async () => await catalog.close()],
+    ['data dir', removeTemporaryDataDir],
+  ]
+  return async () => {
+    for (const [name, step] of steps) {
+      try {
+        await step()
+      } catch (error) {
+        log.warn({ startable: name, err: (error as Error).message }, 'component stop failed')
+      }
+    }
   }
 }
 

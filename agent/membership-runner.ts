@@ -39,8 +39,7 @@ export interface MembershipStats { decodeErrors: number, reliableFailures: numbe
 
 export class MembershipRunner implements Startable {
   readonly stats: MembershipStats = { decodeErrors: 0, reliableFailures: 0 }
-  private readonly init: MembershipRunnerInit
-  private readonly components: MembershipRunnerComponents
+  private readonly init: MembershipRunnerInit & MembershipRunnerComponents
   private readonly now: () => number
   private timer: NodeJS.Timeout | undefined
   private timerAtMs = Infinity
@@ -49,22 +48,21 @@ export class MembershipRunner implements Startable {
   private stopped = false
 
   constructor (init: MembershipRunnerInit, components: MembershipRunnerComponents) {
-    this.init = init
-    this.components = components
+    this.init = { ...init, ...components }
     this.now = components.now ?? (() => performance.timeOrigin + performance.now())
   }
 
-  get core (): Membership { return this.components.core }
+  get core (): Membership { return this.init.core }
 
   async start (): Promise<void> {
-    await handleRequests(this.components.node, PROTOCOL_SWIM, async (raw) => {
+    await handleRequests(this.init.node, PROTOCOL_SWIM, async (raw) => {
       const envelope = raw as { from?: unknown, payload?: unknown }
       if (typeof envelope?.from !== 'string' || envelope.from.length > 300) throw new Error('missing sender address')
       if (typeof envelope.payload !== 'string') throw new Error('missing payload')
       this.receiveBytes(Buffer.from(envelope.payload, 'base64'), envelope.from, this.init.maxReliableBytes)
       return { ok: true }
-    }, this.components.log, { maxBytes: 1024 * 1024 })
-    this.run((now) => this.components.core.start(now))
+    }, this.init.log, { maxBytes: 1024 * 1024 })
+    this.run((now) => this.init.core.start(now))
     this.lagMonitor = monitorEventLoopDelay({ resolution: 100 })
     this.lagMonitor.enable()
     this.lagTimer = setInterval(() => this.sampleLag(), LAG_SAMPLE_INTERVAL_MS)
@@ -77,21 +75,21 @@ export class MembershipRunner implements Startable {
   }
 
   join (addresses: string[]): void {
-    this.run((now) => this.components.core.join(addresses, now))
+    this.run((now) => this.init.core.join(addresses, now))
   }
 
   /** Graceful leave: tells the cluster, then waits until the news had time to spread (bounded). */
   async leave (waitMs: number): Promise<void> {
-    this.run((now) => this.components.core.leave(now))
+    this.run((now) => this.init.core.leave(now))
     await new Promise((resolve) => setTimeout(resolve, waitMs))
   }
 
   updateMeta (meta: Record<string, string>): void {
-    this.run((now) => this.components.core.updateMeta(meta, now))
+    this.run((now) => this.init.core.updateMeta(meta, now))
   }
 
   members (): MemberInfo[] {
-    return this.components.core.members()
+    return this.init.core.members()
   }
 
   /**
@@ -101,9 +99,9 @@ export class MembershipRunner implements Startable {
    * that is in fact alive refutes it. `prune` is accepted for Consul compatibility and means the same.
    */
   forceLeave (name: string, _prune: boolean): boolean {
-    const member = this.components.core.member(name)
-    if (member === undefined || name === this.components.core.members().find((candidate) => candidate.addr === this.init.selfAddr)?.name) return false
-    this.run((now) => this.components.core.receive(this.init.selfAddr, {
+    const member = this.init.core.member(name)
+    if (member === undefined || name === this.init.core.members().find((candidate) => candidate.addr === this.init.selfAddr)?.name) return false
+    this.run((now) => this.init.core.receive(this.init.selfAddr, {
       type: 'gossip',
       gossip: [{ type: 'dead', name, incarnation: member.incarnation, from: name }],
     }, now))
@@ -115,7 +113,7 @@ export class MembershipRunner implements Startable {
     clearTimeout(this.timer)
     clearInterval(this.lagTimer)
     this.lagMonitor?.disable()
-    await this.components.node.unhandle(PROTOCOL_SWIM).catch(() => {})
+    await this.init.node.unhandle(PROTOCOL_SWIM).catch(() => {})
   }
 
   private receiveBytes (bytes: Uint8Array, from: string, maxBytes: number): void {
@@ -124,17 +122,17 @@ export class MembershipRunner implements Startable {
       message = decodeMessage(bytes, maxBytes)
     } catch (error) {
       this.stats.decodeErrors++
-      if (this.stats.decodeErrors <= 5) this.components.log.warn({ from, err: (error as Error).message }, 'dropped a bad membership message')
+      if (this.stats.decodeErrors <= 5) this.init.log.warn({ from, err: (error as Error).message }, 'dropped a bad membership message')
       return
     }
-    this.run((now) => this.components.core.receive(from, message, now))
+    this.run((now) => this.init.core.receive(from, message, now))
   }
 
   private sampleLag (): void {
     if (this.lagMonitor === undefined) return
     const lagMs = this.lagMonitor.max / 1e6
     this.lagMonitor.reset()
-    if (lagMs > 0) this.run((now) => this.components.core.reportLocalLag(lagMs, now))
+    if (lagMs > 0) this.run((now) => this.init.core.reportLocalLag(lagMs, now))
   }
 
   private run (step: (nowMs: number) => MembershipOutput[]): void {
@@ -142,7 +140,7 @@ export class MembershipRunner implements Startable {
     const outputs = step(this.now())
     for (const output of outputs) {
       if (output.kind === 'event') {
-        this.components.onEvent(output.type, output.member)
+        this.init.onEvent(output.type, output.member)
       } else if (output.reliable) {
         this.sendReliable(output.to, output.message)
       } else {
@@ -154,26 +152,26 @@ export class MembershipRunner implements Startable {
 
   private sendDatagram (to: string, message: MembershipMessage): void {
     try {
-      this.components.datagrams.send(encodeMessage(message, this.init.maxDatagramBytes), to)
+      this.init.datagrams.send(encodeMessage(message, this.init.maxDatagramBytes), to)
     } catch (error) {
-      this.components.log.warn({ to, err: (error as Error).message }, 'membership datagram not sent')
+      this.init.log.warn({ to, err: (error as Error).message }, 'membership datagram not sent')
     }
   }
 
   private sendReliable (to: string, message: MembershipMessage): void {
-    const member = this.components.core.members().find((candidate) => candidate.addr === to)
+    const member = this.init.core.members().find((candidate) => candidate.addr === to)
     const peerId = member?.meta.peer
     const target = toMultiaddr(to, peerId)
-    request(this.components.node, target, PROTOCOL_SWIM, { from: this.init.selfAddr, payload: Buffer.from(encodeMessage(message, this.init.maxReliableBytes)).toString('base64') }, { signal: AbortSignal.timeout(RELIABLE_TIMEOUT_MS) })
+    request(this.init.node, target, PROTOCOL_SWIM, { from: this.init.selfAddr, payload: Buffer.from(encodeMessage(message, this.init.maxReliableBytes)).toString('base64') }, { signal: AbortSignal.timeout(RELIABLE_TIMEOUT_MS) })
       .catch((error: Error) => {
         this.stats.reliableFailures++
-        this.components.log.debug({ to, err: error.message }, 'reliable membership message failed')
-        this.run((now) => this.components.core.reliableFailed(to, now))
+        this.init.log.debug({ to, err: error.message }, 'reliable membership message failed')
+        this.run((now) => this.init.core.reliableFailed(to, now))
       })
   }
 
   private arm (): void {
-    const deadline = this.components.core.nextDeadlineMs()
+    const deadline = this.init.core.nextDeadlineMs()
     if (deadline === undefined || this.stopped) return
     if (this.timer !== undefined && deadline >= this.timerAtMs) return
     clearTimeout(this.timer)
@@ -181,7 +179,7 @@ export class MembershipRunner implements Startable {
     this.timer = setTimeout(() => {
       this.timer = undefined
       this.timerAtMs = Infinity
-      this.run((now) => this.components.core.tick(now))
+      this.run((now) => this.init.core.tick(now))
     }, Math.max(0, deadline - this.now()))
   }
 }

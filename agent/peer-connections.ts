@@ -26,20 +26,16 @@ export interface PeerConnectionsComponents {
 }
 
 export class PeerConnections implements Startable {
-  private readonly components: PeerConnectionsComponents
-  private readonly targetPeers: number
-  private readonly checkIntervalMs: number
+  private readonly init: PeerConnectionsInit & PeerConnectionsComponents
   private timer: NodeJS.Timeout | undefined
   private readonly dialing = new Set<string>()
 
   constructor (init: PeerConnectionsInit, components: PeerConnectionsComponents) {
-    this.components = components
-    this.targetPeers = init.targetPeers ?? 6
-    this.checkIntervalMs = init.checkIntervalMs ?? 2000
+    this.init = { ...init, ...components }
   }
 
   start (): void {
-    this.timer = setInterval(() => this.maintain(), this.checkIntervalMs)
+    this.timer = setInterval(() => this.maintain(), this.init.checkIntervalMs ?? 2000)
     this.timer.unref()
   }
 
@@ -49,11 +45,11 @@ export class PeerConnections implements Startable {
 
   /** Dials random candidates until `targetPeers` are connected. Cheap when already there. */
   maintain (): void {
-    const target = this.targetPeers
-    const connected = new Set(this.components.node.getPeers().map((peer) => peer.toString()))
-    const candidates = this.components.candidates().filter((candidate) => !connected.has(candidate.peerId) && !this.dialing.has(candidate.peerId))
+    const target = this.init.targetPeers ?? 6
+    const connected = new Set(this.init.node.getPeers().map((peer) => peer.toString()))
+    const candidates = this.init.candidates().filter((candidate) => !connected.has(candidate.peerId) && !this.dialing.has(candidate.peerId))
     let missing = target - connected.size - this.dialing.size
-    const random = this.components.random ?? Math.random
+    const random = this.init.random ?? Math.random
     while (missing > 0 && candidates.length > 0) {
       const [candidate] = candidates.splice(Math.floor(random() * candidates.length), 1)
       missing--
@@ -70,8 +66,8 @@ export class PeerConnections implements Startable {
       return
     }
     this.dialing.add(candidate.peerId)
-    this.components.node.dial(address, { signal: AbortSignal.timeout(5000) })
-      .catch((error: Error) => this.components.log.debug({ peer: candidate.name, err: error.message }, 'gossip peer dial failed'))
+    this.init.node.dial(address, { signal: AbortSignal.timeout(5000) })
+      .catch((error: Error) => this.init.log.debug({ peer: candidate.name, err: error.message }, 'gossip peer dial failed'))
       .finally(() => this.dialing.delete(candidate.peerId))
   }
 }

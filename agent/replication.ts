@@ -41,8 +41,7 @@ function isRecord (value: unknown): value is Record<string, unknown> {
 
 export class Replication implements Startable {
   readonly stats: ReplicationStats = { published: 0, received: 0, rejected: 0, syncs: 0, syncFailures: 0 }
-  private readonly components: ReplicationComponents
-  private readonly syncIntervalMs: number
+  private readonly init: ReplicationInit & ReplicationComponents
   private readonly random: () => number
   private timer: NodeJS.Timeout | undefined
   private stopped = false
@@ -52,24 +51,23 @@ export class Replication implements Startable {
   }
 
   constructor (init: ReplicationInit, components: ReplicationComponents) {
-    this.components = components
-    this.syncIntervalMs = init.syncIntervalMs
+    this.init = { ...init, ...components }
     this.random = components.random ?? Math.random
   }
 
   async start (): Promise<void> {
-    const pubsub = this.components.node.services.pubsub
+    const pubsub = this.init.node.services.pubsub
     pubsub.subscribe(TOPIC_CATALOG)
     pubsub.addEventListener('message', this.onGossip)
-    await handleRequests(this.components.node, PROTOCOL_SYNC, async (message) => await this.answerSync(message), this.components.log, { maxBytes: 1024 * 1024 })
+    await handleRequests(this.init.node, PROTOCOL_SYNC, async (message) => await this.answerSync(message), this.init.log, { maxBytes: 1024 * 1024 })
     this.schedule()
   }
 
   async stop (): Promise<void> {
     this.stopped = true
     clearTimeout(this.timer)
-    this.components.node.services.pubsub.removeEventListener('message', this.onGossip)
-    await this.components.node.unhandle(PROTOCOL_SYNC).catch(() => {})
+    this.init.node.services.pubsub.removeEventListener('message', this.onGossip)
+    await this.init.node.unhandle(PROTOCOL_SYNC).catch(() => {})
   }
 
   /** Fans out entries produced by a local write. */
@@ -83,8 +81,8 @@ export class Replication implements Startable {
       batch = []
       batchBytes = 0
       this.stats.published++
-      this.components.node.services.pubsub.publish(TOPIC_CATALOG, data).catch((error: Error) => {
-        this.components.log.debug({ err: error.message }, 'catalog gossip publish failed; anti-entropy will carry it')
+      this.init.node.services.pubsub.publish(TOPIC_CATALOG, data).catch((error: Error) => {
+        this.init.log.debug({ err: error.message }, 'catalog gossip publish failed; anti-entropy will carry it')
       })
     }
     for (const entry of entries) {
@@ -98,23 +96,23 @@ export class Replication implements Startable {
 
   /** One push-pull with `peer`; resolves when both sides merged (errors are counted and logged). */
   async syncWith (peer: SyncPeer): Promise<void> {
-    const catalog = this.components.catalog
+    const catalog = this.init.catalog
     try {
       const target = toMultiaddr(peer.addr, peer.peerId)
       const signal = AbortSignal.timeout(SYNC_TIMEOUT_MS)
-      const answer = await request(this.components.node, target, PROTOCOL_SYNC, { v: WIRE_VERSION, type: 'pull', digest: catalog.digest() }, { signal })
+      const answer = await request(this.init.node, target, PROTOCOL_SYNC, { v: WIRE_VERSION, type: 'pull', digest: catalog.digest() }, { signal })
       if (!isRecord(answer) || answer.v !== WIRE_VERSION || !Array.isArray(answer.entries) || !isRecord(answer.digest)) {
         throw new Error('malformed sync answer')
       }
       await this.mergeEntries(answer.entries)
       const missing = catalog.missingFor(answer.digest as never, SYNC_PAGE_BYTES)
       if (missing.length > 0) {
-        await request(this.components.node, target, PROTOCOL_SYNC, { v: WIRE_VERSION, type: 'push', entries: missing }, { signal })
+        await request(this.init.node, target, PROTOCOL_SYNC, { v: WIRE_VERSION, type: 'push', entries: missing }, { signal })
       }
       this.stats.syncs++
     } catch (error) {
       this.stats.syncFailures++
-      this.components.log.debug({ peer: peer.name, err: (error as Error).message }, 'catalog sync failed')
+      this.init.log.debug({ peer: peer.name, err: (error as Error).message }, 'catalog sync failed')
     }
   }
 
@@ -122,8 +120,8 @@ export class Replication implements Startable {
     if (!isRecord(message) || message.v !== WIRE_VERSION) throw new Error('unsupported sync message version')
     if (message.type === 'pull') {
       if (!isRecord(message.digest)) throw new Error('pull without digest')
-      const entries = this.components.catalog.missingFor(message.digest as never, SYNC_PAGE_BYTES)
-      return { v: WIRE_VERSION, entries, digest: this.components.catalog.digest() }
+      const entries = this.init.catalog.missingFor(message.digest as never, SYNC_PAGE_BYTES)
+      return { v: WIRE_VERSION, entries, digest: this.init.catalog.digest() }
     }
     if (message.type === 'push') {
       if (!Array.isArray(message.entries)) throw new Error('push without entries')
@@ -151,24 +149,24 @@ export class Replication implements Startable {
   private async mergeEntries (entries: unknown[]): Promise<void> {
     if (entries.length === 0) return
     try {
-      const result = await this.components.catalog.merge(entries)
+      const result = await this.init.catalog.merge(entries)
       this.stats.received += result.applied.length
       this.stats.rejected += result.rejected
-      if (result.rejected > 0) this.components.log.warn({ rejected: result.rejected }, 'rejected invalid catalog entries from a peer')
+      if (result.rejected > 0) this.init.log.warn({ rejected: result.rejected }, 'rejected invalid catalog entries from a peer')
     } catch (error) {
       this.stats.rejected += entries.length
-      this.components.log.warn({ err: (error as Error).message }, 'catalog merge failed')
+      this.init.log.warn({ err: (error as Error).message }, 'catalog merge failed')
     }
   }
 
   private schedule (): void {
     if (this.stopped) return
-    const peers = this.components.peers()
+    const peers = this.init.peers()
     // Like Consul's anti-entropy, the interval grows with the cluster so total sync load stays flat.
     const scale = Math.max(1, Math.log2(Math.max(1, peers.length) / 32) + 1)
-    const delayMs = this.syncIntervalMs * scale * (0.5 + this.random())
+    const delayMs = this.init.syncIntervalMs * scale * (0.5 + this.random())
     this.timer = setTimeout(() => {
-      const candidates = this.components.peers()
+      const candidates = this.init.peers()
       const peer = candidates[Math.floor(this.random() * candidates.length)]
       const done = peer === undefined ? Promise.resolve() : this.syncWith(peer)
       void done.finally(() => this.schedule())
