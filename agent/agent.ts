@@ -80,8 +80,7 @@ interface Foundation {
 export class Agent {
   readonly config: AgentConfig
   readonly log: Logger
-  /** Called after a leave requested over HTTP completes, so the process can exit. */
-  onShutdown: (() => void) | undefined
+  private readonly onShutdown: (() => void) | undefined
   private readonly foundation: Foundation
   private readonly datagrams: DatagramTransport
   private readonly membership: MembershipRunner
@@ -95,11 +94,14 @@ export class Agent {
   private stopping: Promise<void> | undefined
   private readonly startedAtMs = Date.now()
 
-  /** Opens the foundation, builds the components and starts them; on failure, undoes what it did and rethrows. */
-  static async start (config: AgentConfig, log: Logger): Promise<Agent> {
+  /**
+   * Opens the foundation, builds the components and starts them; on failure, undoes what it did and
+   * rethrows. `onShutdown` is called after a leave requested over HTTP completes, so the process can exit.
+   */
+  static async start (config: AgentConfig, log: Logger, options: { onShutdown?: () => void } = {}): Promise<Agent> {
     const foundation = await openFoundation(config, log)
     try {
-      const agent = new Agent(config, log, foundation)
+      const agent = new Agent(config, log, foundation, options.onShutdown)
       await agent.lifecycle.start()
       return agent
     } catch (error) {
@@ -108,10 +110,11 @@ export class Agent {
     }
   }
 
-  private constructor (config: AgentConfig, log: Logger, foundation: Foundation) {
+  private constructor (config: AgentConfig, log: Logger, foundation: Foundation, onShutdown: (() => void) | undefined) {
     this.config = config
     this.log = log
     this.foundation = foundation
+    this.onShutdown = onShutdown
     const { nodeId, catalog, node, gossipPort } = foundation
     const selfAddr = `${config.advertiseAddress.includes(':') ? `[${config.advertiseAddress}]` : config.advertiseAddress}:${gossipPort}`
     const livePeers = (): SyncPeer[] => this.livePeers()
@@ -146,51 +149,47 @@ export class Agent {
       { catalog, node, log: log.child({ component: 'mesh:replication' }), peers: livePeers }
     )
     this.peers = new PeerConnections({}, { node, log: log.child({ component: 'mesh:peers' }), candidates: livePeers })
-    const replication = this.replication
-    const publish = replication.publish.bind(replication)
+    const publish = this.replication.publish.bind(this.replication)
     this.services = new AgentServices(config, { catalog, node, publish, members, log: log.child({ component: 'mesh:local' }) })
-    const services = this.services
     this.dns = new AgentDns(config, { catalog, log: log.child({ component: 'mesh:dns' }) })
     this.join = new ClusterJoin(
       { addresses: config.join, retryIntervalMs: config.retryJoinIntervalMs },
       {
         membership: this.membership,
         livePeers,
-        syncWith: async (peer) => await replication.syncWith(peer),
-        onClusterKnown: async () => await services.ca.bootstrapIfMissing(),
+        syncWith: async (peer) => await this.replication.syncWith(peer),
+        onClusterKnown: async () => await this.services.ca.bootstrapIfMissing(),
         log: log.child({ component: 'mesh:agent' }),
       }
     )
     this.http = buildHttpServer({ log })
     this.registerRoutes(this.http)
-    const http = this.http
 
-    const datagrams = this.datagrams
     const udp: Startable = {
-      start: async () => await listenOn('gossip (udp)', config.bindAddress, gossipPort, async () => await datagrams.start()),
-      stop: async () => await datagrams.stop(),
+      start: async () => await listenOn('gossip (udp)', config.bindAddress, gossipPort, async () => await this.datagrams.start()),
+      stop: async () => await this.datagrams.stop(),
     }
     // Nothing to undo on stop: registrations persist in the catalog, and the published entries are out.
     const localState: Startable = {
       start: async () => {
-        await services.registerConfigured()
-        replication.publish(await catalog.republishLocal())
+        await this.services.registerConfigured()
+        publish(await catalog.republishLocal())
       },
       stop: () => {},
     }
     const httpApi: Startable = {
-      start: async () => await listenOn('HTTP', config.clientAddress, config.httpPort, async () => await http.listen({ host: config.clientAddress, port: config.httpPort })),
-      stop: async () => await http.close(),
+      start: async () => await listenOn('HTTP', config.clientAddress, config.httpPort, async () => await this.http.listen({ host: config.clientAddress, port: config.httpPort })),
+      stop: async () => await this.http.close(),
     }
     this.lifecycle = new Lifecycle([
       { name: 'udp', component: udp },
       { name: 'membership', component: this.membership },
-      { name: 'replication', component: replication },
+      { name: 'replication', component: this.replication },
       { name: 'peer connections', component: this.peers },
-      { name: 'intentions', component: services.policy },
-      { name: 'ca', component: services.ca },
-      { name: 'checks', component: services.checks },
-      { name: 'sidecars', component: services.sidecars },
+      { name: 'intentions', component: this.services.policy },
+      { name: 'ca', component: this.services.ca },
+      { name: 'checks', component: this.services.checks },
+      { name: 'sidecars', component: this.services.sidecars },
       { name: 'local state', component: localState },
       { name: 'http', component: httpApi },
       { name: 'dns', component: this.dns },
