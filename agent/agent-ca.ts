@@ -12,7 +12,11 @@ import { ConnectCA } from './connect/manager.ts'
 import type { RootKeyBundle } from './connect/manager.ts'
 import type { CaReplicatedState } from './connect/state.ts'
 import type { CaRoutesCa } from './http/ca-routes.ts'
-import type { Agent } from './agent.ts'
+import type { Catalog } from '../catalog/catalog.ts'
+import type { Entry } from '../catalog/entry.ts'
+import type { Startable } from './lifecycle.ts'
+import type { MemberInfo } from './membership/types.ts'
+import type { MeshNode } from './transport/libp2p.ts'
 import { toMultiaddr } from './transport/libp2p.ts'
 import { handleRequests, request } from './transport/request.ts'
 
@@ -25,22 +29,42 @@ function isRecord (value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
-export class AgentCA implements CaRoutesCa {
-  private readonly agent: Agent
+export interface AgentCAInit {
+  nodeName: string
+  datacenter: string
+  /** Server agents bootstrap the root and hold its key; clients only request intermediates. */
+  server: boolean
+  dataDir: string
+}
+
+export interface AgentCAComponents {
+  catalog: Pick<Catalog, 'onChange' | 'clusterEntry' | 'putClusterEntry' | 'localServices'>
+  node: MeshNode
+  /** The membership view: who is a live server, and who a requester is. */
+  members: () => MemberInfo[]
+  /** Replicates the entries a write produced. */
+  publish: (entries: Entry[]) => void
+  log: Logger
+}
+
+export class AgentCA implements CaRoutesCa, Startable {
+  private readonly init: AgentCAInit
+  private readonly components: AgentCAComponents
   private readonly log: Logger
   private manager: ConnectCA | undefined
   private unsubscribe: (() => void) | undefined
   private readonly listeners = new Set<() => void>()
   private fetchingRootKey = false
 
-  constructor (agent: Agent, log: Logger) {
-    this.agent = agent
-    this.log = log
+  constructor (init: AgentCAInit, components: AgentCAComponents) {
+    this.init = init
+    this.components = components
+    this.log = components.log
   }
 
   async start (): Promise<void> {
-    await handleRequests(this.agent.node, PROTOCOL_CA, async (message, connection) => await this.answer(message, connection.remotePeer.toString()), this.log)
-    this.unsubscribe = this.agent.catalog.onChange((change) => {
+    await handleRequests(this.components.node, PROTOCOL_CA, async (message, connection) => await this.answer(message, connection.remotePeer.toString()), this.log)
+    this.unsubscribe = this.components.catalog.onChange((change) => {
       if (change.kinds.includes(KIND_CA)) void this.adoptReplicated()
     })
     await this.adoptReplicated()
@@ -49,12 +73,12 @@ export class AgentCA implements CaRoutesCa {
   async stop (): Promise<void> {
     this.unsubscribe?.()
     this.manager?.stop()
-    await this.agent.node.unhandle(PROTOCOL_CA).catch(() => {})
+    await this.components.node.unhandle(PROTOCOL_CA).catch(() => {})
   }
 
   /** Server agents call this when they are sure the cluster has no CA yet (alone, or joined and synced). */
   async bootstrapIfMissing (): Promise<void> {
-    if (!this.agent.config.server || this.replicatedState() !== undefined || this.manager !== undefined) return
+    if (!this.init.server || this.replicatedState() !== undefined || this.manager !== undefined) return
     const manager = this.createManager(randomUUID())
     await manager.start()
     this.manager = manager
@@ -101,23 +125,23 @@ export class AgentCA implements CaRoutesCa {
   }
 
   private replicatedState (): CaReplicatedState | undefined {
-    return this.agent.catalog.clusterEntry(KIND_CA, KEY_STATE)?.value as CaReplicatedState | undefined
+    return this.components.catalog.clusterEntry(KIND_CA, KEY_STATE)?.value as CaReplicatedState | undefined
   }
 
   private async publish (state: CaReplicatedState): Promise<void> {
-    this.agent.publish(await this.agent.catalog.putClusterEntry(KIND_CA, KEY_STATE, state))
+    this.components.publish(await this.components.catalog.putClusterEntry(KIND_CA, KEY_STATE, state))
     for (const listener of this.listeners) listener()
   }
 
   private createManager (clusterId: string): ConnectCA {
     return new ConnectCA({
-      nodeName: this.agent.config.nodeName,
-      datacenter: this.agent.config.datacenter,
+      nodeName: this.init.nodeName,
+      datacenter: this.init.datacenter,
       clusterId,
-      server: this.agent.config.server,
-      dataDir: this.agent.config.dataDir,
+      server: this.init.server,
+      dataDir: this.init.dataDir,
       requestIntermediate: async (csrPem, options) => await this.requestIntermediate(csrPem, options.signal),
-      isLocalService: (service) => this.agent.catalog.localServices().some((record) => record.Service === service),
+      isLocalService: (service) => this.components.catalog.localServices().some((record) => record.Service === service),
       publish: (state) => { void this.publish(state) },
       log: this.log,
     })
@@ -144,12 +168,12 @@ export class AgentCA implements CaRoutesCa {
       return
     }
     for (const listener of this.listeners) listener()
-    if (this.agent.config.server && this.manager.status().holdsRootKey !== true) void this.fetchRootKey()
+    if (this.init.server && this.manager.status().holdsRootKey !== true) void this.fetchRootKey()
   }
 
   private serverPeers (): Array<{ name: string, addr: string, peerId: string }> {
-    const servers = this.agent.membership.members().filter((member) =>
-      member.name !== this.agent.config.nodeName && member.status === 'alive' && member.meta.role === 'server' && member.meta.peer !== undefined)
+    const servers = this.components.members().filter((member) =>
+      member.name !== this.init.nodeName && member.status === 'alive' && member.meta.role === 'server' && member.meta.peer !== undefined)
     return servers.map((member) => ({ name: member.name, addr: member.addr, peerId: member.meta.peer })).sort(() => Math.random() - 0.5)
   }
 
@@ -159,7 +183,7 @@ export class AgentCA implements CaRoutesCa {
     let lastError: Error | undefined
     for (const server of servers) {
       try {
-        const answer = await request(this.agent.node, toMultiaddr(server.addr, server.peerId), PROTOCOL_CA, { v: 1, type: 'sign', csr: csrPem }, {
+        const answer = await request(this.components.node, toMultiaddr(server.addr, server.peerId), PROTOCOL_CA, { v: 1, type: 'sign', csr: csrPem }, {
           signal: signal === undefined ? AbortSignal.timeout(REQUEST_TIMEOUT_MS) : AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
         })
         if (!isRecord(answer) || typeof answer.chain !== 'string') throw new Error(isRecord(answer) && typeof answer.error === 'string' ? answer.error : 'malformed answer')
@@ -177,7 +201,7 @@ export class AgentCA implements CaRoutesCa {
     try {
       for (const server of this.serverPeers()) {
         try {
-          const answer = await request(this.agent.node, toMultiaddr(server.addr, server.peerId), PROTOCOL_CA, { v: 1, type: 'root-key' }, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+          const answer = await request(this.components.node, toMultiaddr(server.addr, server.peerId), PROTOCOL_CA, { v: 1, type: 'root-key' }, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
           if (!isRecord(answer) || !isRecord(answer.bundle)) continue
           await this.manager?.importRootKey(answer.bundle as unknown as RootKeyBundle)
           this.log.info({ from: server.name }, 'received the CA root key from another server')
@@ -194,7 +218,7 @@ export class AgentCA implements CaRoutesCa {
   /** Server side of /mesh/ca/1.0.0. The requester is named by its authenticated peer id, never by the message. */
   private async answer (message: unknown, peerId: string): Promise<unknown> {
     if (!isRecord(message) || message.v !== 1) throw new Error('unsupported CA message')
-    const requester = this.agent.membership.members().find((member) => member.meta.peer === peerId && member.status === 'alive')
+    const requester = this.components.members().find((member) => member.meta.peer === peerId && member.status === 'alive')
     if (requester === undefined) return { error: 'requester is not a live member of this cluster' }
     const manager = this.require()
     try {

@@ -1,18 +1,35 @@
-// The agent process: builds every component from the configuration, starts them in order
-// (data dir → catalog → libp2p and UDP → membership → replication → HTTP → DNS → checks → CA →
-// sidecars) and stops them in reverse. Components talk through narrow interfaces; this file is
-// only wiring, plus the few policies that belong to the agent (what membership means to the catalog).
+// The agent process and its composition root: this file builds every component from the
+// configuration, each from a narrow components object holding only what it uses (no component
+// receives the agent), and runs them through one ordered list of startables (agent/lifecycle.ts).
+//
+// Open (before any component is built, because they are built from it; closed after all stopped):
+//   data dir → node identity → catalog (opened from LevelDB) → libp2p node, listening. libp2p
+//   listens first because the SWIM address the membership core is created with carries the port
+//   it got (the OS's pick with `--bind host:0`); listening before composing, rather than handing
+//   components a getter for the port, lets every component be built once, complete, up front.
+// Start (each entry may rely on every entry above it being up):
+//   udp → membership (sends over udp) → replication (peers come from membership) → peer
+//   connections → intentions → CA (answers /mesh/ca over libp2p, asks membership who the servers
+//   are) → checks → sidecars (need CA leaves and intentions) → local state (the config file's
+//   services, which need the checks running, then every local entry republished) → HTTP (every
+//   route's component is up) → DNS → join (everything is up before the cluster hears of us; a
+//   server alone bootstraps the CA here).
+// Stop is the reverse, so: a graceful leave (stop with `leave`) is announced and given time to
+// spread before anything stops; join retries end first; DNS and HTTP close before the components
+// they read or write stop (and long before the catalog closes); sidecars stop before the CA and
+// intentions they use; checks stop before the catalog they write to closes; membership stops
+// after replication and before udp; libp2p stops, then the catalog closes, then a temporary data
+// dir is removed, after every component stopped.
 
 import { rmSync } from 'node:fs'
-import { lookup } from 'node:dns/promises'
-import { isIP } from 'node:net'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
 import { Catalog } from '../catalog/catalog.ts'
-import type { Entry } from '../catalog/entry.ts'
 import type { AgentConfig } from './config.ts'
 import { loadOrCreateNodeId, loadOrCreatePeerKey, prepareDataDir } from './identity.ts'
+import { Lifecycle } from './lifecycle.ts'
+import type { Startable } from './lifecycle.ts'
 import { Membership } from './membership/membership.ts'
 import { membershipConfig, presets } from './membership/config.ts'
 import type { MemberInfo, MembershipEventType } from './membership/types.ts'
@@ -23,15 +40,16 @@ import type { MeshNode } from './transport/libp2p.ts'
 import { Replication } from './replication.ts'
 import type { SyncPeer } from './replication.ts'
 import { PeerConnections } from './peer-connections.ts'
+import { ClusterJoin } from './cluster-join.ts'
+import { AgentDns } from './agent-dns.ts'
 import { buildHttpServer } from './http/server.ts'
 import { registerAgentRoutes } from './http/agent-routes.ts'
 import { AnswerCache } from './http/answer-cache.ts'
 import { registerCatalogRoutes } from './http/catalog-routes.ts'
 import { registerHealthRoutes } from './http/health-routes.ts'
-
 import { AgentServices } from './services.ts'
 import { VERSION } from './version.ts'
-import { JoinError, PortInUseError } from './errors.ts'
+import { PortInUseError } from './errors.ts'
 
 export interface AgentInfo {
   nodeName: string
@@ -48,85 +66,59 @@ export interface AgentInfo {
   encrypted: boolean
 }
 
-function isAddressInUse (error: unknown): boolean {
-  const text = `${(error as NodeJS.ErrnoException)?.code ?? ''} ${(error as Error)?.message ?? ''}`
-  return text.includes('EADDRINUSE') || text.includes('address already in use')
+/** What the components are built from, opened before any of them exists. */
+interface Foundation {
+  nodeId: string
+  catalog: Catalog
+  node: MeshNode
+  /** The TCP port libp2p listens on; SWIM's UDP socket binds the same number. */
+  gossipPort: number
+  /** Stops libp2p, closes the catalog, removes a temporary data dir; a failure is logged and the rest still run. */
+  close: () => Promise<void>
 }
 
 export class Agent {
   readonly config: AgentConfig
   readonly log: Logger
-  info!: AgentInfo
-  catalog!: Catalog
-  node!: MeshNode
-  membership!: MembershipRunner
-  replication!: Replication
-  services!: AgentServices
-  private datagrams!: DatagramTransport
-  private peers!: PeerConnections
-  private http!: FastifyInstance
-  private readonly stopHooks: Array<() => Promise<void> | void> = []
+  private readonly onShutdown: (() => void) | undefined
+  private readonly foundation: Foundation
+  private readonly datagrams: DatagramTransport
+  private readonly membership: MembershipRunner
+  private readonly replication: Replication
+  private readonly peers: PeerConnections
+  private readonly services: AgentServices
+  private readonly http: FastifyInstance
+  private readonly dns: AgentDns
+  private readonly join: ClusterJoin
+  private readonly lifecycle: Lifecycle
   private stopping: Promise<void> | undefined
-  private joinTimer: NodeJS.Timeout | undefined
   private readonly startedAtMs = Date.now()
-  /** Called after a leave requested over HTTP completes, so the process can exit. */
-  onShutdown: (() => void) | undefined
 
-  constructor (config: AgentConfig, log: Logger) {
+  /**
+   * Opens the foundation, builds the components and starts them; on failure, undoes what it did and
+   * rethrows. `onShutdown` is called after a leave requested over HTTP completes, so the process can exit.
+   */
+  static async start (config: AgentConfig, log: Logger, options: { onShutdown?: () => void } = {}): Promise<Agent> {
+    const foundation = await openFoundation(config, log)
+    try {
+      const agent = new Agent(config, log, foundation, options.onShutdown)
+      await agent.lifecycle.start()
+      return agent
+    } catch (error) {
+      await foundation.close()
+      throw error
+    }
+  }
+
+  private constructor (config: AgentConfig, log: Logger, foundation: Foundation, onShutdown: (() => void) | undefined) {
     this.config = config
     this.log = log
-  }
-
-  static async start (config: AgentConfig, log: Logger): Promise<Agent> {
-    const agent = new Agent(config, log)
-    try {
-      await agent.startComponents()
-    } catch (error) {
-      await agent.stop().catch(() => {})
-      throw error
-    }
-    return agent
-  }
-
-  private async startComponents (): Promise<void> {
-    const config = this.config
-    const log = this.log
-    prepareDataDir(config.dataDir)
-    if (config.dataDirIsTemporary) this.stopHooks.push(() => rmSync(config.dataDir, { recursive: true, force: true }))
-    const nodeId = loadOrCreateNodeId(config.dataDir)
-    const peerKey = await loadOrCreatePeerKey(config.dataDir)
-
-    this.catalog = await Catalog.open({
-      path: join(config.dataDir, 'catalog'),
-      self: {
-        Node: config.nodeName,
-        ID: nodeId,
-        Address: config.advertiseAddress,
-        Datacenter: config.datacenter,
-        TaggedAddresses: { lan: config.advertiseAddress, lan_ipv4: config.advertiseAddress, wan: config.advertiseAddress, wan_ipv4: config.advertiseAddress },
-        Meta: { 'consul-network-segment': '' },
-      },
-      log: log.child({ component: 'mesh:catalog' }),
-    })
-    this.stopHooks.push(async () => await this.catalog.close())
-
-    this.node = await createMeshNode({
-      privateKey: peerKey,
-      bindAddress: config.bindAddress,
-      port: config.bindPort,
-      advertiseAddress: config.advertiseAddress,
-      clusterKey: config.encryptKey,
-      log: log.child({ component: 'mesh:libp2p' }),
-    })
-    try {
-      await this.node.start()
-    } catch (error) {
-      if (isAddressInUse(error)) throw new PortInUseError('gossip', config.bindAddress, config.bindPort)
-      throw error
-    }
-    this.stopHooks.push(async () => await this.node.stop())
-    const gossipPort = Number(this.node.getMultiaddrs()[0]?.toString().match(/\/tcp\/(\d+)/)?.[1] ?? config.bindPort)
+    this.foundation = foundation
+    this.onShutdown = onShutdown
+    const { nodeId, catalog, node, gossipPort } = foundation
     const selfAddr = `${config.advertiseAddress.includes(':') ? `[${config.advertiseAddress}]` : config.advertiseAddress}:${gossipPort}`
+    const livePeers = (): SyncPeer[] => this.livePeers()
+    const members = (): MemberInfo[] => this.membership.members()
 
     const membershipLog = log.child({ component: 'mesh:membership' })
     const timing = membershipConfig({}, presets[config.membershipPreset])
@@ -135,7 +127,7 @@ export class Agent {
         name: config.nodeName,
         id: nodeId,
         addr: selfAddr,
-        meta: { peer: this.node.peerId.toString(), role: config.server ? 'server' : 'client', dc: config.datacenter, build: VERSION },
+        meta: { peer: node.peerId.toString(), role: config.server ? 'server' : 'client', dc: config.datacenter, build: VERSION },
       },
       config: timing,
       random: Math.random,
@@ -148,73 +140,80 @@ export class Agent {
       log: membershipLog,
       onMessage: (payload, from) => this.membership.receiveDatagram(payload, from),
     })
-    try {
-      await this.datagrams.start()
-    } catch (error) {
-      if (isAddressInUse(error)) throw new PortInUseError('gossip (udp)', config.bindAddress, gossipPort)
-      throw error
-    }
-    this.stopHooks.push(async () => await this.datagrams.stop())
-    this.membership = new MembershipRunner({
-      core,
-      node: this.node,
-      datagrams: this.datagrams,
-      selfAddr,
-      maxDatagramBytes: 64 * 1024,
-      maxReliableBytes: timing.maxReliableMessageBytes,
-      log: membershipLog,
-      onEvent: (type, member) => this.onMembershipEvent(type, member),
-    })
-
-    this.replication = new Replication({
-      catalog: this.catalog,
-      node: this.node,
-      log: log.child({ component: 'mesh:replication' }),
-      peers: () => this.livePeers(),
-      syncIntervalMs: config.dev ? 2000 : 10_000,
-    })
-    this.peers = new PeerConnections({ node: this.node, log: log.child({ component: 'mesh:peers' }), candidates: () => this.livePeers() })
-    await this.membership.start()
-    this.stopHooks.push(async () => await this.membership.stop())
-    await this.replication.start()
-    this.stopHooks.push(async () => await this.replication.stop())
-    this.peers.start()
-    this.stopHooks.push(() => this.peers.stop())
-
-    this.services = new AgentServices({ agent: this, log: log.child({ component: 'mesh:local' }) })
-    await this.services.start()
-    this.stopHooks.push(async () => await this.services.stop())
-    this.replication.publish(await this.catalog.republishLocal())
-
+    this.membership = new MembershipRunner(
+      { selfAddr, maxDatagramBytes: 64 * 1024, maxReliableBytes: timing.maxReliableMessageBytes },
+      { core, node, datagrams: this.datagrams, log: membershipLog, onEvent: (type, member) => this.onMembershipEvent(type, member) }
+    )
+    this.replication = new Replication(
+      { syncIntervalMs: config.dev ? 2000 : 10_000 },
+      { catalog, node, log: log.child({ component: 'mesh:replication' }), peers: livePeers }
+    )
+    this.peers = new PeerConnections({}, { node, log: log.child({ component: 'mesh:peers' }), candidates: livePeers })
+    const publish = this.replication.publish.bind(this.replication)
+    this.services = new AgentServices(config, { catalog, node, publish, members, log: log.child({ component: 'mesh:local' }) })
+    this.dns = new AgentDns(config, { catalog, log: log.child({ component: 'mesh:dns' }) })
+    this.join = new ClusterJoin(
+      { addresses: config.join, retryIntervalMs: config.retryJoinIntervalMs },
+      {
+        membership: this.membership,
+        livePeers,
+        syncWith: async (peer) => await this.replication.syncWith(peer),
+        onClusterKnown: async () => await this.services.ca.bootstrapIfMissing(),
+        log: log.child({ component: 'mesh:agent' }),
+      }
+    )
     this.http = buildHttpServer({ log })
     this.registerRoutes(this.http)
-    try {
-      await this.http.listen({ host: config.clientAddress, port: config.httpPort })
-    } catch (error) {
-      if (isAddressInUse(error)) throw new PortInUseError('HTTP', config.clientAddress, config.httpPort)
-      throw error
+
+    const udp: Startable = {
+      start: async () => await listenOn('gossip (udp)', config.bindAddress, gossipPort, async () => await this.datagrams.start()),
+      stop: async () => await this.datagrams.stop(),
     }
-    this.stopHooks.push(async () => await this.http.close())
-    const httpPort = (this.http.server.address() as { port: number }).port
+    // Nothing to undo on stop: registrations persist in the catalog, and the published entries are out.
+    const localState: Startable = {
+      start: async () => {
+        await this.services.registerConfigured()
+        publish(await catalog.republishLocal())
+      },
+      stop: () => {},
+    }
+    const httpApi: Startable = {
+      start: async () => await listenOn('HTTP', config.clientAddress, config.httpPort, async () => await this.http.listen({ host: config.clientAddress, port: config.httpPort })),
+      stop: async () => await this.http.close(),
+    }
+    this.lifecycle = new Lifecycle([
+      { name: 'udp', component: udp },
+      { name: 'membership', component: this.membership },
+      { name: 'replication', component: this.replication },
+      { name: 'peer connections', component: this.peers },
+      { name: 'intentions', component: this.services.policy },
+      { name: 'ca', component: this.services.ca },
+      { name: 'checks', component: this.services.checks },
+      { name: 'sidecars', component: this.services.sidecars },
+      { name: 'local state', component: localState },
+      { name: 'http', component: httpApi },
+      { name: 'dns', component: this.dns },
+      { name: 'join', component: this.join },
+    ], log.child({ component: 'mesh:agent' }))
+  }
 
-    const dns = await this.services.startDns()
-
-    this.info = {
+  /** The addresses this agent serves; read after start (ports may be the OS's picks). */
+  get info (): AgentInfo {
+    const { config, foundation } = this
+    return {
       nodeName: config.nodeName,
-      nodeId,
-      peerId: this.node.peerId.toString(),
+      nodeId: foundation.nodeId,
+      peerId: foundation.node.peerId.toString(),
       datacenter: config.datacenter,
       server: config.server,
       gossipAddress: config.advertiseAddress,
-      gossipPort,
+      gossipPort: foundation.gossipPort,
       httpAddress: config.clientAddress,
-      httpPort,
-      dnsAddress: dns === undefined ? undefined : config.clientAddress,
-      dnsPort: dns?.port,
+      httpPort: (this.http.server.address() as { port: number }).port,
+      dnsAddress: this.dns.enabled ? config.clientAddress : undefined,
+      dnsPort: this.dns.port,
       encrypted: config.encryptKey !== undefined,
     }
-    if (config.join.length > 0) this.startJoining(config.join)
-    else await this.services.ca.bootstrapIfMissing()
   }
 
   private registerRoutes (app: FastifyInstance): void {
@@ -222,7 +221,7 @@ export class Agent {
       members: () => this.membership.members(),
       self: () => this.self(),
       datacenter: this.config.datacenter,
-      join: async (address) => await this.joinOnce(address),
+      join: async (address) => await this.join.joinOnce(address),
       leave: async () => {
         await this.stop({ leave: true })
         this.onShutdown?.()
@@ -231,25 +230,27 @@ export class Agent {
     })
 
     const answers = new AnswerCache()
-    registerCatalogRoutes(app, { catalog: this.catalog, answers })
-    registerHealthRoutes(app, { catalog: this.catalog, answers })
+    registerCatalogRoutes(app, { catalog: this.foundation.catalog, answers })
+    registerHealthRoutes(app, { catalog: this.foundation.catalog, answers })
     this.services.registerRoutes(app)
   }
 
-  self (): Record<string, unknown> {
-    const member = this.membership.members().find((candidate) => candidate.name === this.config.nodeName)
+  /** The `/v1/agent/self` answer. */
+  private self (): Record<string, unknown> {
+    const { config, foundation } = this
+    const member = this.membership.members().find((candidate) => candidate.name === config.nodeName)
     return {
       Config: {
-        Datacenter: this.config.datacenter,
-        PrimaryDatacenter: this.config.datacenter,
-        NodeName: this.config.nodeName,
-        NodeID: this.info?.nodeId,
-        Server: this.config.server,
-        DefaultIntentionPolicy: this.config.defaultIntentionPolicy,
+        Datacenter: config.datacenter,
+        PrimaryDatacenter: config.datacenter,
+        NodeName: config.nodeName,
+        NodeID: foundation.nodeId,
+        Server: config.server,
+        DefaultIntentionPolicy: config.defaultIntentionPolicy,
         Revision: '',
         Version: VERSION,
       },
-      Member: member === undefined ? null : { Name: member.name, Addr: this.config.advertiseAddress, Port: this.info?.gossipPort, Status: 1, Tags: member.meta },
+      Member: member === undefined ? null : { Name: member.name, Addr: config.advertiseAddress, Port: foundation.gossipPort, Status: 1, Tags: member.meta },
       Meta: {},
       Stats: {
         agent: { uptime_seconds: String(Math.round((Date.now() - this.startedAtMs) / 1000)) },
@@ -257,19 +258,19 @@ export class Agent {
         membership: { members: String(this.membership.members().length), ...stringify(this.membership.stats), ...stringify(this.membership.core.stats()) },
         udp: stringify(this.datagrams.stats),
         replication: stringify(this.replication.stats),
-        catalog: { index: String(this.catalog.index) },
+        catalog: { index: String(foundation.catalog.index) },
       },
       Mesh: {
-        PeerID: this.info?.peerId,
-        Gossip: `${this.info?.gossipAddress}:${this.info?.gossipPort}`,
-        Encrypted: this.config.encryptKey !== undefined,
+        PeerID: foundation.node.peerId.toString(),
+        Gossip: `${config.advertiseAddress}:${foundation.gossipPort}`,
+        Encrypted: config.encryptKey !== undefined,
         ...this.services.selfStatus(),
       },
     }
   }
 
   /** Live members other than this agent, with what replication and gossipsub need to reach them. */
-  livePeers (): SyncPeer[] {
+  private livePeers (): SyncPeer[] {
     const peers: SyncPeer[] = []
     for (const member of this.membership.members()) {
       if (member.name === this.config.nodeName || (member.status !== 'alive' && member.status !== 'suspect')) continue
@@ -279,17 +280,13 @@ export class Agent {
     return peers
   }
 
-  /** Publishes entries produced by a local catalog write. */
-  publish (entries: Entry[]): void {
-    this.replication.publish(entries)
-  }
-
+  /** What membership means to the catalog (node liveness) and to replication (catch a newcomer up). */
   private onMembershipEvent (type: MembershipEventType, member: MemberInfo): void {
     this.log.child({ component: 'mesh:membership' }).info({ member: member.name, addr: member.addr, status: member.status, incarnation: member.incarnation }, `member ${type}`)
     if (member.name === this.config.nodeName) return
     const liveness = type === 'fail' ? 'failed' : type === 'leave' ? 'left' : type === 'reap' ? 'reaped' : type === 'suspect' ? undefined : 'alive'
     if (liveness !== undefined) {
-      this.catalog.setNodeLiveness(member.name, liveness).catch((error: Error) => this.log.warn({ err: error.message }, 'catalog liveness update failed'))
+      this.foundation.catalog.setNodeLiveness(member.name, liveness).catch((error: Error) => this.log.warn({ err: error.message }, 'catalog liveness update failed'))
     }
     if (type === 'join' && member.meta.peer !== undefined) {
       this.peers.maintain()
@@ -299,81 +296,99 @@ export class Agent {
     }
   }
 
-  /** Joins through `address` and waits until a member answers (or 5 s pass). */
-  async joinOnce (target: string): Promise<number> {
-    const address = await resolveHostPort(target)
-    const before = this.membership.members().length
-    this.membership.join([address])
-    const deadline = Date.now() + 5000
-    while (Date.now() < deadline) {
-      const members = this.membership.members()
-      if (members.some((member) => member.addr === address) || members.length > before) {
-        const seed = this.livePeers().find((peer) => peer.addr === address) ?? this.livePeers()[0]
-        if (seed !== undefined) await this.replication.syncWith(seed)
-        return 1
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    throw new JoinError(address, 'no answer within 5s')
-  }
-
-  /** `--join`: retried with backoff (capped at the retry interval) until one address answers. */
-  private startJoining (addresses: string[]): void {
-    const log = this.log.child({ component: 'mesh:agent' })
-    let attempt = 0
-    const tryJoin = async (): Promise<void> => {
-      attempt++
-      for (const address of addresses) {
-        try {
-          await this.joinOnce(address)
-          log.info({ address, attempt }, 'joined the cluster')
-          await this.services.ca.bootstrapIfMissing()
-          return
-        } catch (error) {
-          log.warn({ address, attempt, err: (error as Error).message }, 'join failed, will retry')
-        }
-      }
-      if (this.stopping !== undefined) return
-      const delayMs = Math.min(this.config.retryJoinIntervalMs, 500 * 2 ** Math.min(attempt, 10))
-      this.joinTimer = setTimeout(() => { void tryJoin() }, delayMs)
-    }
-    void tryJoin()
-  }
-
-  /** Stops everything in reverse order; with `leave`, first tells the cluster (others see `left`). */
+  /** Stops everything in reverse start order; with `leave`, first tells the cluster (others see `left`). */
   async stop (options: { leave?: boolean } = {}): Promise<void> {
     this.stopping ??= (async () => {
-      clearTimeout(this.joinTimer)
-      if (options.leave === true && this.membership !== undefined) {
+      // No join retry may re-announce this agent while it leaves; the list's own stop of it is then a no-op.
+      this.join.stop()
+      if (options.leave === true) {
         try {
           await this.membership.leave(this.config.dev ? 300 : 1000)
         } catch (error) {
           this.log.warn({ err: (error as Error).message }, 'graceful leave failed')
         }
       }
-      for (const hook of this.stopHooks.reverse()) {
-        try {
-          await hook()
-        } catch (error) {
-          this.log.warn({ err: (error as Error).message }, 'component stop failed')
-        }
-      }
+      await this.lifecycle.stop()
+      await this.foundation.close()
     })()
     await this.stopping
   }
 }
 
-/** "host:port" with a host name resolved to an IP address (membership speaks addresses only). */
-async function resolveHostPort (target: string): Promise<string> {
-  const separator = target.lastIndexOf(':')
-  const host = target.slice(0, separator).replace(/^\[|\]$/g, '')
-  if (isIP(host) !== 0) return target
-  try {
-    const { address, family } = await lookup(host)
-    return `${family === 6 ? `[${address}]` : address}:${target.slice(separator + 1)}`
-  } catch (error) {
-    throw new JoinError(target, `cannot resolve ${host}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+/**
+ * Prepares the data dir, loads the node's identity, opens the catalog and has libp2p listen. What
+ * was opened is closed again when a later step fails, so a failed start leaves nothing behind.
+ */
+async function openFoundation (config: AgentConfig, log: Logger): Promise<Foundation> {
+  prepareDataDir(config.dataDir)
+  const removeTemporaryDataDir = (): void => {
+    if (config.dataDirIsTemporary) rmSync(config.dataDir, { recursive: true, force: true })
   }
+  let catalog: Catalog | undefined
+  try {
+    const nodeId = loadOrCreateNodeId(config.dataDir)
+    const peerKey = await loadOrCreatePeerKey(config.dataDir)
+    catalog = await Catalog.open({
+      path: join(config.dataDir, 'catalog'),
+      self: {
+        Node: config.nodeName,
+        ID: nodeId,
+        Address: config.advertiseAddress,
+        Datacenter: config.datacenter,
+        TaggedAddresses: { lan: config.advertiseAddress, lan_ipv4: config.advertiseAddress, wan: config.advertiseAddress, wan_ipv4: config.advertiseAddress },
+        Meta: { 'consul-network-segment': '' },
+      },
+      log: log.child({ component: 'mesh:catalog' }),
+    })
+    const node = await createMeshNode({
+      privateKey: peerKey,
+      bindAddress: config.bindAddress,
+      port: config.bindPort,
+      advertiseAddress: config.advertiseAddress,
+      clusterKey: config.encryptKey,
+      log: log.child({ component: 'mesh:libp2p' }),
+    })
+    await listenOn('gossip', config.bindAddress, config.bindPort, async () => await node.start())
+    const gossipPort = Number(node.getMultiaddrs()[0]?.toString().match(/\/tcp\/(\d+)/)?.[1] ?? config.bindPort)
+    return { nodeId, catalog, node, gossipPort, close: foundationCloser(node, catalog, removeTemporaryDataDir, log) }
+  } catch (error) {
+    await catalog?.close().catch(() => {})
+    removeTemporaryDataDir()
+    throw error
+  }
+}
+
+/** `Foundation.close`: the foundation in reverse opening order, every step tried. */
+function foundationCloser (node: MeshNode, catalog: Catalog, removeTemporaryDataDir: () => void, log: Logger): () => Promise<void> {
+  const steps: Array<[string, () => void | Promise<void>]> = [
+    ['libp2p', async () => await node.stop()],
+    ['catalog', async () => await catalog.close()],
+    ['data dir', removeTemporaryDataDir],
+  ]
+  return async () => {
+    for (const [name, step] of steps) {
+      try {
+        await step()
+      } catch (error) {
+        log.warn({ startable: name, err: (error as Error).message }, 'component stop failed')
+      }
+    }
+  }
+}
+
+/** Runs `listen`; a port already taken becomes a PortInUseError naming what could not listen. */
+async function listenOn (what: string, address: string, port: number, listen: () => Promise<unknown>): Promise<void> {
+  try {
+    await listen()
+  } catch (error) {
+    if (isAddressInUse(error)) throw new PortInUseError(what, address, port)
+    throw error
+  }
+}
+
+function isAddressInUse (error: unknown): boolean {
+  const text = `${(error as NodeJS.ErrnoException)?.code ?? ''} ${(error as Error)?.message ?? ''}`
+  return text.includes('EADDRINUSE') || text.includes('address already in use')
 }
 
 function stringify (record: object): Record<string, string> {

@@ -12,19 +12,24 @@ import type { DatagramTransport } from './transport/datagram.ts'
 import type { MeshNode } from './transport/libp2p.ts'
 import { toMultiaddr } from './transport/libp2p.ts'
 import { handleRequests, request } from './transport/request.ts'
+import type { Startable } from './lifecycle.ts'
 
 export const PROTOCOL_SWIM = '/mesh/swim/1.0.0'
 const RELIABLE_TIMEOUT_MS = 5000
 const LAG_SAMPLE_INTERVAL_MS = 1000
 
 export interface MembershipRunnerInit {
-  core: Membership
-  node: MeshNode
-  datagrams: DatagramTransport
+  /** This agent's SWIM address ("host:port"), as the core knows it. */
   selfAddr: string
   /** Size bounds from the membership config: one datagram, one reliable message. */
   maxDatagramBytes: number
   maxReliableBytes: number
+}
+
+export interface MembershipRunnerComponents {
+  core: Membership
+  node: MeshNode
+  datagrams: Pick<DatagramTransport, 'send'>
   log: Logger
   onEvent: (type: MembershipEventType, member: MemberInfo) => void
   now?: () => number
@@ -32,9 +37,9 @@ export interface MembershipRunnerInit {
 
 export interface MembershipStats { decodeErrors: number, reliableFailures: number }
 
-export class MembershipRunner {
+export class MembershipRunner implements Startable {
   readonly stats: MembershipStats = { decodeErrors: 0, reliableFailures: 0 }
-  private readonly init: MembershipRunnerInit
+  private readonly init: MembershipRunnerInit & MembershipRunnerComponents
   private readonly now: () => number
   private timer: NodeJS.Timeout | undefined
   private timerAtMs = Infinity
@@ -42,9 +47,9 @@ export class MembershipRunner {
   private lagTimer: NodeJS.Timeout | undefined
   private stopped = false
 
-  constructor (init: MembershipRunnerInit) {
-    this.init = init
-    this.now = init.now ?? (() => performance.timeOrigin + performance.now())
+  constructor (init: MembershipRunnerInit, components: MembershipRunnerComponents) {
+    this.init = { ...init, ...components }
+    this.now = components.now ?? (() => performance.timeOrigin + performance.now())
   }
 
   get core (): Membership { return this.init.core }

@@ -7,26 +7,31 @@ import type { Logger } from 'pino'
 import type { MeshNode } from './transport/libp2p.ts'
 import { toMultiaddr } from './transport/libp2p.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { Startable } from './lifecycle.ts'
 
 export interface PeerCandidate { name: string, addr: string, peerId: string }
 
 export interface PeerConnectionsInit {
-  node: MeshNode
-  log: Logger
-  candidates: () => PeerCandidate[]
   /** Connections to keep open. */
   targetPeers?: number
   checkIntervalMs?: number
+}
+
+export interface PeerConnectionsComponents {
+  node: MeshNode
+  log: Logger
+  /** Live members to dial. */
+  candidates: () => PeerCandidate[]
   random?: () => number
 }
 
-export class PeerConnections {
-  private readonly init: PeerConnectionsInit
+export class PeerConnections implements Startable {
+  private readonly init: PeerConnectionsInit & PeerConnectionsComponents
   private timer: NodeJS.Timeout | undefined
   private readonly dialing = new Set<string>()
 
-  constructor (init: PeerConnectionsInit) {
-    this.init = init
+  constructor (init: PeerConnectionsInit, components: PeerConnectionsComponents) {
+    this.init = { ...init, ...components }
   }
 
   start (): void {

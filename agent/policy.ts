@@ -11,6 +11,7 @@ import type { Intention } from '../catalog/intentions/model.ts'
 import { validateStoredIntention } from '../catalog/intentions/validate.ts'
 import type { ConfigEntryBody, ConfigRouteDeps, StoredConfigEntry } from './http/config-routes.ts'
 import type { IntentionRouteDeps } from './http/intentions-routes.ts'
+import type { Startable } from './lifecycle.ts'
 
 export const KIND_INTENTION = 'intention'
 export const KIND_CONFIG_ENTRY = 'config-entry'
@@ -19,23 +20,31 @@ const intentionKey = (source: string, destination: string): string => `${source}
 const configKey = (kind: string, name: string): string => `${kind}/${name}`
 
 export interface AgentPolicyInit {
-  catalog: Catalog
-  publish: (entries: Entry[]) => void
   defaultPolicy: 'allow' | 'deny'
+}
+
+export interface AgentPolicyComponents {
+  catalog: Catalog
+  /** Replicates the entries a write produced. */
+  publish: (entries: Entry[]) => void
   log: Logger
 }
 
-export class AgentPolicy {
+export class AgentPolicy implements Startable {
   readonly intentions: IntentionStore
-  private readonly init: AgentPolicyInit
-  private readonly unsubscribe: () => void
+  private readonly components: AgentPolicyComponents
+  private unsubscribe: (() => void) | undefined
   private readonly listeners = new Set<() => void>()
 
-  constructor (init: AgentPolicyInit) {
-    this.init = init
-    this.intentions = new IntentionStore({ defaultPolicy: init.defaultPolicy, log: init.log })
+  constructor (init: AgentPolicyInit, components: AgentPolicyComponents) {
+    this.components = components
+    this.intentions = new IntentionStore({ defaultPolicy: init.defaultPolicy, log: components.log })
+  }
+
+  /** Loads the intentions the catalog holds and follows its changes from then on. */
+  start (): void {
     this.reloadIntentions()
-    this.unsubscribe = init.catalog.onChange((change) => {
+    this.unsubscribe = this.components.catalog.onChange((change) => {
       if (change.kinds.includes(KIND_INTENTION)) this.reloadIntentions()
       if (change.kinds.includes(KIND_INTENTION) || change.kinds.includes(KIND_CONFIG_ENTRY)) {
         for (const listener of this.listeners) listener()
@@ -44,7 +53,7 @@ export class AgentPolicy {
   }
 
   stop (): void {
-    this.unsubscribe()
+    this.unsubscribe?.()
   }
 
   /** Called after any change of intentions or config entries (proxies rebuild their snapshot). */
@@ -56,47 +65,47 @@ export class AgentPolicy {
   /** Replicated intentions come from other agents: each is validated again, and a bad one is skipped. */
   private reloadIntentions (): void {
     const valid: Intention[] = []
-    for (const entry of this.init.catalog.clusterEntries(KIND_INTENTION)) {
+    for (const entry of this.components.catalog.clusterEntries(KIND_INTENTION)) {
       try {
         valid.push(validateStoredIntention(entry.value))
       } catch (error) {
-        this.init.log.warn({ key: entry.key, err: (error as Error).message }, 'ignored an invalid replicated intention')
+        this.components.log.warn({ key: entry.key, err: (error as Error).message }, 'ignored an invalid replicated intention')
       }
     }
     this.intentions.replaceAll(valid)
   }
 
   private async write (operation: Promise<Entry[]>): Promise<void> {
-    this.init.publish(await operation)
+    this.components.publish(await operation)
   }
 
   async putIntention (intention: Intention): Promise<void> {
-    await this.write(this.init.catalog.putClusterEntry(KIND_INTENTION, intentionKey(intention.SourceName, intention.DestinationName), intention))
+    await this.write(this.components.catalog.putClusterEntry(KIND_INTENTION, intentionKey(intention.SourceName, intention.DestinationName), intention))
     this.reloadIntentions()
   }
 
   async deleteIntention (source: string, destination: string): Promise<boolean> {
     if (this.intentions.get(source, destination) === undefined) return false
-    await this.write(this.init.catalog.deleteClusterEntry(KIND_INTENTION, intentionKey(source, destination)))
+    await this.write(this.components.catalog.deleteClusterEntry(KIND_INTENTION, intentionKey(source, destination)))
     this.reloadIntentions()
     return true
   }
 
   configEntry (kind: string, name: string): StoredConfigEntry | undefined {
-    const stored = this.init.catalog.clusterEntry(KIND_CONFIG_ENTRY, configKey(kind, name))
+    const stored = this.components.catalog.clusterEntry(KIND_CONFIG_ENTRY, configKey(kind, name))
     if (stored === undefined) return undefined
     return { ...(stored.value as ConfigEntryBody), CreateIndex: stored.createIndex, ModifyIndex: stored.modifyIndex }
   }
 
   configEntries (kind: string): StoredConfigEntry[] {
-    return this.init.catalog.clusterEntries(KIND_CONFIG_ENTRY)
+    return this.components.catalog.clusterEntries(KIND_CONFIG_ENTRY)
       .filter((entry) => entry.key.startsWith(`${kind}/`))
       .map((entry) => ({ ...(entry.value as ConfigEntryBody), CreateIndex: entry.createIndex, ModifyIndex: entry.modifyIndex }))
       .sort((a, b) => a.Name.localeCompare(b.Name))
   }
 
   intentionRouteDeps (): IntentionRouteDeps {
-    const catalog = this.init.catalog
+    const catalog = this.components.catalog
     return {
       intentions: this.intentions,
       put: async (intention) => await this.putIntention(intention),
@@ -108,7 +117,7 @@ export class AgentPolicy {
   }
 
   configRouteDeps (): ConfigRouteDeps {
-    const catalog = this.init.catalog
+    const catalog = this.components.catalog
     return {
       intentions: this.intentions,
       replaceIntentions: async (destination, intentions) => {

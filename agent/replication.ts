@@ -11,6 +11,7 @@ import { pickSyncPeer, syncDelayMs } from '../catalog/sync-schedule.ts'
 import type { MeshNode } from './transport/libp2p.ts'
 import { GOSSIP_MAX_MESSAGE_BYTES, TOPIC_CATALOG, toMultiaddr } from './transport/libp2p.ts'
 import { handleRequests, request } from './transport/request.ts'
+import type { Startable } from './lifecycle.ts'
 
 export const PROTOCOL_SYNC = '/mesh/sync/1.0.0'
 const WIRE_VERSION = 1
@@ -20,12 +21,16 @@ const SYNC_TIMEOUT_MS = 10_000
 export interface SyncPeer { name: string, addr: string, peerId: string }
 
 export interface ReplicationInit {
+  /** Mean time between push-pulls in a cluster of up to 32 agents (it grows with the cluster). */
+  syncIntervalMs: number
+}
+
+export interface ReplicationComponents {
   catalog: Catalog
   node: MeshNode
   log: Logger
   /** Live peers to pick push-pull partners from. */
   peers: () => SyncPeer[]
-  syncIntervalMs: number
   random?: () => number
 }
 
@@ -35,9 +40,9 @@ function isRecord (value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
-export class Replication {
+export class Replication implements Startable {
   readonly stats: ReplicationStats = { published: 0, received: 0, rejected: 0, syncs: 0, syncFailures: 0 }
-  private readonly init: ReplicationInit
+  private readonly init: ReplicationInit & ReplicationComponents
   private readonly random: () => number
   private timer: NodeJS.Timeout | undefined
   private stopped = false
@@ -46,9 +51,9 @@ export class Replication {
     void this.receiveGossip(event.detail.data)
   }
 
-  constructor (init: ReplicationInit) {
-    this.init = init
-    this.random = init.random ?? Math.random
+  constructor (init: ReplicationInit, components: ReplicationComponents) {
+    this.init = { ...init, ...components }
+    this.random = components.random ?? Math.random
   }
 
   async start (): Promise<void> {

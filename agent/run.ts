@@ -27,7 +27,7 @@ export async function runAgent (options: AgentStartOptions): Promise<void> {
   try {
     const config = resolveConfig(options)
     const log = createLogger({ level: config.logLevel, format: config.logFormat })
-    agent = await Agent.start(config, log)
+    agent = await Agent.start(config, log, { onShutdown: () => process.exit(0) })
   } catch (error) {
     process.stderr.write(`Error: ${(error as Error).message}\n`)
     process.exit(1)
@@ -40,7 +40,6 @@ export async function runAgent (options: AgentStartOptions): Promise<void> {
     agent.log.info({ component: 'mesh:agent', signal }, 'caught signal, leaving the cluster')
     agent.stop({ leave: true }).then(() => process.exit(0), () => process.exit(1))
   }
-  agent.onShutdown = () => process.exit(0)
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
 }

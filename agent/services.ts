@@ -1,18 +1,22 @@
-// The agent's optional and local-service components, started after the core (catalog, membership,
-// replication): local registrations and their health checks, the DNS server, the CA, intentions and
-// sidecar proxies. DNS and proxy code is imported only when enabled, to keep an agent that does not
-// use them small.
+// Groups the construction of the agent's local-service components: local registrations and their
+// health checks, intentions and config entries, the CA and the sidecar proxies, each built from the
+// narrow components it needs. agent.ts starts and stops them (this group has no life cycle of its
+// own); this file also registers their HTTP routes and the services and checks of the config file.
 
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import type { Agent } from './agent.ts'
+import type { Catalog } from '../catalog/catalog.ts'
+import type { Entry } from '../catalog/entry.ts'
 import { CheckManager } from './checks/manager.ts'
 import type { LocalCatalog } from './local/local-catalog.ts'
 import { registerCheckPayload, registerServicePayload } from './local/register.ts'
 import type { LocalRegistrationDeps } from './local/register.ts'
+import type { MemberInfo } from './membership/types.ts'
+import type { MeshNode } from './transport/libp2p.ts'
 import { registerAgentServiceRoutes } from './http/agent-service-routes.ts'
 import { publishingCatalog } from './publishing-catalog.ts'
 import { ConfigError } from './config.ts'
+import type { AgentConfig } from './config.ts'
 import { AgentPolicy } from './policy.ts'
 import { AgentCA } from './agent-ca.ts'
 import { SidecarManager } from './sidecars.ts'
@@ -21,16 +25,21 @@ import { badRequest, notFound } from './http/errors.ts'
 import { registerIntentionRoutes } from './http/intentions-routes.ts'
 import { registerConfigRoutes } from './http/config-routes.ts'
 import { registerCaRoutes } from './http/ca-routes.ts'
-import { PortInUseError } from './errors.ts'
 
-export interface AgentServicesInit {
-  agent: Agent
+export type AgentServicesInit = Pick<AgentConfig,
+  'nodeName' | 'advertiseAddress' | 'datacenter' | 'server' | 'dataDir' | 'enableScriptChecks' | 'defaultIntentionPolicy' | 'services' | 'checks'>
+
+export interface AgentServicesComponents {
+  catalog: Catalog
+  node: MeshNode
+  /** Replicates the entries a local write produced. */
+  publish: (entries: Entry[]) => void
+  members: () => MemberInfo[]
   log: Logger
 }
 
 export class AgentServices {
   private readonly init: AgentServicesInit
-  private readonly stopHooks: Array<() => Promise<void> | void> = []
   readonly localCatalog: LocalCatalog
   readonly checks: CheckManager
   readonly registration: LocalRegistrationDeps
@@ -38,49 +47,42 @@ export class AgentServices {
   readonly ca: AgentCA
   readonly sidecars: SidecarManager
 
-  constructor (init: AgentServicesInit) {
+  constructor (init: AgentServicesInit, components: AgentServicesComponents) {
     this.init = init
-    const { agent, log } = init
-    this.localCatalog = publishingCatalog(agent.catalog, (entries) => agent.publish(entries))
+    const { catalog, node, publish, members, log } = components
+    this.localCatalog = publishingCatalog(catalog, publish)
     this.checks = new CheckManager(
-      { log, enableScriptChecks: agent.config.enableScriptChecks, nodeName: agent.config.nodeName },
+      { log, enableScriptChecks: init.enableScriptChecks, nodeName: init.nodeName },
       { catalog: this.localCatalog }
     )
-    this.policy = new AgentPolicy({
-      catalog: agent.catalog,
-      publish: (entries) => agent.publish(entries),
-      defaultPolicy: agent.config.defaultIntentionPolicy,
-      log: log.child({ component: 'mesh:intentions' }),
-    })
-    this.ca = new AgentCA(agent, log.child({ component: 'mesh:connect-ca' }))
-    this.sidecars = new SidecarManager({ agent, ca: this.ca, policy: this.policy, log: log.child({ component: 'mesh:sidecars' }) })
+    this.policy = new AgentPolicy({ defaultPolicy: init.defaultIntentionPolicy }, { catalog, publish, log: log.child({ component: 'mesh:intentions' }) })
+    this.ca = new AgentCA(
+      { nodeName: init.nodeName, datacenter: init.datacenter, server: init.server, dataDir: init.dataDir },
+      { catalog, node, members, publish, log: log.child({ component: 'mesh:connect-ca' }) }
+    )
+    this.sidecars = new SidecarManager(
+      { nodeAddress: init.advertiseAddress, datacenter: init.datacenter },
+      { catalog, ca: this.ca, policy: this.policy, log: log.child({ component: 'mesh:sidecars' }) }
+    )
     this.registration = {
       catalog: this.localCatalog,
       checks: this.checks,
-      enableScriptChecks: agent.config.enableScriptChecks,
-      nodeName: agent.config.nodeName,
-      nodeAddress: agent.config.advertiseAddress,
+      enableScriptChecks: init.enableScriptChecks,
+      nodeName: init.nodeName,
+      nodeAddress: init.advertiseAddress,
     }
   }
 
-  /** Starts persisted checks, then (re-)registers the services and checks of the config file. */
-  async start (): Promise<void> {
-    this.stopHooks.push(() => this.policy.stop())
-    await this.ca.start()
-    this.stopHooks.push(async () => await this.ca.stop())
-    this.checks.start()
-    this.stopHooks.push(() => this.checks.stop())
-    this.sidecars.start()
-    this.stopHooks.push(async () => await this.sidecars.stop())
-    const config = this.init.agent.config
-    for (const [index, service] of config.services.entries()) {
+  /** (Re-)registers the services and checks of the config file; needs the checks started. */
+  async registerConfigured (): Promise<void> {
+    for (const [index, service] of this.init.services.entries()) {
       try {
         await registerServicePayload(this.registration, service)
       } catch (error) {
         throw new ConfigError(`services[${index}]: ${(error as Error).message}`)
       }
     }
-    for (const [index, check] of config.checks.entries()) {
+    for (const [index, check] of this.init.checks.entries()) {
       try {
         await registerCheckPayload(this.registration, check)
       } catch (error) {
@@ -90,8 +92,7 @@ export class AgentServices {
   }
 
   registerRoutes (app: FastifyInstance): void {
-    const config = this.init.agent.config
-    registerAgentServiceRoutes(app, { ...this.registration, checks: this.checks, datacenter: config.datacenter })
+    registerAgentServiceRoutes(app, { ...this.registration, checks: this.checks, datacenter: this.init.datacenter })
     registerIntentionRoutes(app, this.policy.intentionRouteDeps())
     registerConfigRoutes(app, this.policy.configRouteDeps())
     registerCaRoutes(app, { ca: this.ca })
@@ -127,37 +128,5 @@ export class AgentServices {
 
   selfStatus (): Record<string, unknown> {
     return { CA: this.ca.status() }
-  }
-
-  async startDns (): Promise<{ port: number } | undefined> {
-    const config = this.init.agent.config
-    if (config.dnsPort === -1) return undefined
-    const [{ DnsServer }, { dnsCatalogView }] = await Promise.all([import('./dns/server.ts'), import('./dns-catalog-view.ts')])
-    const server = new DnsServer({
-      view: dnsCatalogView(this.init.agent.catalog),
-      bindAddress: config.clientAddress,
-      port: config.dnsPort,
-      domain: config.domain,
-      altDomain: config.altDomain,
-      nodeTtlS: config.dnsNodeTtlSeconds,
-      serviceTtlOverrides: config.dnsServiceTtlSeconds,
-      onlyPassing: config.dnsOnlyPassing,
-      recursors: config.recursors,
-      log: this.init.log.child({ component: 'mesh:dns' }),
-    })
-    let address
-    try {
-      address = await server.start()
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'EADDRINUSE') throw new PortInUseError('DNS', config.clientAddress, config.dnsPort)
-      throw error
-    }
-    this.stopHooks.push(async () => await server.stop())
-    return { port: address.udpPort }
-  }
-
-  async stop (): Promise<void> {
-    for (const hook of this.stopHooks.reverse()) await hook()
   }
 }

@@ -9,8 +9,9 @@ import { Registry } from 'prom-client'
 import type { Sidecar } from '../proxy/sidecar.ts'
 import type { ProxySnapshot } from '../proxy/snapshot.ts'
 import { compileFilter } from '../catalog/filter.ts'
-import type { Agent } from './agent.ts'
+import type { Catalog } from '../catalog/catalog.ts'
 import type { AgentCA } from './agent-ca.ts'
+import type { Startable } from './lifecycle.ts'
 import type { AgentPolicy } from './policy.ts'
 import { buildProxySnapshot } from '../proxy/build-snapshot.ts'
 
@@ -20,9 +21,15 @@ const LEAF_CHECK_INTERVAL_MS = 5000
 interface Running { sidecar: Sidecar, key: string }
 
 export interface SidecarManagerInit {
-  agent: Agent
-  ca: AgentCA
-  policy: AgentPolicy
+  /** Where this agent's services are reached from other agents. */
+  nodeAddress: string
+  datacenter: string
+}
+
+export interface SidecarManagerComponents {
+  catalog: Pick<Catalog, 'onChange' | 'localService' | 'localServices' | 'healthService'>
+  ca: Pick<AgentCA, 'onChange' | 'trustDomain' | 'leaf' | 'rootsPem'>
+  policy: Pick<AgentPolicy, 'onChange' | 'configEntry' | 'intentions'>
   log: Logger
 }
 
@@ -31,9 +38,10 @@ function snapshotKey (snapshot: ProxySnapshot): string {
   return JSON.stringify(rest)
 }
 
-export class SidecarManager {
+export class SidecarManager implements Startable {
   readonly metricsRegistry = new Registry()
   private readonly init: SidecarManagerInit
+  private readonly components: SidecarManagerComponents
   private readonly running = new Map<string, Running>()
   private readonly unsubscribes: Array<() => void> = []
   private timer: NodeJS.Timeout | undefined
@@ -43,13 +51,14 @@ export class SidecarManager {
   /** Sidecars run by a standalone `mesh proxy` process, with when their claim lapses (ms). */
   private readonly claims = new Map<string, number>()
 
-  constructor (init: SidecarManagerInit) {
+  constructor (init: SidecarManagerInit, components: SidecarManagerComponents) {
     this.init = init
+    this.components = components
   }
 
   start (): void {
     const trigger = (): void => this.trigger()
-    this.unsubscribes.push(this.init.agent.catalog.onChange(trigger), this.init.ca.onChange(trigger), this.init.policy.onChange(trigger))
+    this.unsubscribes.push(this.components.catalog.onChange(trigger), this.components.ca.onChange(trigger), this.components.policy.onChange(trigger))
     this.timer = setInterval(trigger, LEAF_CHECK_INTERVAL_MS)
     this.timer.unref()
     this.trigger()
@@ -78,7 +87,7 @@ export class SidecarManager {
    * in-process copy and starts it again when the claim lapses. False for an unknown proxy.
    */
   claim (proxyId: string, ttlMs: number): boolean {
-    if (this.init.agent.catalog.localService(proxyId)?.Kind !== 'connect-proxy') return false
+    if (this.components.catalog.localService(proxyId)?.Kind !== 'connect-proxy') return false
     this.claims.set(proxyId, Date.now() + ttlMs)
     this.trigger()
     return true
@@ -104,48 +113,48 @@ export class SidecarManager {
     setImmediate(() => {
       this.scheduled = false
       this.reconciling = this.reconciling.then(async () => await this.reconcile()).catch((error: Error) => {
-        this.init.log.warn({ err: error.message }, 'sidecar reconcile failed')
+        this.components.log.warn({ err: error.message }, 'sidecar reconcile failed')
       })
     })
   }
 
   private build (proxyId: string): ProxySnapshot | undefined {
-    const { agent, ca, policy } = this.init
-    const proxy = agent.catalog.localService(proxyId)
+    const { catalog, ca, policy } = this.components
+    const proxy = catalog.localService(proxyId)
     const trustDomain = ca.trustDomain
     if (proxy?.Proxy === undefined || trustDomain === undefined) return undefined
     let leaf
     try {
       leaf = ca.leaf(proxy.Proxy.DestinationServiceName)
     } catch (error) {
-      this.init.log.debug({ proxy: proxyId, err: (error as Error).message }, 'no leaf certificate yet')
+      this.components.log.debug({ proxy: proxyId, err: (error as Error).message }, 'no leaf certificate yet')
       return undefined
     }
     return buildProxySnapshot({
       proxy,
-      nodeAddress: agent.config.advertiseAddress,
+      nodeAddress: this.init.nodeAddress,
       trustDomain,
-      datacenter: agent.config.datacenter,
+      datacenter: this.init.datacenter,
       leaf,
       rootsPem: ca.rootsPem(),
       configEntry: (kind, name) => policy.configEntry(kind, name),
-      sidecarsOf: (service) => agent.catalog.healthService(service, { connect: true }),
+      sidecarsOf: (service) => catalog.healthService(service, { connect: true }),
       authorizer: (destination, protocol) => policy.intentions.authorizer(destination, { protocol }),
       compileFilter,
-      warn: (message) => this.init.log.warn({ proxy: proxyId }, message),
+      warn: (message) => this.components.log.warn({ proxy: proxyId }, message),
     })
   }
 
   private async reconcile (): Promise<void> {
     if (this.stopped) return
-    const wanted = new Set(this.init.agent.catalog.localServices()
+    const wanted = new Set(this.components.catalog.localServices()
       .filter((service) => service.Kind === 'connect-proxy' && !this.claimed(service.ID))
       .map((service) => service.ID))
     for (const [id, { sidecar }] of this.running) {
       if (wanted.has(id)) continue
       this.running.delete(id)
       await sidecar.stop({ drainMs: 5000 })
-      this.init.log.info({ proxy: id }, 'sidecar stopped')
+      this.components.log.info({ proxy: id }, 'sidecar stopped')
     }
     for (const id of wanted) {
       const snapshot = this.build(id)
@@ -155,15 +164,15 @@ export class SidecarManager {
       try {
         if (current === undefined) {
           const { startSidecar } = await import('../proxy/sidecar.ts')
-          const sidecar = await startSidecar({ snapshot, log: this.init.log, metricsRegistry: this.metricsRegistry })
+          const sidecar = await startSidecar({ snapshot, log: this.components.log, metricsRegistry: this.metricsRegistry })
           this.running.set(id, { sidecar, key })
-          this.init.log.info({ proxy: id, ports: sidecar.ports() }, 'sidecar started')
+          this.components.log.info({ proxy: id, ports: sidecar.ports() }, 'sidecar started')
         } else if (current.key !== key) {
           await current.sidecar.update(snapshot)
           current.key = key
         }
       } catch (error) {
-        this.init.log.warn({ proxy: id, err: (error as Error).message }, 'sidecar could not start or update')
+        this.components.log.warn({ proxy: id, err: (error as Error).message }, 'sidecar could not start or update')
       }
     }
   }

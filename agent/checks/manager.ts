@@ -19,6 +19,7 @@ import { systemScheduler } from './scheduler.ts'
 import type { Scheduler, TimerHandle } from './scheduler.ts'
 import { TtlCheck } from './ttl-check.ts'
 import type { CheckNotifier, CheckStatus, RunningCheck } from './types.ts'
+import type { Startable } from '../lifecycle.ts'
 
 export interface CheckManagerInit {
   log?: Logger
@@ -46,7 +47,7 @@ interface Entry {
   key: string
 }
 
-export class CheckManager implements CheckNotifier {
+export class CheckManager implements CheckNotifier, Startable {
   readonly enableScriptChecks: boolean
   private readonly catalog: LocalCatalog
   private readonly scheduler: Scheduler
