@@ -15,15 +15,12 @@ import type { CaRoutesCa } from './http/ca-routes.ts'
 import type { Agent } from './agent.ts'
 import { toMultiaddr } from './transport/libp2p.ts'
 import { handleRequests, request } from './transport/request.ts'
+import { isRecord } from '../api/guards.ts'
 
 export const PROTOCOL_CA = '/mesh/ca/1.0.0'
 const KIND_CA = 'ca'
 const KEY_STATE = 'state'
 const REQUEST_TIMEOUT_MS = 10_000
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
 
 export class AgentCA implements CaRoutesCa {
   private readonly agent: Agent

@@ -6,9 +6,9 @@
 import type { Logger } from 'pino'
 import type { Catalog } from '../catalog/catalog.ts'
 import type { Entry } from '../catalog/entry.ts'
-import { IntentionStore } from '../catalog/intentions/index.ts'
-import type { Intention } from '../catalog/intentions/model.ts'
-import { validateStoredIntention } from '../catalog/intentions/validate.ts'
+import { IntentionStore } from '../api/intentions/index.ts'
+import type { Intention } from '../api/intentions/model.ts'
+import { validateStoredIntention } from '../api/intentions/validate.ts'
 import type { ConfigEntryBody, ConfigRouteDeps, StoredConfigEntry } from './http/config-routes.ts'
 import type { IntentionRouteDeps } from './http/intentions-routes.ts'
 

@@ -10,6 +10,7 @@ import type { Entry } from '../catalog/entry.ts'
 import type { MeshNode } from './transport/libp2p.ts'
 import { GOSSIP_MAX_MESSAGE_BYTES, TOPIC_CATALOG, toMultiaddr } from './transport/libp2p.ts'
 import { handleRequests, request } from './transport/request.ts'
+import { isRecord } from '../api/guards.ts'
 
 export const PROTOCOL_SYNC = '/mesh/sync/1.0.0'
 const WIRE_VERSION = 1
@@ -29,10 +30,6 @@ export interface ReplicationInit {
 }
 
 export interface ReplicationStats { published: number, received: number, rejected: number, syncs: number, syncFailures: number }
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
 
 export class Replication {
   readonly stats: ReplicationStats = { published: 0, received: 0, rejected: 0, syncs: 0, syncFailures: 0 }

@@ -12,7 +12,7 @@ import { compileFilter } from '../catalog/filter.ts'
 import type { Agent } from './agent.ts'
 import type { AgentCA } from './agent-ca.ts'
 import type { AgentPolicy } from './policy.ts'
-import { buildProxySnapshot } from '../proxy/build-snapshot.ts'
+import { buildProxySnapshot } from './connect/build-snapshot.ts'
 
 /** Leaves rotate in the background; this is how often a rotation is looked for. */
 const LEAF_CHECK_INTERVAL_MS = 5000

@@ -2,7 +2,7 @@
 // the network is untrusted: `validateEntry` checks its shape, every string's length and the whole
 // entry's size, and rebuilds it from known fields only, so nothing unexpected is ever stored.
 
-import type { CheckRecord, HealthStatus, NodeRecord, ServiceRecord } from './types.ts'
+import type { CheckRecord, HealthStatus, NodeRecord, ServiceRecord } from '../api/catalog-types.ts'
 import type { Hlc } from './hlc.ts'
 import { InvalidEntryError } from './errors.ts'
 

@@ -8,7 +8,7 @@
 
 import type { CatalogState, NodeState, ServiceRef, Stored } from './state.ts'
 import type { CheckEntry, ServiceEntry } from './entry.ts'
-import type { CheckRecord, HealthStatus, NodeRecord, ServiceRecord } from './types.ts'
+import type { CheckRecord, HealthStatus, NodeRecord, ServiceRecord } from '../api/catalog-types.ts'
 
 export interface Indexed { CreateIndex: number, ModifyIndex: number }
 export type NodeResult = NodeRecord & Indexed

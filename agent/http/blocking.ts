@@ -4,7 +4,7 @@
 // An index lower than the one asked for (a reset) answers at once, as Consul does.
 
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { parseDurationMs } from '../duration.ts'
+import { parseDurationMs } from '../../api/duration.ts'
 import { badRequest } from './errors.ts'
 
 export interface BlockingSource {

@@ -7,10 +7,10 @@
 // The initial status is critical unless Status says otherwise, so a new instance receives no
 // traffic before its first passing result. Script checks are refused unless enabled on the agent.
 
-import { formatDuration } from '../duration.ts'
+import { formatDuration } from '../../api/duration.ts'
 import { splitHostPort } from '../checks/tcp-check.ts'
 import type { CheckSpec } from '../checks/definition.ts'
-import type { HealthStatus } from '../../catalog/types.ts'
+import type { HealthStatus } from '../../api/catalog-types.ts'
 import { InvalidCheckError, ScriptChecksDisabledError, UnknownCheckServiceError } from './errors.ts'
 import { PayloadFields, isPlainObject } from './payload-fields.ts'
 import type { LocalCheck } from './local-catalog.ts'

@@ -4,7 +4,7 @@
 // match wins over a loose one. Each read checks the value's type and throws the caller's error
 // naming the field, so a bad payload is refused with a message saying what to fix.
 
-import { parseDurationMs } from '../duration.ts'
+import { parseDurationMs } from '../../api/duration.ts'
 
 const looseKey = (key: string): string => key.toLowerCase().replace(/[_-]/g, '')
 

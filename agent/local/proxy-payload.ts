@@ -2,7 +2,7 @@
 // the destination it fronts, where the local app listens, and the upstream listeners, with
 // Consul's defaults (upstream DestinationType "service", LocalBindAddress 127.0.0.1).
 
-import type { ProxyConfig, Upstream } from '../../catalog/types.ts'
+import type { ProxyConfig, Upstream } from '../../api/catalog-types.ts'
 import { PayloadFields, isPlainObject } from './payload-fields.ts'
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1'

@@ -8,7 +8,7 @@
 // "service:<id>" (one check) or "service:<id>:<n>" (several, 1-based, Check first then Checks)
 // and the name "Service '<name>' check"; a check starts critical unless its Status says otherwise.
 
-import type { ServiceRecord } from '../../catalog/types.ts'
+import type { ServiceRecord } from '../../api/catalog-types.ts'
 import { normalizeCheckPayload, serviceCheckPayloads } from './check-payload.ts'
 import { InvalidServiceError } from './errors.ts'
 import type { LocalCheck } from './local-catalog.ts'

@@ -5,7 +5,7 @@ import { FakeScheduler } from './fixtures/fake-scheduler.ts'
 import { RecordingNotifier } from './fixtures/recording-notifier.ts'
 import { MemoryCatalog } from '../local/fixtures/memory-catalog.ts'
 import type { LocalCheck } from '../../../agent/local/local-catalog.ts'
-import type { ServiceRecord } from '../../../catalog/types.ts'
+import type { ServiceRecord } from '../../../api/catalog-types.ts'
 
 const check = (CheckID: string, ServiceID: string, Status: LocalCheck['Status'], Output = ''): LocalCheck => ({
   CheckID, Name: CheckID, Status, Output, ServiceID, ServiceName: ServiceID, ServiceTags: [], Notes: '', Type: 'ttl',

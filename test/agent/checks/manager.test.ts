@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { CheckManager, SCRIPT_CHECKS_DISABLED_OUTPUT } from '../../../agent/checks/manager.ts'
 import type { CheckSpec } from '../../../agent/checks/definition.ts'
 import type { LocalCheck } from '../../../agent/local/local-catalog.ts'
-import type { ServiceRecord } from '../../../catalog/types.ts'
+import type { ServiceRecord } from '../../../api/catalog-types.ts'
 import { FakeScheduler } from './fixtures/fake-scheduler.ts'
 import { MemoryCatalog } from '../local/fixtures/memory-catalog.ts'
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import { INTENTION_ERROR_CODES, InvalidConfigEntryError, InvalidIntentionError, InvalidSpiffeIdError, UnsafeRegexError } from '../../../catalog/intentions/errors.ts'
+import { INTENTION_ERROR_CODES, InvalidConfigEntryError, InvalidIntentionError, InvalidSpiffeIdError, UnsafeRegexError } from '../../../api/intentions/errors.ts'
 
 const doc = readFileSync(new URL('../../../docs/errors/intentions.md', import.meta.url), 'utf8')
 

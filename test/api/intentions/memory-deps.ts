@@ -1,8 +1,8 @@
 // In-memory implementation of the intention and config route deps for tests: an IntentionStore and
 // a config entry map behind a modify index with waiters, standing in for the agent's catalog.
 
-import { IntentionStore } from '../../../catalog/intentions/index.ts'
-import type { DefaultPolicy, Intention } from '../../../catalog/intentions/model.ts'
+import { IntentionStore } from '../../../api/intentions/index.ts'
+import type { DefaultPolicy, Intention } from '../../../api/intentions/model.ts'
 import type { IntentionRouteDeps } from '../../../agent/http/intentions-routes.ts'
 import type { ConfigRouteDeps, StoredConfigEntry } from '../../../agent/http/config-routes.ts'
 

@@ -5,10 +5,12 @@
 // subset, for canaries). A pure function of its inputs, so the routing decisions are testable
 // without sockets; entries that do not parse are reported through `warn` and ignored.
 
-import type { HealthServiceResult } from '../catalog/queries.ts'
-import type { ServiceRecord } from '../catalog/types.ts'
-import type { Authorizer, Endpoint, FaultInjection, ProxyLimits, ProxyProtocol, ProxySnapshot, RateLimit, SplitLeg, UpstreamSnapshot } from './snapshot.ts'
-import { parseDurationMs } from '../agent/duration.ts'
+import type { HealthServiceResult } from '../../catalog/queries.ts'
+import type { ServiceRecord } from '../../api/catalog-types.ts'
+import type { Authorizer } from '../../api/authorizer.ts'
+import type { Endpoint, FaultInjection, ProxyLimits, ProxyProtocol, ProxySnapshot, RateLimit, SplitLeg, UpstreamSnapshot } from '../../proxy/snapshot.ts'
+import { parseDurationMs } from '../../api/duration.ts'
+import { isRecord } from '../../api/guards.ts'
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000
@@ -27,9 +29,6 @@ export interface SnapshotInputs {
   compileFilter: (expression: string) => (value: unknown) => boolean
   warn: (message: string) => void
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value)
 
 const positive = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { fromConfigEntry, toConfigEntry } from '../../../catalog/intentions/config-entry.ts'
-import type { Intention } from '../../../catalog/intentions/model.ts'
+import { fromConfigEntry, toConfigEntry } from '../../../api/intentions/config-entry.ts'
+import type { Intention } from '../../../api/intentions/model.ts'
 import { l4, l7 } from './fixtures.ts'
 
 const NOW_MS = Date.UTC(2026, 5, 1)

@@ -1,7 +1,7 @@
 // Builders for intentions in tests: valid records with fixed IDs and timestamps, so tables stay short.
 
-import type { Intention, IntentionAction, IntentionPermission } from '../../../catalog/intentions/model.ts'
-import { precedenceOf } from '../../../catalog/intentions/model.ts'
+import type { Intention, IntentionAction, IntentionPermission } from '../../../api/intentions/model.ts'
+import { precedenceOf } from '../../../api/intentions/model.ts'
 
 const STAMP = '2026-01-01T00:00:00.000Z'
 

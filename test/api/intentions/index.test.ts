@@ -1,7 +1,7 @@
 import t from 'tap'
-import { IntentionStore } from '../../../catalog/intentions/index.ts'
-import { evaluate } from '../../../catalog/intentions/evaluate.ts'
-import type { Intention } from '../../../catalog/intentions/model.ts'
+import { IntentionStore } from '../../../api/intentions/index.ts'
+import { evaluate } from '../../../api/intentions/evaluate.ts'
+import type { Intention } from '../../../api/intentions/model.ts'
 import { get, l4, l7 } from './fixtures.ts'
 
 const spiffe = (service: string, namespace = 'default'): string => `spiffe://11111111-2222-3333-4444-555555555555.consul/ns/${namespace}/dc/dc1/svc/${service}`

@@ -8,6 +8,7 @@ import { InvalidIntentionError } from './errors.ts'
 import { compileHttpPermission } from './match.ts'
 import { WILDCARD, precedenceOf } from './model.ts'
 import type { HeaderPermission, HttpPermission, Intention, IntentionAction, IntentionPermission } from './model.ts'
+import { isRecord } from '../guards.ts'
 
 export const MAX_NAME_LENGTH_CHARS = 128
 export const MAX_META_PAIRS = 64
@@ -36,10 +37,6 @@ const SERVICE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/
 
 function fail (message: string): never {
   throw new InvalidIntentionError(message)
-}
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function optionalString (value: unknown, field: string, maxLengthChars: number): string | undefined {

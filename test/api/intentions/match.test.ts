@@ -1,7 +1,7 @@
 import t from 'tap'
-import { compileFullMatchRegex, compileHttpPermission, normalizeRequest, normalizeRequestPath } from '../../../catalog/intentions/match.ts'
-import type { HttpPermission } from '../../../catalog/intentions/model.ts'
-import type { RequestHeaders } from '../../../catalog/intentions/match.ts'
+import { compileFullMatchRegex, compileHttpPermission, normalizeRequest, normalizeRequestPath } from '../../../api/intentions/match.ts'
+import type { HttpPermission } from '../../../api/intentions/model.ts'
+import type { RequestHeaders } from '../../../api/intentions/match.ts'
 
 const matches = (http: HttpPermission, method: string, rawPath: string, headers: RequestHeaders = {}): boolean => {
   const request = normalizeRequest({ method, path: rawPath, headers })

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { evaluate, matchingIntentions } from '../../../catalog/intentions/evaluate.ts'
-import type { Intention } from '../../../catalog/intentions/model.ts'
-import { precedenceOf } from '../../../catalog/intentions/model.ts'
+import { evaluate, matchingIntentions } from '../../../api/intentions/evaluate.ts'
+import type { Intention } from '../../../api/intentions/model.ts'
+import { precedenceOf } from '../../../api/intentions/model.ts'
 import { get, l4, l7 } from './fixtures.ts'
 
 t.test('precedence follows Consul\'s table for the default namespace', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildIntention, validateIntentionFields, validateStoredIntention } from '../../../catalog/intentions/validate.ts'
+import { buildIntention, validateIntentionFields, validateStoredIntention } from '../../../api/intentions/validate.ts'
 
 const base = { SourceName: 'web', DestinationName: 'api' }
 

@@ -1,11 +1,11 @@
 // The snapshot a sidecar runs on, built from registrations, health and config entries.
 
 import t from 'tap'
-import { buildProxySnapshot, protocolOf } from '../../proxy/build-snapshot.ts'
-import type { SnapshotInputs } from '../../proxy/build-snapshot.ts'
-import type { HealthServiceResult } from '../../catalog/queries.ts'
-import type { ServiceRecord } from '../../catalog/types.ts'
-import { compileFilter } from '../../catalog/filter.ts'
+import { buildProxySnapshot, protocolOf } from '../../../agent/connect/build-snapshot.ts'
+import type { SnapshotInputs } from '../../../agent/connect/build-snapshot.ts'
+import type { HealthServiceResult } from '../../../catalog/queries.ts'
+import type { ServiceRecord } from '../../../api/catalog-types.ts'
+import { compileFilter } from '../../../catalog/filter.ts'
 
 const TD = '11111111-2222-3333-4444-555555555555.consul'
 

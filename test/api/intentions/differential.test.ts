@@ -1,7 +1,7 @@
 import t from 'tap'
-import { IntentionStore } from '../../../catalog/intentions/index.ts'
-import { evaluate } from '../../../catalog/intentions/evaluate.ts'
-import type { Intention, IntentionPermission } from '../../../catalog/intentions/model.ts'
+import { IntentionStore } from '../../../api/intentions/index.ts'
+import { evaluate } from '../../../api/intentions/evaluate.ts'
+import type { Intention, IntentionPermission } from '../../../api/intentions/model.ts'
 import { l4, l7 } from './fixtures.ts'
 
 /** mulberry32: a small seeded generator, so every run replays the same sequence. */

@@ -9,9 +9,7 @@
 // is synchronous and does no I/O; the agent owns the catalog subscription that calls `replaceAll`,
 // `upsert` and `remove`.
 
-import type { Logger } from 'pino'
-import pino from 'pino'
-import type { AuthorizeDecision, AuthorizeRequest, Authorizer } from '../../proxy/snapshot.ts'
+import type { AuthorizeDecision, AuthorizeRequest, Authorizer } from '../authorizer.ts'
 import { compileIntention, decide } from './evaluate.ts'
 import type { CompiledIntention, Decision, DestinationProtocol } from './evaluate.ts'
 import type { HttpRequestInfo } from './match.ts'
@@ -19,10 +17,16 @@ import { WILDCARD, comparePrecedence, intentionKey } from './model.ts'
 import type { DefaultPolicy, Intention } from './model.ts'
 import { parseServiceSpiffeId } from './spiffe.ts'
 
+/** The logging the store does; a pino logger fits, and the shared layer needs no logging package. */
+export interface IntentionStoreLog {
+  child (bindings: Record<string, unknown>): IntentionStoreLog
+  debug (fields: Record<string, unknown>, message: string): void
+}
+
 export interface IntentionStoreInit {
   defaultPolicy: DefaultPolicy
   intentions?: readonly Intention[]
-  log?: Logger
+  log?: IntentionStoreLog
 }
 
 export interface AuthorizerOptions {
@@ -54,11 +58,11 @@ export class IntentionStore {
   private sortedCache: { generation: number, list: readonly Intention[] } | undefined
   private currentGeneration = 0
   private policy: DefaultPolicy
-  private readonly log: Logger
+  private readonly log: IntentionStoreLog | undefined
 
   constructor (init: IntentionStoreInit) {
     this.policy = init.defaultPolicy
-    this.log = (init.log ?? pino({ level: 'silent' })).child({ component: 'mesh:intentions' })
+    this.log = init.log?.child({ component: 'mesh:intentions' })
     if (init.intentions !== undefined) this.replaceAll(init.intentions)
   }
 
@@ -81,7 +85,7 @@ export class IntentionStore {
     this.byId.clear()
     for (const intention of intentions) this.insert(intention)
     this.bump()
-    this.log.debug({ count: this.byKey.size, generation: this.currentGeneration }, 'intentions replaced')
+    this.log?.debug({ count: this.byKey.size, generation: this.currentGeneration }, 'intentions replaced')
   }
 
   /** Adds or replaces the intention of its source/destination pair. */

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseServiceSpiffeId, requireServiceSpiffeId } from '../../../catalog/intentions/spiffe.ts'
+import { parseServiceSpiffeId, requireServiceSpiffeId } from '../../../api/intentions/spiffe.ts'
 
 t.test('parses service SPIFFE IDs with and without a partition', async (t) => {
   t.same(parseServiceSpiffeId('spiffe://abc.consul/ns/default/dc/dc1/svc/web'), { trustDomain: 'abc.consul', partition: 'default', namespace: 'default', datacenter: 'dc1', service: 'web' })
