@@ -21,6 +21,8 @@ import { badRequest, notFound } from './http/errors.ts'
 import { registerIntentionRoutes } from './http/intentions-routes.ts'
 import { registerConfigRoutes } from './http/config-routes.ts'
 import { registerCaRoutes } from './http/ca-routes.ts'
+import { registerProxySnapshotRoutes } from './http/proxy-snapshot-routes.ts'
+import { combinedSource } from './http/blocking.ts'
 import { PortInUseError } from './errors.ts'
 
 export interface AgentServicesInit {
@@ -121,6 +123,19 @@ export class AgentServices {
     }, async (request) => {
       this.sidecars.release((request.params as { id: string }).id)
       return true
+    })
+    // mesh-only: the snapshot a standalone `mesh proxy --sidecar-for` runs, blocking until it moves.
+    registerProxySnapshotRoutes(app, {
+      destinationOf: (proxyId) => {
+        const service = this.init.agent.catalog.localService(proxyId)
+        return service?.Kind === 'connect-proxy' ? service.Proxy?.DestinationServiceName : undefined
+      },
+      source: (destination) => {
+        this.ca.leaf(destination)
+        return combinedSource(this.init.agent.catalog, this.ca.leafSource(destination))
+      },
+      snapshot: (proxyId) => this.sidecars.build(proxyId),
+      intentions: this.policy.intentions,
     })
     app.get('/v1/mesh/traces', async () => this.sidecars.sidecars().map(({ id, sidecar }) => ({ Proxy: id, Spans: sidecar.traces() })))
   }

@@ -109,7 +109,8 @@ export class SidecarManager {
     })
   }
 
-  private build (proxyId: string): ProxySnapshot | undefined {
+  /** The snapshot sidecar `proxyId` runs (or a standalone proxy is sent); undefined until the CA and its leaf are ready. */
+  build (proxyId: string): ProxySnapshot | undefined {
     const { agent, ca, policy } = this.init
     const proxy = agent.catalog.localService(proxyId)
     const trustDomain = ca.trustDomain

@@ -1,19 +1,19 @@
 // `mesh proxy --sidecar-for ID`: a sidecar in its own process, configured only through the local
 // agent's HTTP API. It claims the sidecar from the agent (which then stops its in-process copy),
-// renews the claim while it runs, and rebuilds its snapshot whenever a blocking query on the
-// catalog (registrations, health, intentions and config entries all move its index) or on the
-// service's leaf certificate returns. On SIGINT/SIGTERM it drains, releases the claim and exits.
+// renews the claim while it runs, and applies the snapshot the agent builds for it
+// (`GET /v1/mesh/proxy/:id/snapshot`, the same one an in-process sidecar would run), blocking on it
+// so every change of the catalog, intentions, config entries or the leaf certificate is applied.
+// It knows nothing of the catalog: it only turns that JSON into a ProxySnapshot. On SIGINT/SIGTERM
+// it drains, releases the claim and exits.
 
 import { pino } from 'pino'
 import type { Logger } from 'pino'
 import type { StandaloneProxyOptions } from '../api/proxy-options.ts'
-import type { HealthServiceResult } from '../catalog/queries.ts'
 import type { ServiceRecord } from '../api/catalog-types.ts'
 import { IntentionStore } from '../api/intentions/index.ts'
 import { validateStoredIntention } from '../api/intentions/validate.ts'
 import type { Intention } from '../api/intentions/model.ts'
-import { compileFilter } from '../catalog/filter.ts'
-import { buildProxySnapshot } from '../agent/connect/build-snapshot.ts'
+import { parseSidecarSnapshotBody } from './snapshot-wire.ts'
 import { startSidecar } from './sidecar.ts'
 import type { Sidecar } from './sidecar.ts'
 import type { ProxySnapshot } from './snapshot.ts'
@@ -55,51 +55,27 @@ class AgentClient {
   }
 }
 
-interface Inputs { snapshot: ProxySnapshot, catalogIndex: number, leafIndex: number }
+interface Inputs { snapshot: ProxySnapshot, index: number }
 
-async function gather (client: AgentClient, proxyId: string, log: Logger): Promise<Inputs> {
-  const proxy = await client.call<ServiceRecord & { Kind?: string }>('GET', `/v1/agent/service/${encodeURIComponent(proxyId)}`)
-  if (proxy.status === 404 || proxy.body.Proxy === undefined) throw new StandaloneProxyError(`no connect-proxy service "${proxyId}" is registered on this agent`)
-  const destination = proxy.body.Proxy.DestinationServiceName
-  const [self, roots, leaf, catalog, intentions] = await Promise.all([
-    client.call<{ Config: { NodeName: string, Datacenter: string, DefaultIntentionPolicy?: 'allow' | 'deny' }, Member: { Addr: string } | null }>('GET', '/v1/agent/self'),
-    client.call<{ TrustDomain: string, Roots: Array<{ RootCert: string }> }>('GET', '/v1/agent/connect/ca/roots'),
-    client.call<{ CertPEM: string, PrivateKeyPEM: string }>('GET', `/v1/agent/connect/ca/leaf/${encodeURIComponent(destination)}`),
-    client.call<Record<string, string[]>>('GET', '/v1/catalog/services'),
-    client.call<unknown[]>('GET', '/v1/connect/intentions'),
-  ])
-  const store = new IntentionStore({ defaultPolicy: self.body.Config.DefaultIntentionPolicy ?? 'deny', log })
+/**
+ * The snapshot the agent builds for this sidecar, with the authorizer made here from the
+ * intentions it sends (an intention that does not validate is ignored, as the agent ignores it).
+ * With `index`, waits until the snapshot's inputs move past it (or `wait` passes).
+ */
+async function fetchSnapshot (client: AgentClient, proxyId: string, log: Logger, index?: number, signal?: AbortSignal): Promise<Inputs> {
+  const query = index === undefined ? '' : `?index=${index}&wait=${WAIT}`
+  const answer = await client.call<unknown>('GET', `/v1/mesh/proxy/${encodeURIComponent(proxyId)}/snapshot${query}`, signal)
+  if (answer.status === 404) throw new StandaloneProxyError(`no connect-proxy service "${proxyId}" is registered on this agent`)
+  const { snapshot, intentions, defaultPolicy } = parseSidecarSnapshotBody(answer.body)
   const valid: Intention[] = []
-  for (const raw of intentions.body) {
+  for (const raw of intentions) {
     try { valid.push(validateStoredIntention(raw)) } catch (error) { log.warn({ err: (error as Error).message }, 'ignored an invalid intention') }
   }
-  store.replaceAll(valid)
-  const names = [destination, ...(proxy.body.Proxy.Upstreams ?? []).map((upstream) => upstream.DestinationName)]
-  const entries = new Map<string, Record<string, unknown>>()
-  const sidecars = new Map<string, HealthServiceResult[]>()
-  await Promise.all(names.flatMap((name) => [
-    ...['service-defaults', 'service-resolver', 'service-splitter'].map(async (kind) => {
-      const answer = await client.call<Record<string, unknown>>('GET', `/v1/config/${kind}/${encodeURIComponent(name)}`)
-      if (answer.status === 200) entries.set(`${kind}/${name}`, answer.body)
-    }),
-    (async () => { sidecars.set(name, (await client.call<HealthServiceResult[]>('GET', `/v1/health/connect/${encodeURIComponent(name)}`)).body) })(),
-  ]))
-  const global = await client.call<Record<string, unknown>>('GET', '/v1/config/proxy-defaults/global')
-  if (global.status === 200) entries.set('proxy-defaults/global', global.body)
-  const snapshot = buildProxySnapshot({
-    proxy: proxy.body,
-    nodeAddress: self.body.Member?.Addr ?? '127.0.0.1',
-    trustDomain: roots.body.TrustDomain,
-    datacenter: self.body.Config.Datacenter,
-    leaf: leaf.body,
-    rootsPem: roots.body.Roots.map((root) => root.RootCert),
-    configEntry: (kind, name) => entries.get(`${kind}/${name}`),
-    sidecarsOf: (service) => sidecars.get(service) ?? [],
-    authorizer: (name, protocol) => store.authorizer(name, { protocol }),
-    compileFilter,
-    warn: (message) => log.warn(message),
-  })
-  return { snapshot, catalogIndex: catalog.index, leafIndex: leaf.index }
+  const store = new IntentionStore({ defaultPolicy, intentions: valid, log })
+  return {
+    snapshot: { ...snapshot, authorize: store.authorizer(snapshot.serviceName, { protocol: snapshot.inbound.protocol }) },
+    index: answer.index,
+  }
 }
 
 export async function runStandaloneProxy (options: StandaloneProxyOptions): Promise<void> {
@@ -121,7 +97,7 @@ export async function runStandaloneProxy (options: StandaloneProxyOptions): Prom
   // The agent's in-process copy needs a moment to release the listener after the claim.
   for (let attempt = 0; sidecar === undefined; attempt++) {
     try {
-      inputs = await gather(client, proxyId, log)
+      inputs = await fetchSnapshot(client, proxyId, log)
       sidecar = await startSidecar({ snapshot: inputs.snapshot, log: root })
     } catch (error) {
       if (attempt >= 10) { clearInterval(renew); throw error }
@@ -141,19 +117,9 @@ export async function runStandaloneProxy (options: StandaloneProxyOptions): Prom
   process.once('SIGINT', () => { void shutdown() })
   process.once('SIGTERM', () => { void shutdown() })
 
-  const destination = inputs!.snapshot.serviceName
   while (!abort.signal.aborted) {
     try {
-      const current = inputs!
-      // Whichever changes first: the catalog (health, intentions, config) or the leaf (rotation).
-      const race = new AbortController()
-      const signal = AbortSignal.any([abort.signal, race.signal])
-      await Promise.race([
-        client.call('GET', `/v1/catalog/services?index=${current.catalogIndex}&wait=${WAIT}`, signal),
-        client.call('GET', `/v1/agent/connect/ca/leaf/${encodeURIComponent(destination)}?index=${current.leafIndex}&wait=${WAIT}`, signal),
-      ])
-      race.abort()
-      inputs = await gather(client, proxyId, log)
+      inputs = await fetchSnapshot(client, proxyId, log, inputs!.index, abort.signal)
       await sidecar.update(inputs.snapshot)
     } catch (error) {
       if (abort.signal.aborted) break
