@@ -29,7 +29,7 @@ import { IntermediateKeeper } from './intermediate.ts'
 import { RootKeyStore } from './key-store.ts'
 import { LeafCache } from './leaf-cache.ts'
 import type { IssuedServiceLeaf, LeafCert } from './leaf-cache.ts'
-import { TokenBucket } from './rate-limit.ts'
+import { TokenBucket } from '../../api/token-bucket.ts'
 import { signIntermediateRequest } from './sign-request.ts'
 import { activeRoot, consulRoots } from './state.ts'
 import type { CaReplicatedState, ConsulCaRoots } from './state.ts'
@@ -98,7 +98,9 @@ export class ConnectCA {
     this.#log = init.log?.child({ component: 'mesh:connect-ca' }) ?? pino({ level: 'silent' })
     this.#trustDomain = trustDomainFor(init.clusterId)
     this.#keyStore = new RootKeyStore(init.dataDir)
-    this.#csrBucket = new TokenBucket(init.csrMaxPerSecond ?? DEFAULT_CSR_MAX_PER_SECOND)
+    const csrMaxPerSecond = init.csrMaxPerSecond ?? DEFAULT_CSR_MAX_PER_SECOND
+    // A burst of up to one second's worth, then refusals with the time until one more would pass.
+    this.#csrBucket = new TokenBucket(csrMaxPerSecond, csrMaxPerSecond, this.#clock.nowMs())
     this.#rootsWaiter = new IndexWaiter(this.#clock)
     this.#leaves = new LeafCache({
       clock: this.#clock,

@@ -5,7 +5,7 @@
 import { RateLimitedError } from '../errors.ts'
 import type { Cell, Clock, Layer } from '../handler.ts'
 import type { RateLimit } from '../snapshot.ts'
-import { TokenBucket } from '../token-bucket.ts'
+import { TokenBucket } from '../../api/token-bucket.ts'
 
 export interface RateLimitInit {
   limits: Cell<RateLimit[] | undefined>
