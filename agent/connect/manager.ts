@@ -20,8 +20,8 @@ import { parseDurationMs } from '../../api/duration.ts'
 import type { BlockingSource } from '../http/blocking.ts'
 import type { TlsMaterial } from '../../proxy/snapshot.ts'
 import { bootstrapState, makeRoot, nextDropMs, pruneState, reconfigureState, rotateState } from './authority.ts'
-import { systemClock } from './clock.ts'
-import type { ConnectClock, TimerHandle } from './clock.ts'
+import { systemClock } from '../../api/clock.ts'
+import type { Clock, TimerHandle } from '../../api/clock.ts'
 import { DEFAULT_CA_CONFIGURATION, resolveCaConfig } from './config.ts'
 import type { CaConfiguration, ResolvedCaConfig } from './config.ts'
 import { IndexWaiter } from './index-waiter.ts'
@@ -51,7 +51,7 @@ export interface ConnectCAInit {
   isLocalService: (service: string) => boolean
   /** Called with every state this agent changes (bootstrap, rotation, config, dropped roots), to replicate. */
   publish?: (state: CaReplicatedState) => void
-  clock?: ConnectClock
+  clock?: Clock
   random?: () => number
   log?: Logger
   initialRetryMs?: number
@@ -76,7 +76,7 @@ export interface RootKeyBundle { signingKeyId: string, privateKeyPem: string }
 
 export class ConnectCA {
   readonly #init: ConnectCAInit
-  readonly #clock: ConnectClock
+  readonly #clock: Clock
   readonly #log: Logger
   readonly #trustDomain: string
   readonly #keyStore: RootKeyStore

@@ -38,7 +38,7 @@ t.test('the alias follows the aliased service as the local state changes', async
   const catalog = new MemoryCatalog()
   const notifier = new RecordingNotifier()
   const alias = new AliasCheck({ checkId: 'self', aliasServiceId: 'web' }, catalog,
-    { scheduler: new FakeScheduler(), notifier, random: () => 0, log: pino({ level: 'silent' }) })
+    { clock: new FakeScheduler(), notifier, random: () => 0, log: pino({ level: 'silent' }) })
   alias.start()
   t.same(notifier.reports.at(-1)?.status, 'critical', 'service not registered yet')
   let next = notifier.next()

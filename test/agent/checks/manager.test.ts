@@ -22,7 +22,7 @@ const ttl = (TTLMs: number, extra: Partial<CheckSpec> = {}): CheckSpec => ({ Typ
 function setup (init: ConstructorParameters<typeof CheckManager>[0] = {}) {
   const catalog = new MemoryCatalog()
   const scheduler = new FakeScheduler()
-  const manager = new CheckManager(init, { catalog, scheduler, random: () => 0 })
+  const manager = new CheckManager(init, { catalog, clock: scheduler, random: () => 0 })
   return { catalog, scheduler, manager }
 }
 

@@ -1,7 +1,7 @@
 // The system clock's timers: delays beyond setTimeout's 32-bit limit are chained in steps of at
 // most 2^31-1 ms instead of firing at once, and every step is unref'd.
 import t from 'tap'
-import { MAX_TIMEOUT_MS, createSystemClock } from '../../../agent/connect/clock.ts'
+import { MAX_TIMEOUT_MS, createSystemClock } from '../../api/clock.ts'
 
 function fakeTimers () {
   let nowMs = 0
