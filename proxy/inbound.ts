@@ -34,7 +34,7 @@ import { serveHttp1 } from './http1.ts'
 import { badRequestOnClientError, serve } from './serve.ts'
 import type { ServeContext } from './serve.ts'
 import type { ProxySnapshot } from './snapshot.ts'
-import { peerServiceId } from './spiffe.ts'
+import { peerServiceId } from './peer-identity.ts'
 import { splice } from './tcp.ts'
 import type { IdSource, SpanRing } from './traces.ts'
 

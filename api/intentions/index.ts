@@ -15,7 +15,7 @@ import type { CompiledIntention, Decision, DestinationProtocol } from './evaluat
 import type { HttpRequestInfo } from './match.ts'
 import { WILDCARD, comparePrecedence, intentionKey } from './model.ts'
 import type { DefaultPolicy, Intention } from './model.ts'
-import { parseServiceSpiffeId } from './spiffe.ts'
+import { parseServiceSpiffeId } from '../spiffe.ts'
 
 /** The logging the store does; a pino logger fits, and the shared layer needs no logging package. */
 export interface IntentionStoreLog {

@@ -4,11 +4,13 @@
 // bounds Consul leaves to its Raft log size: counts and lengths are capped so no write can make
 // every agent hold or evaluate something unbounded.
 
-import { InvalidIntentionError } from './errors.ts'
+import { InvalidIntentionError, InvalidSpiffeIdError } from './errors.ts'
 import { compileHttpPermission } from './match.ts'
 import { WILDCARD, precedenceOf } from './model.ts'
 import type { HeaderPermission, HttpPermission, Intention, IntentionAction, IntentionPermission } from './model.ts'
 import { isRecord } from '../guards.ts'
+import { MAX_SPIFFE_ID_LENGTH_CHARS, parseServiceSpiffeId } from '../spiffe.ts'
+import type { ServiceSpiffeId } from '../spiffe.ts'
 
 export const MAX_NAME_LENGTH_CHARS = 128
 export const MAX_META_PAIRS = 64
@@ -229,4 +231,18 @@ export function validateStoredIntention (input: unknown): Intention {
   intention.CreatedAt = stamp(record.CreatedAt, 'CreatedAt')
   intention.UpdatedAt = stamp(record.UpdatedAt, 'UpdatedAt')
   return intention
+}
+
+/**
+ * A caller's ClientCertURI (the authorize endpoint) as a service SPIFFE ID, or InvalidSpiffeIdError
+ * with Consul's messages: a URI that is no SPIFFE ID at all is "not a valid Connect identifier", a
+ * SPIFFE ID of something else is "not a valid Service identifier".
+ */
+export function requireServiceSpiffeId (uri: string): ServiceSpiffeId {
+  const parsed = parseServiceSpiffeId(uri)
+  if (parsed !== undefined) return parsed
+  if (!/^spiffe:\/\/[^/]+\/\S*$/.test(uri) || uri.length > MAX_SPIFFE_ID_LENGTH_CHARS) {
+    throw new InvalidSpiffeIdError('ClientCertURI not a valid Connect identifier')
+  }
+  throw new InvalidSpiffeIdError('ClientCertURI not a valid Service identifier')
 }

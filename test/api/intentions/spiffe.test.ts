@@ -1,9 +1,12 @@
+// The authorize endpoint's ClientCertURI: a service SPIFFE ID (api/spiffe.ts's grammar), or one of
+// Consul's two messages.
 import t from 'tap'
-import { parseServiceSpiffeId, requireServiceSpiffeId } from '../../../api/intentions/spiffe.ts'
+import { parseServiceSpiffeId } from '../../../api/spiffe.ts'
+import { requireServiceSpiffeId } from '../../../api/intentions/validate.ts'
 
 t.test('parses service SPIFFE IDs with and without a partition', async (t) => {
-  t.same(parseServiceSpiffeId('spiffe://abc.consul/ns/default/dc/dc1/svc/web'), { trustDomain: 'abc.consul', partition: 'default', namespace: 'default', datacenter: 'dc1', service: 'web' })
-  t.equal(parseServiceSpiffeId('spiffe://abc.consul/ap/part/ns/default/dc/dc1/svc/web')?.partition, 'part')
+  t.same(requireServiceSpiffeId('spiffe://abc.consul/ns/default/dc/dc1/svc/web'), { trustDomain: 'abc.consul', namespace: 'default', datacenter: 'dc1', service: 'web' }, 'no /ap/: the default partition')
+  t.equal(requireServiceSpiffeId('spiffe://abc.consul/ap/part/ns/default/dc/dc1/svc/web').partition, 'part')
 })
 
 t.test('refuses anything else with Consul\'s two messages', async (t) => {

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { X509Certificate } from 'node:crypto'
-import { formatServiceSpiffeId, parseServiceSpiffeId, peerServiceId, uriSans } from '../../proxy/spiffe.ts'
+import { formatServiceSpiffeId, parseServiceSpiffeId } from '../../api/spiffe.ts'
+import { peerServiceId, uriSans } from '../../proxy/peer-identity.ts'
 import type { PeerCertificate } from 'node:tls'
 import { TRUST_DOMAIN, cleanupPki, spiffeIdOf, testPki } from './fixtures/certs.ts'
 
@@ -13,9 +14,9 @@ t.test('a Consul service SPIFFE ID parses into its parts and formats back', asyn
 })
 
 t.test('agent IDs and other URIs are not service identities', async (t) => {
-  t.equal(parseServiceSpiffeId('spiffe://abc.consul/agent/client/dc/dc1/id/node1'), null)
-  t.equal(parseServiceSpiffeId('https://abc.consul/ns/default/dc/dc1/svc/web'), null)
-  t.equal(parseServiceSpiffeId('spiffe://abc.consul/ns/default/dc/dc1/svc/web/extra'), null)
+  t.equal(parseServiceSpiffeId('spiffe://abc.consul/agent/client/dc/dc1/id/node1'), undefined)
+  t.equal(parseServiceSpiffeId('https://abc.consul/ns/default/dc/dc1/svc/web'), undefined)
+  t.equal(parseServiceSpiffeId('spiffe://abc.consul/ns/default/dc/dc1/svc/web/extra'), undefined)
 })
 
 function asPeer (pem: string): PeerCertificate {
