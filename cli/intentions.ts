@@ -2,7 +2,7 @@
 // the create-unless-exists rule of `consul intention create`, and validation of intentions files
 // (plain intentions or service-intentions config entries, L7 permissions included).
 
-import type { AgentClient } from './client.ts'
+import type { AgentClient } from '../api/agent-client.ts'
 import { AlreadyExistsError, InputFileError, UsageError } from './errors.ts'
 import { isObject } from './input-file.ts'
 

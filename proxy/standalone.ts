@@ -8,6 +8,8 @@
 
 import { pino } from 'pino'
 import type { Logger } from 'pino'
+import { AgentClient, AgentResponseError } from '../api/agent-client.ts'
+import type { AgentAnswer } from '../api/agent-client.ts'
 import type { StandaloneProxyOptions } from '../api/proxy-options.ts'
 import type { ServiceRecord } from '../api/catalog-types.ts'
 import { IntentionStore } from '../api/intentions/index.ts'
@@ -21,6 +23,8 @@ import type { ProxySnapshot } from './snapshot.ts'
 const CLAIM_TTL = '30s'
 const CLAIM_RENEW_MS = 10_000
 const WAIT = '60s'
+/** The agent answers a blocking query within its wait plus up to wait/16 of jitter. */
+const BLOCKING_TIMEOUT_MS = 60_000 * (1 + 1 / 16) + 10_000
 const RETRY_MS = 2000
 
 export class StandaloneProxyError extends Error {
@@ -28,30 +32,6 @@ export class StandaloneProxyError extends Error {
   constructor (message: string) {
     super(message)
     this.name = 'StandaloneProxyError'
-  }
-}
-
-interface Answer<T> { status: number, index: number, body: T }
-
-class AgentClient {
-  private readonly base: string
-  constructor (base: string) { this.base = base.replace(/\/$/, '') }
-
-  async call<T> (method: string, path: string, signal?: AbortSignal): Promise<Answer<T>> {
-    let response: Response
-    try {
-      response = await fetch(this.base + path, { method, signal })
-    } catch (error) {
-      if (signal?.aborted === true) throw error
-      throw new StandaloneProxyError(`cannot reach the agent at ${this.base}: ${(error as Error).message}`)
-    }
-    const text = await response.text()
-    if (response.status >= 500 || (response.status >= 400 && response.status !== 404)) {
-      throw new StandaloneProxyError(`${method} ${path.split('?')[0]} failed with ${response.status}: ${text.trim()}`)
-    }
-    let body: unknown
-    try { body = text === '' ? undefined : JSON.parse(text) } catch { body = text }
-    return { status: response.status, index: Number(response.headers.get('x-consul-index') ?? 0), body: body as T }
   }
 }
 
@@ -63,9 +43,15 @@ interface Inputs { snapshot: ProxySnapshot, index: number }
  * With `index`, waits until the snapshot's inputs move past it (or `wait` passes).
  */
 async function fetchSnapshot (client: AgentClient, proxyId: string, log: Logger, index?: number, signal?: AbortSignal): Promise<Inputs> {
-  const query = index === undefined ? '' : `?index=${index}&wait=${WAIT}`
-  const answer = await client.call<unknown>('GET', `/v1/mesh/proxy/${encodeURIComponent(proxyId)}/snapshot${query}`, signal)
-  if (answer.status === 404) throw new StandaloneProxyError(`no connect-proxy service "${proxyId}" is registered on this agent`)
+  const path = `/v1/mesh/proxy/${encodeURIComponent(proxyId)}/snapshot`
+  const blocking = index === undefined ? {} : { query: { index: String(index), wait: WAIT }, signal, timeoutMs: BLOCKING_TIMEOUT_MS }
+  let answer: AgentAnswer<unknown>
+  try {
+    answer = await client.exchange<unknown>('GET', path, blocking)
+  } catch (error) {
+    if (error instanceof AgentResponseError && error.statusCode === 404) throw new StandaloneProxyError(`no connect-proxy service "${proxyId}" is registered on this agent`)
+    throw error
+  }
   const { snapshot, intentions, defaultPolicy } = parseSidecarSnapshotBody(answer.body)
   const valid: Intention[] = []
   for (const raw of intentions) {
@@ -82,12 +68,12 @@ export async function runStandaloneProxy (options: StandaloneProxyOptions): Prom
   const root = pino({ level: options.logLevel ?? 'info', base: undefined })
   const log = root.child({ component: 'mesh:standalone', sidecarFor: options.sidecarFor })
   const client = new AgentClient(options.httpAddr)
-  const services = await client.call<Record<string, ServiceRecord>>('GET', '/v1/agent/services')
-  const proxy = Object.values(services.body).find((service) =>
+  const services = await client.get<Record<string, ServiceRecord>>('/v1/agent/services')
+  const proxy = Object.values(services).find((service) =>
     service.Kind === 'connect-proxy' && (service.ID === options.sidecarFor || service.Proxy?.DestinationServiceID === options.sidecarFor))
   if (proxy === undefined) throw new StandaloneProxyError(`no sidecar is registered for "${options.sidecarFor}" on the agent at ${options.httpAddr}`)
   const proxyId = proxy.ID
-  const claim = async (): Promise<void> => { await client.call('PUT', `/v1/mesh/proxy/${encodeURIComponent(proxyId)}/claim?ttl=${CLAIM_TTL}`) }
+  const claim = async (): Promise<void> => { await client.put(`/v1/mesh/proxy/${encodeURIComponent(proxyId)}/claim`, undefined, { ttl: CLAIM_TTL }) }
   await claim()
   const renew = setInterval(() => { claim().catch((error: Error) => log.warn({ err: error.message }, 'claim renewal failed')) }, CLAIM_RENEW_MS)
 
@@ -111,7 +97,7 @@ export async function runStandaloneProxy (options: StandaloneProxyOptions): Prom
     abort.abort()
     clearInterval(renew)
     await sidecar?.stop({ drainMs: 5000 })
-    await client.call('DELETE', `/v1/mesh/proxy/${encodeURIComponent(proxyId)}/claim`).catch(() => {})
+    await client.delete(`/v1/mesh/proxy/${encodeURIComponent(proxyId)}/claim`).catch(() => {})
     process.exit(0)
   }
   process.once('SIGINT', () => { void shutdown() })
