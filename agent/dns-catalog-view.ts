@@ -3,7 +3,7 @@
 // is rebuilt whenever the catalog's modify index moves.
 
 import type { Catalog } from '../catalog/catalog.ts'
-import type { HealthServiceResult } from '../catalog/queries.ts'
+import type { HealthServiceResult } from '../api/catalog-types.ts'
 import type { HealthStatus } from '../api/catalog-types.ts'
 import type { DnsCatalogView, DnsNode, DnsServiceInstance } from './dns-view.ts'
 

@@ -1,5 +1,6 @@
-// Record shapes of the replicated catalog. Field names follow Consul's HTTP API (PascalCase) so the
-// HTTP layer can return them as they are; everything here is plain JSON-serialisable data.
+// Record shapes of the replicated catalog and the results its queries return. Field names follow
+// Consul's HTTP API (PascalCase) so the HTTP layer can return them as they are; everything here is
+// plain JSON-serialisable data, shared by the catalog, the agent and the HTTP clients.
 
 export type HealthStatus = 'passing' | 'warning' | 'critical' | 'maintenance'
 
@@ -67,3 +68,38 @@ export interface NodeRecord {
   TaggedAddresses: Record<string, string>
   Meta: Record<string, string>
 }
+
+// Query results: the records as the HTTP API returns them, with Consul's indexes.
+
+export interface Indexed { CreateIndex: number, ModifyIndex: number }
+export type NodeResult = NodeRecord & Indexed
+export type ServiceResult = ServiceRecord & Indexed
+export type HealthCheckResult = CheckRecord & { Node: string } & Indexed
+
+/** One element of /v1/catalog/service/:service. */
+export interface ServiceNodeResult extends Indexed {
+  ID: string
+  Node: string
+  Address: string
+  Datacenter: string
+  TaggedAddresses: Record<string, string>
+  NodeMeta: Record<string, string>
+  ServiceKind: string
+  ServiceID: string
+  ServiceName: string
+  ServiceTags: string[]
+  ServiceAddress: string
+  ServiceTaggedAddresses: Record<string, { Address: string, Port: number }>
+  ServiceWeights: { Passing: number, Warning: number }
+  ServiceMeta: Record<string, string>
+  ServicePort: number
+  ServiceEnableTagOverride: boolean
+  ServiceProxy: ServiceRecord['Proxy'] | Record<string, never>
+  ServiceConnect: NonNullable<ServiceRecord['Connect']>
+}
+
+/** One element of /v1/health/service/:service. */
+export interface HealthServiceResult { Node: NodeResult, Service: ServiceResult, Checks: HealthCheckResult[] }
+
+/** /v1/catalog/node/:node. */
+export interface NodeServicesResult { Node: NodeResult, Services: Record<string, ServiceResult> }

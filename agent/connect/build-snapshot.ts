@@ -5,7 +5,7 @@
 // subset, for canaries). A pure function of its inputs, so the routing decisions are testable
 // without sockets; entries that do not parse are reported through `warn` and ignored.
 
-import type { HealthServiceResult } from '../../catalog/queries.ts'
+import type { HealthServiceResult } from '../../api/catalog-types.ts'
 import type { ServiceRecord } from '../../api/catalog-types.ts'
 import type { Authorizer } from '../../api/authorizer.ts'
 import type { Endpoint, FaultInjection, ProxyLimits, ProxyProtocol, ProxySnapshot, RateLimit, SplitLeg, UpstreamSnapshot } from '../../proxy/snapshot.ts'

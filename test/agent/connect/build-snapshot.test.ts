@@ -3,7 +3,7 @@
 import t from 'tap'
 import { buildProxySnapshot, protocolOf } from '../../../agent/connect/build-snapshot.ts'
 import type { SnapshotInputs } from '../../../agent/connect/build-snapshot.ts'
-import type { HealthServiceResult } from '../../../catalog/queries.ts'
+import type { HealthServiceResult } from '../../../api/catalog-types.ts'
 import type { ServiceRecord } from '../../../api/catalog-types.ts'
 import { compileFilter } from '../../../catalog/filter.ts'
 
