@@ -1,6 +1,7 @@
-// Read-side of the catalog: Consul's response shapes (api/catalog-types.ts, PascalCase with CreateIndex/ModifyIndex)
-// built from the in-memory indexes. Every query starts from an index (service name, sidecar
-// destination, check status, node) so its cost follows the size of the answer, not the catalog.
+// Read-side of the catalog: Consul's response shapes (api/catalog-types.ts: PascalCase with
+// CreateIndex/ModifyIndex) built from the in-memory indexes. Every query starts from an index
+// (service name, sidecar destination, check status, node) so its cost follows the size of the
+// answer, not the catalog.
 // Nodes that left are invisible; every visible node carries the synthesized `serfHealth` check.
 // Result objects are built once per stored record and shared between answers (records are
 // replaced, never mutated, on change), so a query allocates little more than its arrays: callers
