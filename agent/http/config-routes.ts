@@ -1,6 +1,6 @@
 // Consul's config entry API over fastify: PUT /v1/config, GET /v1/config/:kind,
 // GET and DELETE /v1/config/:kind/:name. `service-intentions` entries are views over the intentions
-// (translated by catalog/intentions/config-entry.ts, so there is one source of truth);
+// (translated by api/intentions/config-entry.ts, so there is one source of truth);
 // `service-defaults` and `proxy-defaults` are validated here and stored as they are through the
 // deps, where the proxy later reads `Protocol`. Every entry is validated completely before anything
 // is written; a bad one answers 400 and changes nothing.

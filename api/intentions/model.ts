@@ -1,6 +1,6 @@
 // The intention record and its precedence, as Consul's HTTP API shapes them (PascalCase), limited to
 // the default namespace and partition. Everything here is plain JSON data plus the pure ordering
-// rules every other file of catalog/intentions/ shares.
+// rules every other file of api/intentions/ shares.
 
 export type IntentionAction = 'allow' | 'deny'
 
