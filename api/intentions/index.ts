@@ -1,5 +1,6 @@
 // IntentionStore: the in-memory intention index the agent feeds from the catalog's cluster-wide
-// entries of kind 'intention', with the decision cache the proxies read through `authorizer()`.
+// entries of kind 'intention' (and a standalone proxy from the intentions its agent sends it), with
+// the decision cache the proxies read through `authorizer()`.
 //
 // Lookups are O(1): for a (source S, destination D) pair the only candidates are the four keys
 // S/D (precedence 9), */D (8), S/* (6) and */* (5), and keys are unique, so the governing
