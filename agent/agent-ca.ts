@@ -13,21 +13,17 @@ import type { RootKeyBundle } from './connect/manager.ts'
 import type { CaReplicatedState } from './connect/state.ts'
 import type { CaRoutesCa } from './http/ca-routes.ts'
 import type { Catalog } from '../catalog/catalog.ts'
-import type { Entry } from '../catalog/entry.ts'
 import type { Startable } from './lifecycle.ts'
 import type { MemberInfo } from './membership/types.ts'
 import type { MeshNode } from './transport/libp2p.ts'
 import { toMultiaddr } from './transport/libp2p.ts'
 import { handleRequests, request } from './transport/request.ts'
+import { isRecord } from '../api/guards.ts'
 
 export const PROTOCOL_CA = '/mesh/ca/1.0.0'
 const KIND_CA = 'ca'
 const KEY_STATE = 'state'
 const REQUEST_TIMEOUT_MS = 10_000
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
 
 export interface AgentCAInit {
   nodeName: string
@@ -42,8 +38,6 @@ export interface AgentCAComponents {
   node: MeshNode
   /** The membership view: who is a live server, and who a requester is. */
   members: () => MemberInfo[]
-  /** Replicates the entries a write produced. */
-  publish: (entries: Entry[]) => void
   log: Logger
 }
 
@@ -129,7 +123,7 @@ export class AgentCA implements CaRoutesCa, Startable {
   }
 
   private async publish (state: CaReplicatedState): Promise<void> {
-    this.components.publish(await this.components.catalog.putClusterEntry(KIND_CA, KEY_STATE, state))
+    await this.components.catalog.putClusterEntry(KIND_CA, KEY_STATE, state)
     for (const listener of this.listeners) listener()
   }
 

@@ -149,8 +149,7 @@ export class Agent {
       { catalog, node, log: log.child({ component: 'mesh:replication' }), peers: livePeers }
     )
     this.peers = new PeerConnections({}, { node, log: log.child({ component: 'mesh:peers' }), candidates: livePeers })
-    const publish = this.replication.publish.bind(this.replication)
-    this.services = new AgentServices(config, { catalog, node, publish, members, log: log.child({ component: 'mesh:local' }) })
+    this.services = new AgentServices(config, { catalog, node, members, log: log.child({ component: 'mesh:local' }) })
     this.dns = new AgentDns(config, { catalog, log: log.child({ component: 'mesh:dns' }) })
     this.join = new ClusterJoin(
       { addresses: config.join, retryIntervalMs: config.retryJoinIntervalMs },
@@ -173,7 +172,7 @@ export class Agent {
     const localState: Startable = {
       start: async () => {
         await this.services.registerConfigured()
-        publish(await catalog.republishLocal())
+        await catalog.republishLocal()
       },
       stop: () => {},
     }

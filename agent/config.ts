@@ -8,8 +8,8 @@ import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { LOG_LEVELS } from './log.ts'
 import type { LogFormat, LogLevel } from './log.ts'
-import { parseDurationMs } from './duration.ts'
-import type { AgentStartOptions } from '../cli/agent-options.ts'
+import { parseDurationMs } from '../api/duration.ts'
+import type { AgentStartOptions } from '../api/agent-options.ts'
 
 export class ConfigError extends Error {
   readonly code = 'MESH_ERR_CONFIG_INVALID'

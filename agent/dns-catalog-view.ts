@@ -3,8 +3,8 @@
 // is rebuilt whenever the catalog's modify index moves.
 
 import type { Catalog } from '../catalog/catalog.ts'
-import type { HealthServiceResult } from '../catalog/queries.ts'
-import type { HealthStatus } from '../catalog/types.ts'
+import type { HealthServiceResult } from '../api/catalog-types.ts'
+import type { HealthStatus } from '../api/catalog-types.ts'
 import type { DnsCatalogView, DnsNode, DnsServiceInstance } from './dns-view.ts'
 
 const SEVERITY: Record<HealthStatus, number> = { passing: 0, warning: 1, maintenance: 2, critical: 3 }

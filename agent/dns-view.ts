@@ -1,7 +1,7 @@
 // What the DNS server reads: a narrow view over the local catalog, so the DNS code depends on
 // neither LevelDB nor the catalog's internals. The agent builds it from its catalog.
 
-import type { HealthStatus } from '../catalog/types.ts'
+import type { HealthStatus } from '../api/catalog-types.ts'
 
 export interface DnsServiceInstance {
   node: string

@@ -1,14 +1,13 @@
 // Intentions and config entries as the agent keeps them: both are cluster-wide last-writer-wins
 // entries in the catalog (kinds 'intention', keyed "source/destination", and 'config-entry', keyed
 // "Kind/Name"). This object keeps the in-memory IntentionStore in step with the catalog, writes
-// through the catalog (publishing what changed), and gives the HTTP routes and proxies their deps.
+// through the catalog (replication publishes what changed), and gives the HTTP routes and proxies their deps.
 
 import type { Logger } from 'pino'
 import type { Catalog } from '../catalog/catalog.ts'
-import type { Entry } from '../catalog/entry.ts'
-import { IntentionStore } from '../catalog/intentions/index.ts'
-import type { Intention } from '../catalog/intentions/model.ts'
-import { validateStoredIntention } from '../catalog/intentions/validate.ts'
+import { IntentionStore } from '../api/intentions/index.ts'
+import type { Intention } from '../api/intentions/model.ts'
+import { validateStoredIntention } from '../api/intentions/validate.ts'
 import type { ConfigEntryBody, ConfigRouteDeps, StoredConfigEntry } from './http/config-routes.ts'
 import type { IntentionRouteDeps } from './http/intentions-routes.ts'
 import type { Startable } from './lifecycle.ts'
@@ -25,8 +24,6 @@ export interface AgentPolicyInit {
 
 export interface AgentPolicyComponents {
   catalog: Catalog
-  /** Replicates the entries a write produced. */
-  publish: (entries: Entry[]) => void
   log: Logger
 }
 
@@ -75,18 +72,14 @@ export class AgentPolicy implements Startable {
     this.intentions.replaceAll(valid)
   }
 
-  private async write (operation: Promise<Entry[]>): Promise<void> {
-    this.components.publish(await operation)
-  }
-
   async putIntention (intention: Intention): Promise<void> {
-    await this.write(this.components.catalog.putClusterEntry(KIND_INTENTION, intentionKey(intention.SourceName, intention.DestinationName), intention))
+    await this.components.catalog.putClusterEntry(KIND_INTENTION, intentionKey(intention.SourceName, intention.DestinationName), intention)
     this.reloadIntentions()
   }
 
   async deleteIntention (source: string, destination: string): Promise<boolean> {
     if (this.intentions.get(source, destination) === undefined) return false
-    await this.write(this.components.catalog.deleteClusterEntry(KIND_INTENTION, intentionKey(source, destination)))
+    await this.components.catalog.deleteClusterEntry(KIND_INTENTION, intentionKey(source, destination))
     this.reloadIntentions()
     return true
   }
@@ -132,7 +125,7 @@ export class AgentPolicy implements Startable {
       putConfigEntry: async (entry, options) => {
         const current = this.configEntry(entry.Kind, entry.Name)
         if (options.casIndex !== undefined && (current?.ModifyIndex ?? 0) !== options.casIndex) return false
-        await this.write(catalog.putClusterEntry(KIND_CONFIG_ENTRY, configKey(entry.Kind, entry.Name), entry))
+        await catalog.putClusterEntry(KIND_CONFIG_ENTRY, configKey(entry.Kind, entry.Name), entry)
         return true
       },
       getConfigEntry: (kind, name) => this.configEntry(kind, name),
@@ -140,7 +133,7 @@ export class AgentPolicy implements Startable {
       deleteConfigEntry: async (kind, name, options) => {
         const current = this.configEntry(kind, name)
         if (options.casIndex !== undefined && (current?.ModifyIndex ?? 0) !== options.casIndex) return false
-        if (current !== undefined) await this.write(catalog.deleteClusterEntry(KIND_CONFIG_ENTRY, configKey(kind, name)))
+        if (current !== undefined) await catalog.deleteClusterEntry(KIND_CONFIG_ENTRY, configKey(kind, name))
         return true
       },
       now: () => Date.now(),

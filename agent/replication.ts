@@ -12,6 +12,7 @@ import type { MeshNode } from './transport/libp2p.ts'
 import { GOSSIP_MAX_MESSAGE_BYTES, TOPIC_CATALOG, toMultiaddr } from './transport/libp2p.ts'
 import { handleRequests, request } from './transport/request.ts'
 import type { Startable } from './lifecycle.ts'
+import { isRecord } from '../api/guards.ts'
 
 export const PROTOCOL_SYNC = '/mesh/sync/1.0.0'
 const WIRE_VERSION = 1
@@ -36,16 +37,13 @@ export interface ReplicationComponents {
 
 export interface ReplicationStats { published: number, received: number, rejected: number, syncs: number, syncFailures: number }
 
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
-
 export class Replication implements Startable {
   readonly stats: ReplicationStats = { published: 0, received: 0, rejected: 0, syncs: 0, syncFailures: 0 }
   private readonly init: ReplicationInit & ReplicationComponents
   private readonly random: () => number
   private timer: NodeJS.Timeout | undefined
   private stopped = false
+  private unsubscribeLocalWrites: (() => void) | undefined
   private readonly onGossip = (event: CustomEvent<{ topic: string, data: Uint8Array }>): void => {
     if (event.detail.topic !== TOPIC_CATALOG) return
     void this.receiveGossip(event.detail.data)
@@ -60,6 +58,8 @@ export class Replication implements Startable {
     const pubsub = this.init.node.services.pubsub
     pubsub.subscribe(TOPIC_CATALOG)
     pubsub.addEventListener('message', this.onGossip)
+    // What this agent writes (its own records, its cluster-wide writes) is fanned out as soon as it is stored.
+    this.unsubscribeLocalWrites = this.init.catalog.onLocalWrite((entries) => this.publish(entries))
     await handleRequests(this.init.node, PROTOCOL_SYNC, async (message) => await this.answerSync(message), this.init.log, { maxBytes: 1024 * 1024 })
     this.schedule()
   }
@@ -67,12 +67,13 @@ export class Replication implements Startable {
   async stop (): Promise<void> {
     this.stopped = true
     clearTimeout(this.timer)
+    this.unsubscribeLocalWrites?.()
     this.init.node.services.pubsub.removeEventListener('message', this.onGossip)
     await this.init.node.unhandle(PROTOCOL_SYNC).catch(() => {})
   }
 
-  /** Fans out entries produced by a local write. */
-  publish (entries: Entry[]): void {
+  /** Fans out entries produced by a local write (the catalog's `onLocalWrite`). */
+  private publish (entries: Entry[]): void {
     if (entries.length === 0 || this.stopped) return
     let batch: Entry[] = []
     let batchBytes = 0

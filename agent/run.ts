@@ -1,7 +1,7 @@
 // `mesh agent start`: resolve the configuration, start the agent, print the banner, and turn
 // SIGINT/SIGTERM into a graceful leave. Any startup failure is one clear line and exit code 1.
 
-import type { AgentStartOptions } from '../cli/agent-options.ts'
+import type { AgentStartOptions } from '../api/agent-options.ts'
 import { resolveConfig } from './config.ts'
 import { createLogger } from './log.ts'
 import { Agent } from './agent.ts'

@@ -6,7 +6,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Catalog } from '../catalog/catalog.ts'
-import type { Entry } from '../catalog/entry.ts'
 import { CheckManager } from './checks/manager.ts'
 import type { LocalCatalog } from './local/local-catalog.ts'
 import { registerCheckPayload, registerServicePayload } from './local/register.ts'
@@ -14,17 +13,18 @@ import type { LocalRegistrationDeps } from './local/register.ts'
 import type { MemberInfo } from './membership/types.ts'
 import type { MeshNode } from './transport/libp2p.ts'
 import { registerAgentServiceRoutes } from './http/agent-service-routes.ts'
-import { publishingCatalog } from './publishing-catalog.ts'
 import { ConfigError } from './config.ts'
 import type { AgentConfig } from './config.ts'
 import { AgentPolicy } from './policy.ts'
 import { AgentCA } from './agent-ca.ts'
 import { SidecarManager } from './sidecars.ts'
-import { parseDurationMs } from './duration.ts'
+import { parseDurationMs } from '../api/duration.ts'
 import { badRequest, notFound } from './http/errors.ts'
 import { registerIntentionRoutes } from './http/intentions-routes.ts'
 import { registerConfigRoutes } from './http/config-routes.ts'
 import { registerCaRoutes } from './http/ca-routes.ts'
+import { registerProxySnapshotRoutes } from './http/proxy-snapshot-routes.ts'
+import { combinedSource } from './http/blocking.ts'
 
 export type AgentServicesInit = Pick<AgentConfig,
   'nodeName' | 'advertiseAddress' | 'datacenter' | 'server' | 'dataDir' | 'enableScriptChecks' | 'defaultIntentionPolicy' | 'services' | 'checks'>
@@ -32,14 +32,13 @@ export type AgentServicesInit = Pick<AgentConfig,
 export interface AgentServicesComponents {
   catalog: Catalog
   node: MeshNode
-  /** Replicates the entries a local write produced. */
-  publish: (entries: Entry[]) => void
   members: () => MemberInfo[]
   log: Logger
 }
 
 export class AgentServices {
   private readonly init: AgentServicesInit
+  private readonly catalog: Catalog
   readonly localCatalog: LocalCatalog
   readonly checks: CheckManager
   readonly registration: LocalRegistrationDeps
@@ -49,16 +48,17 @@ export class AgentServices {
 
   constructor (init: AgentServicesInit, components: AgentServicesComponents) {
     this.init = init
-    const { catalog, node, publish, members, log } = components
-    this.localCatalog = publishingCatalog(catalog, publish)
+    this.catalog = components.catalog
+    const { catalog, node, members, log } = components
+    this.localCatalog = catalog
     this.checks = new CheckManager(
       { log, enableScriptChecks: init.enableScriptChecks, nodeName: init.nodeName },
       { catalog: this.localCatalog }
     )
-    this.policy = new AgentPolicy({ defaultPolicy: init.defaultIntentionPolicy }, { catalog, publish, log: log.child({ component: 'mesh:intentions' }) })
+    this.policy = new AgentPolicy({ defaultPolicy: init.defaultIntentionPolicy }, { catalog, log: log.child({ component: 'mesh:intentions' }) })
     this.ca = new AgentCA(
       { nodeName: init.nodeName, datacenter: init.datacenter, server: init.server, dataDir: init.dataDir },
-      { catalog, node, members, publish, log: log.child({ component: 'mesh:connect-ca' }) }
+      { catalog, node, members, log: log.child({ component: 'mesh:connect-ca' }) }
     )
     this.sidecars = new SidecarManager(
       { nodeAddress: init.advertiseAddress, datacenter: init.datacenter },
@@ -122,6 +122,19 @@ export class AgentServices {
     }, async (request) => {
       this.sidecars.release((request.params as { id: string }).id)
       return true
+    })
+    // mesh-only: the snapshot a standalone `mesh proxy --sidecar-for` runs, blocking until it moves.
+    registerProxySnapshotRoutes(app, {
+      destinationOf: (proxyId) => {
+        const service = this.catalog.localService(proxyId)
+        return service?.Kind === 'connect-proxy' ? service.Proxy?.DestinationServiceName : undefined
+      },
+      source: (destination) => {
+        this.ca.leaf(destination)
+        return combinedSource(this.catalog, this.ca.leafSource(destination))
+      },
+      snapshot: (proxyId) => this.sidecars.build(proxyId),
+      intentions: this.policy.intentions,
     })
     app.get('/v1/mesh/traces', async () => this.sidecars.sidecars().map(({ id, sidecar }) => ({ Proxy: id, Spans: sidecar.traces() })))
   }

@@ -13,7 +13,7 @@ import type { Catalog } from '../catalog/catalog.ts'
 import type { AgentCA } from './agent-ca.ts'
 import type { Startable } from './lifecycle.ts'
 import type { AgentPolicy } from './policy.ts'
-import { buildProxySnapshot } from '../proxy/build-snapshot.ts'
+import { buildProxySnapshot } from './connect/build-snapshot.ts'
 
 /** Leaves rotate in the background; this is how often a rotation is looked for. */
 const LEAF_CHECK_INTERVAL_MS = 5000
@@ -118,7 +118,8 @@ export class SidecarManager implements Startable {
     })
   }
 
-  private build (proxyId: string): ProxySnapshot | undefined {
+  /** The snapshot sidecar `proxyId` runs (or a standalone proxy is sent); undefined until the CA and its leaf are ready. */
+  build (proxyId: string): ProxySnapshot | undefined {
     const { catalog, ca, policy } = this.components
     const proxy = catalog.localService(proxyId)
     const trustDomain = ca.trustDomain

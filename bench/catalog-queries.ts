@@ -9,7 +9,7 @@ import os, { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Catalog } from '../catalog/catalog.ts'
 import type { Entry } from '../catalog/entry.ts'
-import type { CheckRecord, NodeRecord, ServiceRecord } from '../catalog/types.ts'
+import type { CheckRecord, NodeRecord, ServiceRecord } from '../api/catalog-types.ts'
 
 const SERVICES = 100
 const INSTANCES_PER_SERVICE = 100

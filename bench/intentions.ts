@@ -6,11 +6,11 @@
 
 import { writeFileSync } from 'node:fs'
 import os from 'node:os'
-import { evaluate } from '../catalog/intentions/evaluate.ts'
-import { IntentionStore } from '../catalog/intentions/index.ts'
-import type { Intention } from '../catalog/intentions/model.ts'
-import { buildIntention, validateIntentionFields } from '../catalog/intentions/validate.ts'
-import type { Authorizer } from '../proxy/snapshot.ts'
+import { evaluate } from '../api/intentions/evaluate.ts'
+import { IntentionStore } from '../api/intentions/index.ts'
+import type { Intention } from '../api/intentions/model.ts'
+import { buildIntention, validateIntentionFields } from '../api/intentions/validate.ts'
+import type { Authorizer } from '../api/authorizer.ts'
 
 const INTENTION_COUNT = 10_000
 const DESTINATION_COUNT = 2_000

@@ -18,7 +18,7 @@ import type { KeyObject } from 'node:crypto'
 import { CaBadKeyError } from './errors.ts'
 import { DEFAULT_KEY_SPEC, generateKey, loadPrivateKey, signerFor, spkiDerOf } from './keys.ts'
 import type { KeySpec, Signer } from './keys.ts'
-import { signingSpiffeId } from './spiffe.ts'
+import { formatSigningSpiffeId } from '../api/spiffe.ts'
 import {
   KEY_USAGE, OID, authorityKeyIdExtension, basicConstraintsExtension, certificatePem, certificatesFromPem,
   commonNameDer, extKeyUsageExtension, keyIdOf, keyUsageExtension, parseCertificate, serialHex,
@@ -73,7 +73,7 @@ function signingExtensions (spkiDer: Buffer, trustDomain: string, pathLength: nu
   return [
     basicConstraintsExtension(true, pathLength),
     keyUsageExtension(SIGNING_KEY_USAGE),
-    subjectAltNameExtension([signingSpiffeId(trustDomain)]),
+    subjectAltNameExtension([formatSigningSpiffeId(trustDomain)]),
     subjectKeyIdExtension(keyIdOf(spkiDer)),
     ...(authorityKeyIdDer === undefined ? [] : [authorityKeyIdDer]),
   ]

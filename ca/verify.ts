@@ -5,8 +5,8 @@
 
 import { X509Certificate } from 'node:crypto'
 import { CaBadCertificateError, CaChainInvalidError } from './errors.ts'
-import { parseSpiffeId } from './spiffe.ts'
-import type { SpiffeId } from './spiffe.ts'
+import { requireSpiffeId } from './spiffe.ts'
+import type { SpiffeId } from '../api/spiffe.ts'
 import { OID, certificatesFromPem, parseCertificate, parseSubjectAltNames } from './x509.ts'
 
 const MAX_CHAIN_DEPTH = 5
@@ -23,7 +23,7 @@ export function uriSansOf (certificate: string | Buffer): string[] {
 export function spiffeIdOf (certificate: string | Buffer): SpiffeId & { uri: string } {
   const uris = uriSansOf(certificate)
   if (uris.length !== 1) throw new CaBadCertificateError(`an SVID has exactly one URI SAN, found ${uris.length}`)
-  return { ...parseSpiffeId(uris[0]), uri: uris[0] }
+  return { ...requireSpiffeId(uris[0]), uri: uris[0] }
 }
 
 function toX509 (pem: string): X509Certificate[] {

@@ -28,7 +28,7 @@ import type { Liveness, Stored } from './state.ts'
 import { CatalogState } from './state.ts'
 import type { CatalogMeta, StoreBatch } from './store.ts'
 import { SyncCursor } from './sync.ts'
-import type { CheckRecord, HealthStatus, NodeRecord, ServiceRecord } from './types.ts'
+import type { CheckRecord, HealthStatus, NodeRecord, ServiceRecord } from '../api/catalog-types.ts'
 import type { CatalogChange } from './watch.ts'
 
 export const DEFAULT_TOMBSTONE_TTL_MS = 72 * 3_600_000

@@ -2,9 +2,10 @@
 // the network is untrusted: `validateEntry` checks its shape, every string's length and the whole
 // entry's size, and rebuilds it from known fields only, so nothing unexpected is ever stored.
 
-import type { CheckRecord, HealthStatus, NodeRecord, ServiceRecord } from './types.ts'
+import type { CheckRecord, HealthStatus, NodeRecord, ServiceRecord } from '../api/catalog-types.ts'
 import type { Hlc } from './hlc.ts'
 import { InvalidEntryError } from './errors.ts'
+import { isRecord } from '../api/guards.ts'
 
 /** An entry written by one node about itself, versioned by that node's own counter. */
 export interface NodeEntry { scope: 'node', kind: 'node', node: string, key: string, version: number, deleted: boolean, value?: NodeRecord }
@@ -38,11 +39,6 @@ const TYPE_CHARS = 32
 const HEALTH: ReadonlySet<string> = new Set<HealthStatus>(['passing', 'warning', 'critical', 'maintenance'])
 const CONTROL = /[\u0000-\u001f]/
 
-type Json = Record<string, unknown>
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-
 function text (value: unknown, field: string, maxChars: number, options: { nonEmpty?: boolean, identifier?: boolean } = {}): string {
   if (typeof value !== 'string') throw new InvalidEntryError(`${field} must be a string`)
   if (value.length > maxChars) throw new InvalidEntryError(`${field} is longer than ${maxChars} characters`)
@@ -64,7 +60,7 @@ function integer (value: unknown, field: string, min: number, max: number): numb
 
 function stringMap (value: unknown, field: string, maxValueChars: number = LIMITS.metaValueChars): Record<string, string> {
   if (value === undefined || value === null) return {}
-  if (!isObject(value)) throw new InvalidEntryError(`${field} must be an object of strings`)
+  if (!isRecord(value)) throw new InvalidEntryError(`${field} must be an object of strings`)
   const keys = Object.keys(value)
   if (keys.length > LIMITS.metaKeys) throw new InvalidEntryError(`${field} has more than ${LIMITS.metaKeys} keys`)
   const result: Record<string, string> = {}
@@ -84,12 +80,12 @@ function stringList (value: unknown, field: string): string[] {
 
 function jsonObject (value: unknown, field: string): Record<string, unknown> | undefined {
   if (value === undefined || value === null) return undefined
-  if (!isObject(value)) throw new InvalidEntryError(`${field} must be an object`)
+  if (!isRecord(value)) throw new InvalidEntryError(`${field} must be an object`)
   return value
 }
 
 export function validateNodeRecord (value: unknown, node: string): NodeRecord {
-  if (!isObject(value)) throw new InvalidEntryError('node record must be an object')
+  if (!isRecord(value)) throw new InvalidEntryError('node record must be an object')
   const record: NodeRecord = {
     Node: text(value.Node, 'Node', LIMITS.nameChars, { nonEmpty: true, identifier: true }),
     ID: text(value.ID, 'ID', LIMITS.nameChars, { identifier: true }),
@@ -103,11 +99,11 @@ export function validateNodeRecord (value: unknown, node: string): NodeRecord {
 }
 
 export function validateServiceRecord (value: unknown, key?: string): ServiceRecord {
-  if (!isObject(value)) throw new InvalidEntryError('service record must be an object')
+  if (!isRecord(value)) throw new InvalidEntryError('service record must be an object')
   const kind = value.Kind ?? ''
   if (kind !== '' && kind !== 'connect-proxy') throw new InvalidEntryError('Kind must be "" or "connect-proxy"')
   const weights = value.Weights ?? { Passing: 1, Warning: 1 }
-  if (!isObject(weights)) throw new InvalidEntryError('Weights must be an object')
+  if (!isRecord(weights)) throw new InvalidEntryError('Weights must be an object')
   const record: ServiceRecord = {
     ID: text(value.ID, 'ID', LIMITS.nameChars, { nonEmpty: true, identifier: true }),
     Service: text(value.Service, 'Service', LIMITS.nameChars, { nonEmpty: true, identifier: true }),
@@ -124,7 +120,7 @@ export function validateServiceRecord (value: unknown, key?: string): ServiceRec
     if (Object.keys(tagged).length > LIMITS.metaKeys) throw new InvalidEntryError('TaggedAddresses has too many keys')
     record.TaggedAddresses = {}
     for (const [name, address] of Object.entries(tagged)) {
-      if (!isObject(address)) throw new InvalidEntryError(`TaggedAddresses.${name} must be an object`)
+      if (!isRecord(address)) throw new InvalidEntryError(`TaggedAddresses.${name} must be an object`)
       record.TaggedAddresses[name] = {
         Address: text(address.Address, `TaggedAddresses.${name}.Address`, LIMITS.addressChars),
         Port: integer(address.Port, `TaggedAddresses.${name}.Port`, 0, 65535),
@@ -147,7 +143,7 @@ export function validateServiceRecord (value: unknown, key?: string): ServiceRec
 }
 
 export function validateCheckRecord (value: unknown, key?: string): CheckRecord {
-  if (!isObject(value)) throw new InvalidEntryError('check record must be an object')
+  if (!isRecord(value)) throw new InvalidEntryError('check record must be an object')
   const status = value.Status
   if (typeof status !== 'string' || !HEALTH.has(status)) throw new InvalidEntryError('Status must be passing, warning, critical or maintenance')
   const record: CheckRecord = {
@@ -170,7 +166,7 @@ export function validateCheckRecord (value: unknown, key?: string): CheckRecord 
 }
 
 function validateHlc (value: unknown): Hlc {
-  if (!isObject(value)) throw new InvalidEntryError('hlc must be an object')
+  if (!isRecord(value)) throw new InvalidEntryError('hlc must be an object')
   return {
     wallMs: integer(value.wallMs, 'hlc.wallMs', 0, Number.MAX_SAFE_INTEGER),
     counter: integer(value.counter, 'hlc.counter', 0, 2 ** 31),
@@ -187,7 +183,7 @@ export function validateClusterKind (kind: unknown): string {
 
 /** Checks an untrusted entry and returns a clean copy of it; throws InvalidEntryError. */
 export function validateEntry (input: unknown): Entry {
-  if (!isObject(input)) throw new InvalidEntryError('entry must be an object')
+  if (!isRecord(input)) throw new InvalidEntryError('entry must be an object')
   const deleted = input.deleted
   if (typeof deleted !== 'boolean') throw new InvalidEntryError('deleted must be a boolean')
   if (deleted && input.value !== undefined) throw new InvalidEntryError('a tombstone carries no value')

@@ -4,7 +4,7 @@
 
 import type { CheckEntry } from './entry.ts'
 import type { CatalogState, Stored } from './state.ts'
-import type { CheckRecord, NodeRecord, ServiceRecord } from './types.ts'
+import type { CheckRecord, NodeRecord, ServiceRecord } from '../api/catalog-types.ts'
 
 /** A check as this agent keeps it: the replicated record plus the definition to re-run it. */
 export interface LocalCheck extends CheckRecord { Definition?: Record<string, unknown> }

@@ -5,7 +5,7 @@
 // entries that others hold.
 
 import type { CheckEntry, NodeEntry, NodeScopedEntry, ServiceEntry } from './entry.ts'
-import type { CheckRecord, NodeRecord, ServiceRecord } from './types.ts'
+import type { CheckRecord, NodeRecord, ServiceRecord } from '../api/catalog-types.ts'
 
 export class OwnEntries {
   readonly node: string

@@ -1,6 +1,7 @@
-// Read-side of the catalog: Consul's response shapes (PascalCase with CreateIndex/ModifyIndex)
-// built from the in-memory indexes. Every query starts from an index (service name, sidecar
-// destination, check status, node) so its cost follows the size of the answer, not the catalog.
+// Read-side of the catalog: Consul's response shapes (api/catalog-types.ts: PascalCase with
+// CreateIndex/ModifyIndex) built from the in-memory indexes. Every query starts from an index
+// (service name, sidecar destination, check status, node) so its cost follows the size of the
+// answer, not the catalog.
 // Nodes that left are invisible; every visible node carries the synthesized `serfHealth` check.
 // Result objects are built once per stored record and shared between answers (records are
 // replaced, never mutated, on change), so a query allocates little more than its arrays: callers
@@ -8,40 +9,7 @@
 
 import type { CatalogState, NodeState, ServiceRef, Stored } from './state.ts'
 import type { CheckEntry, ServiceEntry } from './entry.ts'
-import type { CheckRecord, HealthStatus, NodeRecord, ServiceRecord } from './types.ts'
-
-export interface Indexed { CreateIndex: number, ModifyIndex: number }
-export type NodeResult = NodeRecord & Indexed
-export type ServiceResult = ServiceRecord & Indexed
-export type HealthCheckResult = CheckRecord & { Node: string } & Indexed
-
-/** One element of /v1/catalog/service/:service. */
-export interface ServiceNodeResult extends Indexed {
-  ID: string
-  Node: string
-  Address: string
-  Datacenter: string
-  TaggedAddresses: Record<string, string>
-  NodeMeta: Record<string, string>
-  ServiceKind: string
-  ServiceID: string
-  ServiceName: string
-  ServiceTags: string[]
-  ServiceAddress: string
-  ServiceTaggedAddresses: Record<string, { Address: string, Port: number }>
-  ServiceWeights: { Passing: number, Warning: number }
-  ServiceMeta: Record<string, string>
-  ServicePort: number
-  ServiceEnableTagOverride: boolean
-  ServiceProxy: ServiceRecord['Proxy'] | Record<string, never>
-  ServiceConnect: NonNullable<ServiceRecord['Connect']>
-}
-
-/** One element of /v1/health/service/:service. */
-export interface HealthServiceResult { Node: NodeResult, Service: ServiceResult, Checks: HealthCheckResult[] }
-
-/** /v1/catalog/node/:node. */
-export interface NodeServicesResult { Node: NodeResult, Services: Record<string, ServiceResult> }
+import type { HealthCheckResult, HealthServiceResult, HealthStatus, NodeResult, NodeServicesResult, ServiceNodeResult, ServiceRecord, ServiceResult } from '../api/catalog-types.ts'
 
 export const SERF_CHECK_ID = 'serfHealth'
 

@@ -7,7 +7,7 @@
 import type { CheckEntry, ClusterEntry, Entry, NodeEntry, NodeScopedEntry, ServiceEntry } from './entry.ts'
 import { entryFingerprint, fnv1a } from './entry.ts'
 import { compareHlc } from './hlc.ts'
-import type { HealthStatus } from './types.ts'
+import type { HealthStatus } from '../api/catalog-types.ts'
 
 export type Liveness = 'alive' | 'failed' | 'left' | 'reaped'
 

@@ -2,7 +2,7 @@
 // or an array of entries per file, shared by `mesh config write` and `mesh config apply`.
 
 import { InputFileError, UsageError } from './errors.ts'
-import { isObject } from './input-file.ts'
+import { isRecord } from '../api/guards.ts'
 
 export interface ConfigEntry extends Record<string, unknown> {
   Kind: string
@@ -32,7 +32,7 @@ export function entriesFromFile (path: string, content: unknown): ConfigEntry[] 
   if (entries.length === 0) throw new InputFileError(path, 'holds no configuration entry')
   return entries.map((entry: unknown, index) => {
     const where = entries.length === 1 ? 'the entry' : `entry ${index + 1}`
-    if (!isObject(entry)) throw new InputFileError(path, `${where} must be a JSON object`)
+    if (!isRecord(entry)) throw new InputFileError(path, `${where} must be a JSON object`)
     if (typeof entry.Kind !== 'string' || !KIND.test(entry.Kind)) throw new InputFileError(path, `${where} needs a "Kind" such as "service-defaults"`)
     if (typeof entry.Name !== 'string' || entry.Name === '' || /[\s/]/.test(entry.Name)) {
       throw new InputFileError(path, `${where} needs a "Name" without spaces or "/"`)

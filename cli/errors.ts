@@ -18,35 +18,6 @@ export class UsageError extends CliError {
   }
 }
 
-/** No HTTP answer at all: refused, unknown host, timeout, reset. */
-export class AgentUnreachableError extends CliError {
-  constructor (httpAddr: string, reason: string) {
-    super('MESH_ERR_CLI_AGENT_UNREACHABLE', `cannot reach the agent at ${httpAddr}: ${reason}`)
-    this.name = 'AgentUnreachableError'
-  }
-}
-
-/** The agent answered with a non-2xx status; the message carries its body text. */
-export class AgentResponseError extends CliError {
-  readonly statusCode: number
-  readonly body: string
-  constructor (method: string, path: string, statusCode: number, body: string) {
-    const detail = body.trim() === '' ? '' : `: ${body.trim()}`
-    super('MESH_ERR_CLI_AGENT_STATUS', `${method} ${path} failed with ${statusCode}${detail}`)
-    this.name = 'AgentResponseError'
-    this.statusCode = statusCode
-    this.body = body
-  }
-}
-
-/** The agent answered 2xx with something that is not the JSON the command expects. */
-export class BadResponseError extends CliError {
-  constructor (method: string, path: string, problem: string) {
-    super('MESH_ERR_CLI_BAD_RESPONSE', `${method} ${path} returned an unexpected body: ${problem}`)
-    this.name = 'BadResponseError'
-  }
-}
-
 /** A file or directory given to the command cannot be read, is not JSON, or has the wrong shape. */
 export class InputFileError extends CliError {
   /** `path` "-" is stdin, as the commands accept it. */

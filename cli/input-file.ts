@@ -19,6 +19,3 @@ export function readJsonFile (path: string): unknown {
   }
 }
 
-export function isObject (value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}

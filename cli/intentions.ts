@@ -2,9 +2,9 @@
 // the create-unless-exists rule of `consul intention create`, and validation of intentions files
 // (plain intentions or service-intentions config entries, L7 permissions included).
 
-import type { AgentClient } from './client.ts'
+import type { AgentClient } from '../api/agent-client.ts'
 import { AlreadyExistsError, InputFileError, UsageError } from './errors.ts'
-import { isObject } from './input-file.ts'
+import { isRecord } from '../api/guards.ts'
 
 export interface Intention {
   ID?: string
@@ -59,7 +59,7 @@ export async function createIntention (
 
 /** One source of a service-intentions entry: exactly one of Action (L4) or Permissions (L7). */
 export function validateSource (path: string, where: string, source: unknown): Record<string, unknown> {
-  if (!isObject(source)) throw new InputFileError(path, `${where} must be a JSON object`)
+  if (!isRecord(source)) throw new InputFileError(path, `${where} must be a JSON object`)
   if (typeof source.Name !== 'string' || source.Name === '') throw new InputFileError(path, `${where} needs a "Name"`)
   const hasAction = source.Action !== undefined && source.Action !== ''
   const hasPermissions = source.Permissions !== undefined && source.Permissions !== null
@@ -75,11 +75,11 @@ export function validateSource (path: string, where: string, source: unknown): R
     }
     source.Permissions.forEach((permission: unknown, index: number) => {
       const at = `${where} permission ${index + 1}`
-      if (!isObject(permission)) throw new InputFileError(path, `${at} must be a JSON object`)
+      if (!isRecord(permission)) throw new InputFileError(path, `${at} must be a JSON object`)
       if (!INTENTION_ACTIONS.includes(permission.Action as string)) {
         throw new InputFileError(path, `${at} has Action "${String(permission.Action)}"; expected allow or deny`)
       }
-      if (!isObject(permission.HTTP)) throw new InputFileError(path, `${at} needs an "HTTP" match object`)
+      if (!isRecord(permission.HTTP)) throw new InputFileError(path, `${at} needs an "HTTP" match object`)
     })
   }
   return source
@@ -98,7 +98,7 @@ export function parseIntentionsFile (path: string, content: unknown): Intentions
   if (items.length === 0) throw new InputFileError(path, 'holds no intention')
   return items.map((item: unknown, index): IntentionsFileItem => {
     const where = items.length === 1 ? 'the intention' : `item ${index + 1}`
-    if (!isObject(item)) throw new InputFileError(path, `${where} must be a JSON object`)
+    if (!isRecord(item)) throw new InputFileError(path, `${where} must be a JSON object`)
     if (item.Kind !== undefined) {
       if (item.Kind !== 'service-intentions') {
         throw new InputFileError(path, `${where} is a "${String(item.Kind)}" entry; intentions apply takes service-intentions (use mesh config write for other kinds)`)

@@ -3,7 +3,7 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { resolveHttpAddr } from './addresses.ts'
-import { AgentClient } from './client.ts'
+import { AgentClient } from '../api/agent-client.ts'
 import { CliError } from './errors.ts'
 import type { OutputFormat } from './output.ts'
 

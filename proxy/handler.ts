@@ -79,19 +79,6 @@ export function compose (...layers: Layer[]): (terminal: Handler) => Handler {
   return (terminal) => layers.reduceRight<Handler>((next, layer) => layer(next), terminal)
 }
 
-/** Timers and clock injected into layers so tests control time. */
-export interface Clock {
-  now: () => number
-  setTimeout: (callback: () => void, delayMs: number) => unknown
-  clearTimeout: (handle: unknown) => void
-}
-
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout)
-}
-
 /** A value swapped atomically by Sidecar.update(); layers read `.current` per request. */
 export interface Cell<T> {
   current: T

@@ -18,7 +18,8 @@ import type { Logger } from 'pino'
 import { ConnectionTracker } from './connections.ts'
 import { ConnectionDeniedError, PeerIdentityError } from './errors.ts'
 import { compose } from './handler.ts'
-import type { Cell, Clock, ForwardTarget, Handler, Layer, PeerIdentity } from './handler.ts'
+import type { Clock } from '../api/clock.ts'
+import type { Cell, ForwardTarget, Handler, Layer, PeerIdentity } from './handler.ts'
 import { forwarder } from './forward.ts'
 import { authorizeLayer } from './layers/authorize.ts'
 import { concurrencyLayer } from './layers/concurrency.ts'
@@ -33,7 +34,7 @@ import { serveHttp1 } from './http1.ts'
 import { badRequestOnClientError, serve } from './serve.ts'
 import type { ServeContext } from './serve.ts'
 import type { ProxySnapshot } from './snapshot.ts'
-import { peerServiceId } from './spiffe.ts'
+import { peerServiceId } from './peer-identity.ts'
 import { splice } from './tcp.ts'
 import type { IdSource, SpanRing } from './traces.ts'
 
@@ -153,7 +154,7 @@ export function startInbound (init: InboundInit): Inbound {
       direction: 'inbound',
       destination: snapshot.serviceName,
       source,
-      now: init.clock.now,
+      now: () => init.clock.nowMs(),
       draining: () => connections.draining,
       connection
     }

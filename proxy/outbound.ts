@@ -23,7 +23,8 @@ import { EndpointPool } from './endpoint-pool.ts'
 import type { OutlierInit } from './endpoint-pool.ts'
 import { forwarder } from './forward.ts'
 import { compose } from './handler.ts'
-import type { Cell, Clock, Handler, Layer, PeerIdentity } from './handler.ts'
+import type { Clock } from '../api/clock.ts'
+import type { Cell, Handler, Layer, PeerIdentity } from './handler.ts'
 import { balanceLayer } from './layers/balance.ts'
 import { concurrencyLayer } from './layers/concurrency.ts'
 import { connectTimeoutLayer } from './layers/connect-timeout.ts'
@@ -94,7 +95,7 @@ function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Dispatcher
     requestTimeoutLayer({ timeoutMs: view(() => upstream.current.requestTimeoutMs), clock: init.clock }),
     splitLayer({ split: view(() => upstream.current.split), random: init.random }),
     retryLayer({
-      budget: new RetryBudget(init.clock.now(), init.retryBudget),
+      budget: new RetryBudget(init.clock.nowMs(), init.retryBudget),
       clock: init.clock,
       onRetry: (reason) => { init.metrics.recordRetry(destination(), reason) }
     }),
@@ -119,7 +120,7 @@ export function startOutbound (init: OutboundInit): Outbound {
     outlier: init.outlier,
     onEjection: (endpoint, untilMs) => {
       init.metrics.recordEjection(upstream.current.destinationName)
-      init.log.warn({ endpoint: endpoint.id, ejectedForMs: untilMs - init.clock.now() }, 'endpoint ejected by outlier detection')
+      init.log.warn({ endpoint: endpoint.id, ejectedForMs: untilMs - init.clock.nowMs() }, 'endpoint ejected by outlier detection')
     }
   })
   const handler = buildOutboundHandler(init, pool)
@@ -129,7 +130,7 @@ export function startOutbound (init: OutboundInit): Outbound {
     direction: 'outbound',
     destination: upstream.current.destinationName,
     source: init.self.current,
-    now: init.clock.now,
+    now: () => init.clock.nowMs(),
     draining: () => connections.draining,
     connection
   })
@@ -169,14 +170,14 @@ export function startOutbound (init: OutboundInit): Outbound {
 
   const acceptTcp = (socket: Socket): void => {
     connections.track(socket)
-    const state = pool.pick(null, null, init.clock.now())
+    const state = pool.pick(null, null, init.clock.nowMs())
     if (state === null) {
       init.log.warn({ upstream: upstream.current.destinationName }, 'tcp upstream has no healthy endpoint')
       socket.destroy()
       return
     }
     const lease = pool.begin(state)
-    const startMs = init.clock.now()
+    const startMs = init.clock.nowMs()
     let connected = false
     const remote = tlsConnect({
       host: state.endpoint.address,
@@ -186,12 +187,12 @@ export function startOutbound (init: OutboundInit): Outbound {
     }, () => {
       connected = true
       remote.setNoDelay(true)
-      pool.end(state, lease, init.clock.now() - startMs, 'success', init.clock.now())
+      pool.end(state, lease, init.clock.nowMs() - startMs, 'success', init.clock.nowMs())
       splice(socket, remote)
     })
     remote.once('error', (error) => {
       if (connected) return
-      pool.end(state, lease, init.clock.now() - startMs, 'connection-failure', init.clock.now())
+      pool.end(state, lease, init.clock.nowMs() - startMs, 'connection-failure', init.clock.nowMs())
       init.log.warn({ endpoint: state.endpoint.id, err: error }, 'tcp upstream connection failed')
       socket.destroy()
     })

@@ -10,7 +10,7 @@ import type { PeerCertificate, SecureContext } from 'node:tls'
 import { Http1Pool } from './client.ts'
 import { UpstreamIdentityError } from './errors.ts'
 import type { Endpoint, TlsMaterial } from './snapshot.ts'
-import { uriSans } from './spiffe.ts'
+import { uriSans } from './peer-identity.ts'
 
 /** Connections kept per destination; beyond this requests queue in the pool. */
 const MAX_CONNECTIONS_PER_DESTINATION = 256

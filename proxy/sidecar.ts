@@ -11,8 +11,9 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { OutlierInit } from './endpoint-pool.ts'
 import { InvalidSnapshotError } from './errors.ts'
-import { systemClock } from './handler.ts'
-import type { Cell, Clock, PeerIdentity } from './handler.ts'
+import { monotonicClock } from '../api/clock.ts'
+import type { Clock } from '../api/clock.ts'
+import type { Cell, PeerIdentity } from './handler.ts'
 import { startInbound } from './inbound.ts'
 import type { Inbound } from './inbound.ts'
 import { ProxyMetrics } from './metrics.ts'
@@ -22,7 +23,7 @@ import type { Outbound } from './outbound.ts'
 import { createAppPool, retirePool, secureContextFor } from './pools.ts'
 import type { RetryBudgetInit } from './retry-budget.ts'
 import type { ProxySnapshot, TlsMaterial, UpstreamSnapshot } from './snapshot.ts'
-import { formatServiceSpiffeId } from './spiffe.ts'
+import { formatServiceSpiffeId } from '../api/spiffe.ts'
 import { IdSource, SpanRing } from './traces.ts'
 import type { Span } from './traces.ts'
 import { validateSnapshot } from './validate.ts'
@@ -87,7 +88,8 @@ function sameTls (a: TlsMaterial, b: TlsMaterial): boolean {
 export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
   validateSnapshot(init.snapshot)
   const log = (init.log ?? pino({ level: 'silent' })).child({ component: 'mesh:proxy', proxy: init.snapshot.proxyId })
-  const clock: Clock = init.now === undefined ? systemClock : { ...systemClock, now: init.now }
+  // Durations are measured on the monotonic clock; `now` lets tests set the time.
+  const clock: Clock = init.now === undefined ? monotonicClock : { ...monotonicClock, nowMs: init.now }
   const random = init.random ?? Math.random
   const metrics = new ProxyMetrics(init.snapshot.proxyId, init.metricsRegistry)
   const ring = new SpanRing(init.traceCapacity ?? 1024)
@@ -195,7 +197,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
     metrics: () => metrics.registry.metrics(),
 
     stats: () => {
-      const nowMs = clock.now()
+      const nowMs = clock.nowMs()
       const upstreams: SidecarStats['upstreams'] = {}
       let outboundConnections = 0
       for (const [name, { outbound }] of outbounds) {

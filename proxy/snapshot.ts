@@ -3,6 +3,8 @@
 // reads LevelDB or gossip; a new snapshot replaces the old one atomically and live traffic
 // keeps flowing across the change.
 
+import type { Authorizer } from '../api/authorizer.ts'
+
 export type ProxyProtocol = 'tcp' | 'http' | 'http2'
 
 export interface TlsMaterial {
@@ -83,24 +85,6 @@ export interface UpstreamSnapshot {
   /** Faults injected on requests this service sends to the upstream. */
   faults?: FaultInjection[]
 }
-
-export interface AuthorizeRequest {
-  /** SPIFFE URI SAN of the caller's client certificate. */
-  sourceSpiffeId: string
-  /** Caller service name parsed from the SPIFFE ID. */
-  sourceService: string
-  /** Absent for an L4 (connection) decision. */
-  http?: { method: string, path: string, headers: Record<string, string | string[] | undefined> }
-}
-
-export interface AuthorizeDecision {
-  allowed: boolean
-  /** Human-readable reason, returned in 403 bodies and logs. */
-  reason: string
-}
-
-/** Intention evaluation for this proxy's destination service; pure and cached by the caller. */
-export type Authorizer = (request: AuthorizeRequest) => AuthorizeDecision
 
 export interface ProxySnapshot {
   /** ID of the proxy service itself (e.g. `web-sidecar-proxy`). */

@@ -1,19 +1,21 @@
 // `mesh proxy --sidecar-for ID`: a sidecar in its own process, configured only through the local
 // agent's HTTP API. It claims the sidecar from the agent (which then stops its in-process copy),
-// renews the claim while it runs, and rebuilds its snapshot whenever a blocking query on the
-// catalog (registrations, health, intentions and config entries all move its index) or on the
-// service's leaf certificate returns. On SIGINT/SIGTERM it drains, releases the claim and exits.
+// renews the claim while it runs, and applies the snapshot the agent builds for it
+// (`GET /v1/mesh/proxy/:id/snapshot`, the same one an in-process sidecar would run), blocking on it
+// so every change of the catalog, intentions, config entries or the leaf certificate is applied.
+// It knows nothing of the catalog: it only turns that JSON into a ProxySnapshot. On SIGINT/SIGTERM
+// it drains, releases the claim and exits.
 
 import { pino } from 'pino'
 import type { Logger } from 'pino'
-import type { StandaloneProxyOptions } from '../cli/proxy-options.ts'
-import type { HealthServiceResult } from '../catalog/queries.ts'
-import type { ServiceRecord } from '../catalog/types.ts'
-import { IntentionStore } from '../catalog/intentions/index.ts'
-import { validateStoredIntention } from '../catalog/intentions/validate.ts'
-import type { Intention } from '../catalog/intentions/model.ts'
-import { compileFilter } from '../catalog/filter.ts'
-import { buildProxySnapshot } from './build-snapshot.ts'
+import { AgentClient, AgentResponseError } from '../api/agent-client.ts'
+import type { AgentAnswer } from '../api/agent-client.ts'
+import type { StandaloneProxyOptions } from '../api/proxy-options.ts'
+import type { ServiceRecord } from '../api/catalog-types.ts'
+import { IntentionStore } from '../api/intentions/index.ts'
+import { validateStoredIntention } from '../api/intentions/validate.ts'
+import type { Intention } from '../api/intentions/model.ts'
+import { parseSidecarSnapshotBody } from './snapshot-wire.ts'
 import { startSidecar } from './sidecar.ts'
 import type { Sidecar } from './sidecar.ts'
 import type { ProxySnapshot } from './snapshot.ts'
@@ -21,6 +23,8 @@ import type { ProxySnapshot } from './snapshot.ts'
 const CLAIM_TTL = '30s'
 const CLAIM_RENEW_MS = 10_000
 const WAIT = '60s'
+/** The agent answers a blocking query within its wait plus up to wait/16 of jitter. */
+const BLOCKING_TIMEOUT_MS = 60_000 * (1 + 1 / 16) + 10_000
 const RETRY_MS = 2000
 
 export class StandaloneProxyError extends Error {
@@ -31,87 +35,45 @@ export class StandaloneProxyError extends Error {
   }
 }
 
-interface Answer<T> { status: number, index: number, body: T }
+interface Inputs { snapshot: ProxySnapshot, index: number }
 
-class AgentClient {
-  private readonly base: string
-  constructor (base: string) { this.base = base.replace(/\/$/, '') }
-
-  async call<T> (method: string, path: string, signal?: AbortSignal): Promise<Answer<T>> {
-    let response: Response
-    try {
-      response = await fetch(this.base + path, { method, signal })
-    } catch (error) {
-      if (signal?.aborted === true) throw error
-      throw new StandaloneProxyError(`cannot reach the agent at ${this.base}: ${(error as Error).message}`)
-    }
-    const text = await response.text()
-    if (response.status >= 500 || (response.status >= 400 && response.status !== 404)) {
-      throw new StandaloneProxyError(`${method} ${path.split('?')[0]} failed with ${response.status}: ${text.trim()}`)
-    }
-    let body: unknown
-    try { body = text === '' ? undefined : JSON.parse(text) } catch { body = text }
-    return { status: response.status, index: Number(response.headers.get('x-consul-index') ?? 0), body: body as T }
+/**
+ * The snapshot the agent builds for this sidecar, with the authorizer made here from the
+ * intentions it sends (an intention that does not validate is ignored, as the agent ignores it).
+ * With `index`, waits until the snapshot's inputs move past it (or `wait` passes).
+ */
+async function fetchSnapshot (client: AgentClient, proxyId: string, log: Logger, index?: number, signal?: AbortSignal): Promise<Inputs> {
+  const path = `/v1/mesh/proxy/${encodeURIComponent(proxyId)}/snapshot`
+  const blocking = index === undefined ? {} : { query: { index: String(index), wait: WAIT }, signal, timeoutMs: BLOCKING_TIMEOUT_MS }
+  let answer: AgentAnswer<unknown>
+  try {
+    answer = await client.exchange<unknown>('GET', path, blocking)
+  } catch (error) {
+    if (error instanceof AgentResponseError && error.statusCode === 404) throw new StandaloneProxyError(`no connect-proxy service "${proxyId}" is registered on this agent`)
+    throw error
   }
-}
-
-interface Inputs { snapshot: ProxySnapshot, catalogIndex: number, leafIndex: number }
-
-async function gather (client: AgentClient, proxyId: string, log: Logger): Promise<Inputs> {
-  const proxy = await client.call<ServiceRecord & { Kind?: string }>('GET', `/v1/agent/service/${encodeURIComponent(proxyId)}`)
-  if (proxy.status === 404 || proxy.body.Proxy === undefined) throw new StandaloneProxyError(`no connect-proxy service "${proxyId}" is registered on this agent`)
-  const destination = proxy.body.Proxy.DestinationServiceName
-  const [self, roots, leaf, catalog, intentions] = await Promise.all([
-    client.call<{ Config: { NodeName: string, Datacenter: string, DefaultIntentionPolicy?: 'allow' | 'deny' }, Member: { Addr: string } | null }>('GET', '/v1/agent/self'),
-    client.call<{ TrustDomain: string, Roots: Array<{ RootCert: string }> }>('GET', '/v1/agent/connect/ca/roots'),
-    client.call<{ CertPEM: string, PrivateKeyPEM: string }>('GET', `/v1/agent/connect/ca/leaf/${encodeURIComponent(destination)}`),
-    client.call<Record<string, string[]>>('GET', '/v1/catalog/services'),
-    client.call<unknown[]>('GET', '/v1/connect/intentions'),
-  ])
-  const store = new IntentionStore({ defaultPolicy: self.body.Config.DefaultIntentionPolicy ?? 'deny', log })
+  const { snapshot, intentions, defaultPolicy } = parseSidecarSnapshotBody(answer.body)
   const valid: Intention[] = []
-  for (const raw of intentions.body) {
+  for (const raw of intentions) {
     try { valid.push(validateStoredIntention(raw)) } catch (error) { log.warn({ err: (error as Error).message }, 'ignored an invalid intention') }
   }
-  store.replaceAll(valid)
-  const names = [destination, ...(proxy.body.Proxy.Upstreams ?? []).map((upstream) => upstream.DestinationName)]
-  const entries = new Map<string, Record<string, unknown>>()
-  const sidecars = new Map<string, HealthServiceResult[]>()
-  await Promise.all(names.flatMap((name) => [
-    ...['service-defaults', 'service-resolver', 'service-splitter'].map(async (kind) => {
-      const answer = await client.call<Record<string, unknown>>('GET', `/v1/config/${kind}/${encodeURIComponent(name)}`)
-      if (answer.status === 200) entries.set(`${kind}/${name}`, answer.body)
-    }),
-    (async () => { sidecars.set(name, (await client.call<HealthServiceResult[]>('GET', `/v1/health/connect/${encodeURIComponent(name)}`)).body) })(),
-  ]))
-  const global = await client.call<Record<string, unknown>>('GET', '/v1/config/proxy-defaults/global')
-  if (global.status === 200) entries.set('proxy-defaults/global', global.body)
-  const snapshot = buildProxySnapshot({
-    proxy: proxy.body,
-    nodeAddress: self.body.Member?.Addr ?? '127.0.0.1',
-    trustDomain: roots.body.TrustDomain,
-    datacenter: self.body.Config.Datacenter,
-    leaf: leaf.body,
-    rootsPem: roots.body.Roots.map((root) => root.RootCert),
-    configEntry: (kind, name) => entries.get(`${kind}/${name}`),
-    sidecarsOf: (service) => sidecars.get(service) ?? [],
-    authorizer: (name, protocol) => store.authorizer(name, { protocol }),
-    compileFilter,
-    warn: (message) => log.warn(message),
-  })
-  return { snapshot, catalogIndex: catalog.index, leafIndex: leaf.index }
+  const store = new IntentionStore({ defaultPolicy, intentions: valid, log })
+  return {
+    snapshot: { ...snapshot, authorize: store.authorizer(snapshot.serviceName, { protocol: snapshot.inbound.protocol }) },
+    index: answer.index,
+  }
 }
 
 export async function runStandaloneProxy (options: StandaloneProxyOptions): Promise<void> {
   const root = pino({ level: options.logLevel ?? 'info', base: undefined })
   const log = root.child({ component: 'mesh:standalone', sidecarFor: options.sidecarFor })
   const client = new AgentClient(options.httpAddr)
-  const services = await client.call<Record<string, ServiceRecord>>('GET', '/v1/agent/services')
-  const proxy = Object.values(services.body).find((service) =>
+  const services = await client.get<Record<string, ServiceRecord>>('/v1/agent/services')
+  const proxy = Object.values(services).find((service) =>
     service.Kind === 'connect-proxy' && (service.ID === options.sidecarFor || service.Proxy?.DestinationServiceID === options.sidecarFor))
   if (proxy === undefined) throw new StandaloneProxyError(`no sidecar is registered for "${options.sidecarFor}" on the agent at ${options.httpAddr}`)
   const proxyId = proxy.ID
-  const claim = async (): Promise<void> => { await client.call('PUT', `/v1/mesh/proxy/${encodeURIComponent(proxyId)}/claim?ttl=${CLAIM_TTL}`) }
+  const claim = async (): Promise<void> => { await client.put(`/v1/mesh/proxy/${encodeURIComponent(proxyId)}/claim`, undefined, { ttl: CLAIM_TTL }) }
   await claim()
   const renew = setInterval(() => { claim().catch((error: Error) => log.warn({ err: error.message }, 'claim renewal failed')) }, CLAIM_RENEW_MS)
 
@@ -121,7 +83,7 @@ export async function runStandaloneProxy (options: StandaloneProxyOptions): Prom
   // The agent's in-process copy needs a moment to release the listener after the claim.
   for (let attempt = 0; sidecar === undefined; attempt++) {
     try {
-      inputs = await gather(client, proxyId, log)
+      inputs = await fetchSnapshot(client, proxyId, log)
       sidecar = await startSidecar({ snapshot: inputs.snapshot, log: root })
     } catch (error) {
       if (attempt >= 10) { clearInterval(renew); throw error }
@@ -135,25 +97,15 @@ export async function runStandaloneProxy (options: StandaloneProxyOptions): Prom
     abort.abort()
     clearInterval(renew)
     await sidecar?.stop({ drainMs: 5000 })
-    await client.call('DELETE', `/v1/mesh/proxy/${encodeURIComponent(proxyId)}/claim`).catch(() => {})
+    await client.delete(`/v1/mesh/proxy/${encodeURIComponent(proxyId)}/claim`).catch(() => {})
     process.exit(0)
   }
   process.once('SIGINT', () => { void shutdown() })
   process.once('SIGTERM', () => { void shutdown() })
 
-  const destination = inputs!.snapshot.serviceName
   while (!abort.signal.aborted) {
     try {
-      const current = inputs!
-      // Whichever changes first: the catalog (health, intentions, config) or the leaf (rotation).
-      const race = new AbortController()
-      const signal = AbortSignal.any([abort.signal, race.signal])
-      await Promise.race([
-        client.call('GET', `/v1/catalog/services?index=${current.catalogIndex}&wait=${WAIT}`, signal),
-        client.call('GET', `/v1/agent/connect/ca/leaf/${encodeURIComponent(destination)}?index=${current.leafIndex}&wait=${WAIT}`, signal),
-      ])
-      race.abort()
-      inputs = await gather(client, proxyId, log)
+      inputs = await fetchSnapshot(client, proxyId, log, inputs!.index, abort.signal)
       await sidecar.update(inputs.snapshot)
     } catch (error) {
       if (abort.signal.aborted) break

@@ -16,7 +16,7 @@ function files (dir: string, suffix: string): string[] {
 }
 
 const inSource = new Set<string>()
-for (const folder of ['agent', 'catalog', 'ca', 'proxy', 'cli']) {
+for (const folder of ['api', 'agent', 'catalog', 'ca', 'proxy', 'cli']) {
   for (const file of files(join(root, folder), '.ts')) {
     for (const match of readFileSync(file, 'utf8').matchAll(CODE)) inSource.add(match[0])
   }

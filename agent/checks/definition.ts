@@ -4,6 +4,7 @@
 // since anything read back from disk is input like any other.
 
 import { InvalidCheckDefinitionError } from './errors.ts'
+import { isRecord } from '../../api/guards.ts'
 
 export type CheckType = 'http' | 'tcp' | 'ttl' | 'grpc' | 'script' | 'alias'
 
@@ -63,9 +64,6 @@ export interface AliasCheckSpec extends CommonSpec {
 
 export type CheckSpec = HttpCheckSpec | TcpCheckSpec | GrpcCheckSpec | ScriptCheckSpec | TtlCheckSpec | AliasCheckSpec
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-
 function expect (record: Record<string, unknown>, field: string, type: 'string' | 'number' | 'boolean', optional = false): void {
   const value = record[field]
   if (value === undefined && optional) return
@@ -76,7 +74,7 @@ function expect (record: Record<string, unknown>, field: string, type: 'string' 
 
 /** Validates a persisted definition; throws InvalidCheckDefinitionError naming the bad field. */
 export function parseCheckSpec (value: unknown): CheckSpec {
-  if (!isObject(value)) throw new InvalidCheckDefinitionError('not an object')
+  if (!isRecord(value)) throw new InvalidCheckDefinitionError('not an object')
   for (const field of ['SuccessBeforePassing', 'FailuresBeforeCritical', 'FailuresBeforeWarning', 'DeregisterCriticalServiceAfterMs']) {
     expect(value, field, 'number', true)
   }
@@ -102,7 +100,7 @@ export function parseCheckSpec (value: unknown): CheckSpec {
     for (const field of ['HTTP', 'Method', 'Body', 'TLSServerName']) expect(value, field, 'string')
     expect(value, 'TLSSkipVerify', 'boolean')
     const header = value.Header
-    if (!isObject(header) || !Object.values(header).every(values => Array.isArray(values) && values.every(item => typeof item === 'string'))) {
+    if (!isRecord(header) || !Object.values(header).every(values => Array.isArray(values) && values.every(item => typeof item === 'string'))) {
       throw new InvalidCheckDefinitionError('Header must map names to arrays of strings')
     }
   } else if (value.Type === 'tcp') {

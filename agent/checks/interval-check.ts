@@ -4,7 +4,7 @@
 //   registered together (an agent restart, a config file with many services) do not all fire at
 //   the same instant.
 // - The next round is scheduled when a round ends, so rounds never overlap, however slow.
-// - Each round gets an AbortSignal that aborts after the timeout (through the scheduler, so fake
+// - Each round gets an AbortSignal that aborts after the timeout (through the clock, so fake
 //   clocks control it too) and when the check stops; a probe that still throws is critical with
 //   the error as output.
 // - Intervals below MIN_INTERVAL_MS are raised to it: a check every few milliseconds would load
@@ -16,7 +16,7 @@
 import { CheckTimeoutError } from './errors.ts'
 import { StatusHandler } from './status-handler.ts'
 import type { StatusThresholds } from './status-handler.ts'
-import type { TimerHandle } from './scheduler.ts'
+import type { TimerHandle } from '../../api/clock.ts'
 import type { CheckComponents, CheckProbe, CheckResult, RunningCheck } from './types.ts'
 
 export const MIN_INTERVAL_MS = 1000
@@ -56,12 +56,12 @@ export class IntervalCheck implements RunningCheck {
     if (this.running) return
     this.running = true
     const firstDelayMs = Math.floor(this.components.random() * this.intervalMs)
-    this.timer = this.components.scheduler.setTimer(firstDelayMs, () => { void this.round() })
+    this.timer = this.components.clock.setTimer(() => { void this.round() }, firstDelayMs)
   }
 
   stop (): void {
     this.running = false
-    this.timer?.cancel()
+    this.components.clock.clearTimer(this.timer)
     this.timer = undefined
     this.inFlight?.abort(new Error('check stopped'))
     this.inFlight = undefined
@@ -70,18 +70,18 @@ export class IntervalCheck implements RunningCheck {
   private async round (): Promise<void> {
     const controller = new AbortController()
     this.inFlight = controller
-    const timeout = this.components.scheduler.setTimer(this.timeoutMs, () => controller.abort(new CheckTimeoutError(this.timeoutMs)))
+    const timeout = this.components.clock.setTimer(() => controller.abort(new CheckTimeoutError(this.timeoutMs)), this.timeoutMs)
     let result: CheckResult
     try {
       result = await this.probe.check(controller.signal)
     } catch (error) {
       result = { status: 'critical', output: (error as Error).message }
     } finally {
-      timeout.cancel()
+      this.components.clock.clearTimer(timeout)
     }
     if (!this.running || this.inFlight !== controller) return
     this.inFlight = undefined
     this.statusHandler.update(this.checkId, result.status, result.output)
-    this.timer = this.components.scheduler.setTimer(this.intervalMs, () => { void this.round() })
+    this.timer = this.components.clock.setTimer(() => { void this.round() }, this.intervalMs)
   }
 }

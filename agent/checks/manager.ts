@@ -4,7 +4,7 @@
 // from persisted definitions take the same path. It is also the notifier every check reports to:
 // it drops repeated results, serialises writes to the catalog in report order, tracks since when
 // each check is critical and, on a timer, deregisters services whose check stayed critical longer
-// than DeregisterCriticalServiceAfter. All time goes through the injected scheduler.
+// than DeregisterCriticalServiceAfter. All time goes through the injected clock.
 
 import pino from 'pino'
 import type { Logger } from 'pino'
@@ -15,8 +15,8 @@ import { DEFAULT_DEREGISTER_CRITICAL_MIN_MS, DEFAULT_REAP_INTERVAL_MS, servicesT
 import { parseCheckSpec } from './definition.ts'
 import type { CheckSpec } from './definition.ts'
 import { CheckNotFoundError, NotTtlCheckError } from './errors.ts'
-import { systemScheduler } from './scheduler.ts'
-import type { Scheduler, TimerHandle } from './scheduler.ts'
+import { systemClock } from '../../api/clock.ts'
+import type { Clock, TimerHandle } from '../../api/clock.ts'
 import { TtlCheck } from './ttl-check.ts'
 import type { CheckNotifier, CheckStatus, RunningCheck } from './types.ts'
 import type { Startable } from '../lifecycle.ts'
@@ -34,7 +34,7 @@ export interface CheckManagerInit {
 
 export interface CheckManagerComponents {
   catalog: LocalCatalog
-  scheduler?: Scheduler
+  clock?: Clock
   random?: () => number
 }
 
@@ -50,7 +50,7 @@ interface Entry {
 export class CheckManager implements CheckNotifier, Startable {
   readonly enableScriptChecks: boolean
   private readonly catalog: LocalCatalog
-  private readonly scheduler: Scheduler
+  private readonly clock: Clock
   private readonly random: () => number
   private readonly log: Logger
   private readonly nodeName: string
@@ -69,7 +69,7 @@ export class CheckManager implements CheckNotifier, Startable {
 
   constructor (init: CheckManagerInit, components: CheckManagerComponents) {
     this.catalog = components.catalog
-    this.scheduler = components.scheduler ?? systemScheduler
+    this.clock = components.clock ?? systemClock
     this.random = components.random ?? Math.random
     this.log = (init.log ?? pino({ level: 'silent' })).child({ component: 'mesh:checks' })
     this.enableScriptChecks = init.enableScriptChecks ?? false
@@ -88,7 +88,7 @@ export class CheckManager implements CheckNotifier, Startable {
 
   stop (): void {
     this.started = false
-    this.reapTimer?.cancel()
+    this.clock.clearTimer(this.reapTimer)
     this.reapTimer = undefined
     for (const entry of this.running.values()) entry.check.stop()
     this.running.clear()
@@ -129,7 +129,7 @@ export class CheckManager implements CheckNotifier, Startable {
     this.setOwner(checkId, stored.ServiceID)
     if ((this.pendingWrites.get(checkId) ?? 0) === 0) this.lastReported.set(checkId, { status: stored.Status, output: stored.Output })
     if (stored.Status === 'critical') {
-      if (!this.criticalSinceMs.has(checkId)) this.criticalSinceMs.set(checkId, this.scheduler.nowMs())
+      if (!this.criticalSinceMs.has(checkId)) this.criticalSinceMs.set(checkId, this.clock.nowMs())
     } else {
       this.criticalSinceMs.delete(checkId)
     }
@@ -206,7 +206,7 @@ export class CheckManager implements CheckNotifier, Startable {
         criticalSinceMs: this.criticalSinceMs.get(check.CheckID),
       }
     })
-    const serviceIds = servicesToReap(candidates, this.scheduler.nowMs(), this.deregisterCriticalMinMs)
+    const serviceIds = servicesToReap(candidates, this.clock.nowMs(), this.deregisterCriticalMinMs)
     for (const serviceId of serviceIds) {
       const sidecar = sidecarOf(this.catalog.localServices(), serviceId)
       this.log.info({ serviceId }, 'deregistering service whose check stayed critical past DeregisterCriticalServiceAfter')
@@ -233,7 +233,7 @@ export class CheckManager implements CheckNotifier, Startable {
     }
     const check = createCheck(checkId, spec, {
       notifier: this,
-      scheduler: this.scheduler,
+      clock: this.clock,
       random: this.random,
       log: this.log,
       aliasSource: this.catalog,
@@ -245,7 +245,7 @@ export class CheckManager implements CheckNotifier, Startable {
 
   private report (checkId: string, status: CheckStatus, output: string): void {
     if (status === 'critical') {
-      if (!this.criticalSinceMs.has(checkId)) this.criticalSinceMs.set(checkId, this.scheduler.nowMs())
+      if (!this.criticalSinceMs.has(checkId)) this.criticalSinceMs.set(checkId, this.clock.nowMs())
     } else {
       this.criticalSinceMs.delete(checkId)
     }
@@ -267,11 +267,11 @@ export class CheckManager implements CheckNotifier, Startable {
   }
 
   private scheduleReap (): void {
-    this.reapTimer = this.scheduler.setTimer(this.reapIntervalMs, () => {
+    this.reapTimer = this.clock.setTimer(() => {
       if (!this.started) return
       this.reap()
         .catch((error: unknown) => this.log.warn({ err: error }, 'critical-service reaper failed'))
         .finally(() => { if (this.started) this.scheduleReap() })
-    })
+    }, this.reapIntervalMs)
   }
 }

@@ -9,7 +9,7 @@
 // they run arbitrary commands as the agent's user.
 
 import { spawn } from 'node:child_process'
-import { formatDuration } from '../duration.ts'
+import { formatDuration } from '../../api/duration.ts'
 import { CheckTimeoutError } from './errors.ts'
 import { OutputBuffer } from './output.ts'
 import type { CheckProbe, CheckResult, CheckStatus } from './types.ts'

@@ -9,7 +9,7 @@
 import { truncateOutput } from './output.ts'
 import { StatusHandler } from './status-handler.ts'
 import type { StatusThresholds } from './status-handler.ts'
-import type { TimerHandle } from './scheduler.ts'
+import type { TimerHandle } from '../../api/clock.ts'
 import type { CheckComponents, CheckStatus, RunningCheck } from './types.ts'
 
 export interface TtlCheckInit {
@@ -42,7 +42,7 @@ export class TtlCheck implements RunningCheck {
 
   stop (): void {
     this.running = false
-    this.timer?.cancel()
+    this.components.clock.clearTimer(this.timer)
     this.timer = undefined
   }
 
@@ -55,13 +55,13 @@ export class TtlCheck implements RunningCheck {
   }
 
   private resetTimer (): void {
-    this.timer?.cancel()
-    this.timer = this.components.scheduler.setTimer(this.ttlMs, () => {
+    this.components.clock.clearTimer(this.timer)
+    this.timer = this.components.clock.setTimer(() => {
       this.timer = undefined
       if (!this.running) return
       const output = this.lastOutput === '' ? 'TTL expired' : `TTL expired (last output before timeout follows): ${this.lastOutput}`
       // An expired TTL is a fact, not a flaky probe: it bypasses the thresholds, as in Consul.
       this.components.notifier.update(this.checkId, 'critical', output)
-    })
+    }, this.ttlMs)
   }
 }

@@ -2,7 +2,7 @@
 // started and stopped, and the narrow notifier checks report through (never the agent itself).
 
 import type { Logger } from 'pino'
-import type { Scheduler } from './scheduler.ts'
+import type { Clock } from '../../api/clock.ts'
 
 /** Statuses a check can report; 'maintenance' is set only by maintenance mode, never by a check. */
 export type CheckStatus = 'passing' | 'warning' | 'critical'
@@ -32,7 +32,7 @@ export interface RunningCheck {
 /** What check runners need from their surroundings; all injected so tests control time and chance. */
 export interface CheckComponents {
   notifier: CheckNotifier
-  scheduler: Scheduler
+  clock: Clock
   /** Uniform in [0, 1); used for the random first delay. */
   random: () => number
   log: Logger

@@ -5,7 +5,7 @@
 // and a supplied root given as both RootCert and PrivateKey.
 
 import { X509Certificate } from 'node:crypto'
-import { formatDuration, parseDurationMs } from '../duration.ts'
+import { formatDuration, parseDurationMs } from '../../api/duration.ts'
 import { CaBadConfigError, CaError } from '../../ca/errors.ts'
 import { checkKeySpec } from '../../ca/keys.ts'
 import type { PrivateKeyType } from '../../ca/keys.ts'

@@ -3,16 +3,16 @@
 // only when that leaf is re-issued. Timeouts run on the injected clock.
 
 import type { BlockingSource } from '../http/blocking.ts'
-import type { ConnectClock } from './clock.ts'
+import type { Clock } from '../../api/clock.ts'
 
 interface Waiter { minIndex: number, resolve: (index: number) => void }
 
 export class IndexWaiter implements BlockingSource {
   #index: number
-  readonly #clock: ConnectClock
+  readonly #clock: Clock
   readonly #waiters = new Set<Waiter>()
 
-  constructor (clock: ConnectClock, initialIndex = 1) {
+  constructor (clock: Clock, initialIndex = 1) {
     this.#clock = clock
     this.#index = Math.max(1, initialIndex)
   }

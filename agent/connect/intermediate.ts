@@ -12,7 +12,7 @@ import { generateKey } from '../../ca/keys.ts'
 import { createIssuer } from '../../ca/profiles.ts'
 import type { Issuer } from '../../ca/profiles.ts'
 import { certificatePem, certificatesFromPem } from '../../ca/x509.ts'
-import type { ConnectClock, TimerHandle } from './clock.ts'
+import type { Clock, TimerHandle } from '../../api/clock.ts'
 import type { CaRootRecord } from './state.ts'
 
 export const DEFAULT_INITIAL_RETRY_MS = 1_000
@@ -26,7 +26,7 @@ export function backoffDelayMs (attempt: number, initialMs: number, maxMs: numbe
 export interface Intermediate { issuer: Issuer, chainPem: string, rootId: string }
 
 export interface IntermediateKeeperInit {
-  clock: ConnectClock
+  clock: Clock
   random: () => number
   log: Logger
   signal: AbortSignal

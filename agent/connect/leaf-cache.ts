@@ -7,7 +7,7 @@
 
 import type { Logger } from 'pino'
 import { CaNotLocalServiceError } from '../../ca/errors.ts'
-import type { ConnectClock, TimerHandle } from './clock.ts'
+import type { Clock, TimerHandle } from '../../api/clock.ts'
 import { IndexWaiter } from './index-waiter.ts'
 import { rfc3339 } from './state.ts'
 
@@ -35,7 +35,7 @@ export interface IssuedServiceLeaf {
 }
 
 export interface LeafCacheInit {
-  clock: ConnectClock
+  clock: Clock
   log: Logger
   isLocalService: (service: string) => boolean
   /** Signs a leaf under the current intermediate; throws CaNotReadyError when there is none. */

@@ -16,12 +16,12 @@ import { createIssuer, issueLeaf } from '../../ca/profiles.ts'
 import type { Issuer } from '../../ca/profiles.ts'
 import { agentSpiffeId, serviceSpiffeId, trustDomainFor } from '../../ca/spiffe.ts'
 import { certificateFacts } from '../../ca/x509.ts'
-import { parseDurationMs } from '../duration.ts'
+import { parseDurationMs } from '../../api/duration.ts'
 import type { BlockingSource } from '../http/blocking.ts'
 import type { TlsMaterial } from '../../proxy/snapshot.ts'
 import { bootstrapState, makeRoot, nextDropMs, pruneState, reconfigureState, rotateState } from './authority.ts'
-import { systemClock } from './clock.ts'
-import type { ConnectClock, TimerHandle } from './clock.ts'
+import { systemClock } from '../../api/clock.ts'
+import type { Clock, TimerHandle } from '../../api/clock.ts'
 import { DEFAULT_CA_CONFIGURATION, resolveCaConfig } from './config.ts'
 import type { CaConfiguration, ResolvedCaConfig } from './config.ts'
 import { IndexWaiter } from './index-waiter.ts'
@@ -29,7 +29,7 @@ import { IntermediateKeeper } from './intermediate.ts'
 import { RootKeyStore } from './key-store.ts'
 import { LeafCache } from './leaf-cache.ts'
 import type { IssuedServiceLeaf, LeafCert } from './leaf-cache.ts'
-import { TokenBucket } from './rate-limit.ts'
+import { TokenBucket } from '../../api/token-bucket.ts'
 import { signIntermediateRequest } from './sign-request.ts'
 import { activeRoot, consulRoots } from './state.ts'
 import type { CaReplicatedState, ConsulCaRoots } from './state.ts'
@@ -51,7 +51,7 @@ export interface ConnectCAInit {
   isLocalService: (service: string) => boolean
   /** Called with every state this agent changes (bootstrap, rotation, config, dropped roots), to replicate. */
   publish?: (state: CaReplicatedState) => void
-  clock?: ConnectClock
+  clock?: Clock
   random?: () => number
   log?: Logger
   initialRetryMs?: number
@@ -76,7 +76,7 @@ export interface RootKeyBundle { signingKeyId: string, privateKeyPem: string }
 
 export class ConnectCA {
   readonly #init: ConnectCAInit
-  readonly #clock: ConnectClock
+  readonly #clock: Clock
   readonly #log: Logger
   readonly #trustDomain: string
   readonly #keyStore: RootKeyStore
@@ -98,7 +98,9 @@ export class ConnectCA {
     this.#log = init.log?.child({ component: 'mesh:connect-ca' }) ?? pino({ level: 'silent' })
     this.#trustDomain = trustDomainFor(init.clusterId)
     this.#keyStore = new RootKeyStore(init.dataDir)
-    this.#csrBucket = new TokenBucket(init.csrMaxPerSecond ?? DEFAULT_CSR_MAX_PER_SECOND)
+    const csrMaxPerSecond = init.csrMaxPerSecond ?? DEFAULT_CSR_MAX_PER_SECOND
+    // A burst of up to one second's worth, then refusals with the time until one more would pass.
+    this.#csrBucket = new TokenBucket(csrMaxPerSecond, csrMaxPerSecond, this.#clock.nowMs())
     this.#rootsWaiter = new IndexWaiter(this.#clock)
     this.#leaves = new LeafCache({
       clock: this.#clock,

@@ -6,7 +6,7 @@
 
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { compileFilter } from '../../catalog/filter.ts'
-import type { HealthStatus, ServiceRecord } from '../../catalog/types.ts'
+import type { HealthStatus, ServiceRecord } from '../../api/catalog-types.ts'
 import { CheckNotFoundError, NotTtlCheckError } from '../checks/errors.ts'
 import type { CheckStatus } from '../checks/types.ts'
 import { aggregateStatus, httpCodeForStatus } from '../local/aggregate-health.ts'

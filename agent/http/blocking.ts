@@ -4,7 +4,7 @@
 // An index lower than the one asked for (a reset) answers at once, as Consul does.
 
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { parseDurationMs } from '../duration.ts'
+import { parseDurationMs } from '../../api/duration.ts'
 import { badRequest } from './errors.ts'
 
 export interface BlockingSource {
@@ -64,4 +64,28 @@ export async function waitForBlocking (
   reply.header('X-Consul-KnownLeader', 'true')
   reply.header('X-Consul-LastContact', '0')
   return current
+}
+
+/**
+ * One blocking source over two: its index is the sum of theirs, so it moves whenever either does
+ * (both only grow). For an answer built from two states, such as a sidecar's snapshot from the
+ * catalog and its leaf certificate.
+ */
+export function combinedSource (first: BlockingSource, second: BlockingSource): BlockingSource {
+  return {
+    get index () { return first.index + second.index },
+    async waitForIndex (minIndex, options) {
+      const settled = new AbortController()
+      const signal = options.signal === undefined ? settled.signal : AbortSignal.any([options.signal, settled.signal])
+      try {
+        await Promise.race([
+          first.waitForIndex(minIndex - second.index, { timeoutMs: options.timeoutMs, signal }),
+          second.waitForIndex(minIndex - first.index, { timeoutMs: options.timeoutMs, signal }),
+        ])
+      } finally {
+        settled.abort()
+      }
+      return first.index + second.index
+    },
+  }
 }

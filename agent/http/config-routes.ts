@@ -1,21 +1,22 @@
 // Consul's config entry API over fastify: PUT /v1/config, GET /v1/config/:kind,
 // GET and DELETE /v1/config/:kind/:name. `service-intentions` entries are views over the intentions
-// (translated by catalog/intentions/config-entry.ts, so there is one source of truth);
+// (translated by api/intentions/config-entry.ts, so there is one source of truth);
 // `service-defaults` and `proxy-defaults` are validated here and stored as they are through the
 // deps, where the proxy later reads `Protocol`. Every entry is validated completely before anything
 // is written; a bad one answers 400 and changes nothing.
 
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { fromConfigEntry, SERVICE_INTENTIONS_KIND, toConfigEntry } from '../../catalog/intentions/config-entry.ts'
-import { InvalidConfigEntryError, InvalidIntentionError, UnsafeRegexError } from '../../catalog/intentions/errors.ts'
-import type { IntentionStore } from '../../catalog/intentions/index.ts'
-import type { Intention } from '../../catalog/intentions/model.ts'
-import { validateMeta, validateServiceName } from '../../catalog/intentions/validate.ts'
+import { fromConfigEntry, SERVICE_INTENTIONS_KIND, toConfigEntry } from '../../api/intentions/config-entry.ts'
+import { InvalidConfigEntryError, InvalidIntentionError, UnsafeRegexError } from '../../api/intentions/errors.ts'
+import type { IntentionStore } from '../../api/intentions/index.ts'
+import type { Intention } from '../../api/intentions/model.ts'
+import { validateMeta, validateServiceName } from '../../api/intentions/validate.ts'
 import { waitForBlocking } from './blocking.ts'
 import type { BlockingSource } from './blocking.ts'
 import { badRequest, notFound } from './errors.ts'
 import { SERVICE_RESOLVER_KIND, SERVICE_SPLITTER_KIND, TRAFFIC_FIELDS, validateTrafficEntry } from './traffic-entries.ts'
+import { isRecord } from '../../api/guards.ts'
 
 /** A stored generic config entry as GET returns it: the entry's fields plus Consul's raft indexes. */
 export interface StoredConfigEntry extends Record<string, unknown> {
@@ -71,10 +72,6 @@ const KNOWN_FIELDS: Record<string, ReadonlySet<string>> = {
     'MeshGateway', 'Expose', 'AccessLogs', 'FailoverPolicy', 'PrioritizeByLocality', 'EnvoyExtensions', 'Meta', 'CreateIndex', 'ModifyIndex']),
   [SERVICE_RESOLVER_KIND]: new Set(TRAFFIC_FIELDS[SERVICE_RESOLVER_KIND]),
   [SERVICE_SPLITTER_KIND]: new Set(TRAFFIC_FIELDS[SERVICE_SPLITTER_KIND]),
-}
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function checkKind (kind: unknown): string {

@@ -2,7 +2,7 @@
 // service, node and state, answered from the local catalog with blocking queries and `?filter=`.
 
 import type { FastifyInstance } from 'fastify'
-import type { HealthStatus } from '../../catalog/types.ts'
+import type { HealthStatus } from '../../api/catalog-types.ts'
 import type { CatalogRouteDeps } from './catalog-routes.ts'
 import { applyPredicate, block, catalogQuerySchema, flag, matchesNodeMeta, nameParam, prepareQuery, sendCached } from './catalog-routes.ts'
 import { badRequest } from './errors.ts'

@@ -6,13 +6,12 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { compileFilter } from '../../catalog/filter.ts'
-import type { Decision } from '../../catalog/intentions/evaluate.ts'
-import { InvalidIntentionError, InvalidSpiffeIdError, UnsafeRegexError } from '../../catalog/intentions/errors.ts'
-import type { IntentionStore } from '../../catalog/intentions/index.ts'
-import { isL7 } from '../../catalog/intentions/model.ts'
-import type { Intention } from '../../catalog/intentions/model.ts'
-import { requireServiceSpiffeId } from '../../catalog/intentions/spiffe.ts'
-import { buildIntention, validateIntentionFields, validateServiceName } from '../../catalog/intentions/validate.ts'
+import type { Decision } from '../../api/intentions/evaluate.ts'
+import { InvalidIntentionError, InvalidSpiffeIdError, UnsafeRegexError } from '../../api/intentions/errors.ts'
+import type { IntentionStore } from '../../api/intentions/index.ts'
+import { isL7 } from '../../api/intentions/model.ts'
+import type { Intention } from '../../api/intentions/model.ts'
+import { buildIntention, requireServiceSpiffeId, validateIntentionFields, validateServiceName } from '../../api/intentions/validate.ts'
 import { waitForBlocking } from './blocking.ts'
 import type { BlockingSource } from './blocking.ts'
 import { badRequest, notFound } from './errors.ts'
@@ -207,8 +206,9 @@ export function registerIntentionRoutes (app: FastifyInstance, deps: IntentionRo
     if (target === '*') throw badRequest('Target must name a service, not the wildcard "*"')
     const caller = validated(() => requireServiceSpiffeId(body.ClientCertURI ?? ''))
     reply.header('X-Cache', 'MISS')
-    if (caller.namespace !== 'default' || caller.partition !== 'default') {
-      return { Authorized: false, Reason: `namespace "${caller.namespace}" and partition "${caller.partition}" are unknown to mesh, which has only "default"` }
+    const partition = caller.partition ?? 'default'
+    if (caller.namespace !== 'default' || partition !== 'default') {
+      return { Authorized: false, Reason: `namespace "${caller.namespace}" and partition "${partition}" are unknown to mesh, which has only "default"` }
     }
     const decision = deps.intentions.check(caller.service, target)
     return { Authorized: connectionAllowed(decision), Reason: decision.reason }

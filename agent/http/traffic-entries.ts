@@ -4,8 +4,9 @@
 // (per calling service) and FaultInjection. Each rule names the field it refuses.
 
 import { compileFilter } from '../../catalog/filter.ts'
-import { parseDurationMs } from '../duration.ts'
+import { parseDurationMs } from '../../api/duration.ts'
 import { badRequest } from './errors.ts'
+import { isRecord } from '../../api/guards.ts'
 
 export const SERVICE_RESOLVER_KIND = 'service-resolver'
 export const SERVICE_SPLITTER_KIND = 'service-splitter'
@@ -20,9 +21,6 @@ const MAX_SUBSETS = 64
 const MAX_SPLITS = 64
 const MAX_RULES = 256
 const MAX_FAULT_DELAY_MS = 60_000
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 function number (value: unknown, field: string, min: number, max: number, required = false): void {
   if (value === undefined && !required) return

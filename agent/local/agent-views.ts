@@ -3,7 +3,7 @@
 // can tell whether a service changed, and the internal check definition left out.
 
 import { createHash } from 'node:crypto'
-import type { CheckRecord, ServiceRecord } from '../../catalog/types.ts'
+import type { CheckRecord, ServiceRecord } from '../../api/catalog-types.ts'
 import type { LocalCheck } from './local-catalog.ts'
 
 export interface AgentServiceView extends ServiceRecord {

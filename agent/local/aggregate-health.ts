@@ -3,7 +3,7 @@
 // passing; no checks is passing; a maintenance-mode check counts as maintenance), and the HTTP
 // status that carries it so load balancers can probe the agent instead of the app.
 
-import type { CheckRecord, HealthStatus } from '../../catalog/types.ts'
+import type { CheckRecord, HealthStatus } from '../../api/catalog-types.ts'
 import { isMaintenanceCheck } from './maintenance.ts'
 
 const SEVERITY: Record<HealthStatus, number> = { passing: 0, warning: 1, critical: 2, maintenance: 3 }

@@ -7,13 +7,14 @@
 // The initial status is critical unless Status says otherwise, so a new instance receives no
 // traffic before its first passing result. Script checks are refused unless enabled on the agent.
 
-import { formatDuration } from '../duration.ts'
+import { formatDuration } from '../../api/duration.ts'
 import { splitHostPort } from '../checks/tcp-check.ts'
 import type { CheckSpec } from '../checks/definition.ts'
-import type { HealthStatus } from '../../catalog/types.ts'
+import type { HealthStatus } from '../../api/catalog-types.ts'
 import { InvalidCheckError, ScriptChecksDisabledError, UnknownCheckServiceError } from './errors.ts'
-import { PayloadFields, isPlainObject } from './payload-fields.ts'
+import { PayloadFields } from './payload-fields.ts'
 import type { LocalCheck } from './local-catalog.ts'
+import { isRecord } from '../../api/guards.ts'
 
 export interface CheckOwner {
   ID: string
@@ -48,17 +49,17 @@ export function serviceCheckPayloads (fields: PayloadFields): unknown[] {
   const single = fields.raw('Check')
   if (single !== undefined) payloads.push(single)
   payloads.push(...(fields.array('Checks') ?? []))
-  return payloads.filter(payload => !(isPlainObject(payload) && Object.values(payload).every(isZeroValue)))
+  return payloads.filter(payload => !(isRecord(payload) && Object.values(payload).every(isZeroValue)))
 }
 
 function isZeroValue (value: unknown): boolean {
   if (value === null || value === undefined || value === '' || value === 0 || value === false) return true
   if (Array.isArray(value)) return value.length === 0
-  return isPlainObject(value) && Object.keys(value).length === 0
+  return isRecord(value) && Object.keys(value).length === 0
 }
 
 export function normalizeCheckPayload (payload: unknown, context: CheckPayloadContext): LocalCheck {
-  if (!isPlainObject(payload)) throw invalid('a check definition must be an object')
+  if (!isRecord(payload)) throw invalid('a check definition must be an object')
   const fields = new PayloadFields(payload, invalid)
   for (const field of UNSUPPORTED_FIELDS) {
     if (fields.has(field)) throw invalid(`${field} checks are not supported by mesh; use HTTP, TCP, GRPC, Args, TTL or AliasService`)

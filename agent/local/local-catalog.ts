@@ -2,7 +2,7 @@
 // routes write through. The real Catalog (catalog/catalog.ts) implements it (tests open it on the
 // in-memory store), so this folder does not depend on the catalog's internals.
 
-import type { CheckRecord, HealthStatus, ServiceRecord } from '../../catalog/types.ts'
+import type { CheckRecord, HealthStatus, ServiceRecord } from '../../api/catalog-types.ts'
 
 /** A check as stored locally: its record plus the definition the agent re-runs after a restart. */
 export interface LocalCheck extends CheckRecord {

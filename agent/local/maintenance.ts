@@ -4,7 +4,7 @@
 // knowing about maintenance; leaving it removes the check. The aggregated status reports such a
 // check as "maintenance" rather than "critical".
 
-import type { CheckRecord } from '../../catalog/types.ts'
+import type { CheckRecord } from '../../api/catalog-types.ts'
 import type { LocalCatalog, LocalCheck } from './local-catalog.ts'
 
 export const SERVICE_MAINTENANCE_PREFIX = '_service_maintenance:'

@@ -4,12 +4,10 @@
 // match wins over a loose one. Each read checks the value's type and throws the caller's error
 // naming the field, so a bad payload is refused with a message saying what to fix.
 
-import { parseDurationMs } from '../duration.ts'
+import { parseDurationMs } from '../../api/duration.ts'
+import { isRecord } from '../../api/guards.ts'
 
 const looseKey = (key: string): string => key.toLowerCase().replace(/[_-]/g, '')
-
-export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 export class PayloadFields {
   private readonly record: Record<string, unknown>
@@ -76,7 +74,7 @@ export class PayloadFields {
   stringMap (field: string, aliases: string[] = []): Record<string, string> | undefined {
     const value = this.raw(field, aliases)
     if (value === undefined) return undefined
-    if (!isPlainObject(value) || !Object.values(value).every(item => typeof item === 'string')) {
+    if (!isRecord(value) || !Object.values(value).every(item => typeof item === 'string')) {
       throw this.error(field, 'must be an object of string values')
     }
     return { ...value } as Record<string, string>
@@ -85,7 +83,7 @@ export class PayloadFields {
   object (field: string, aliases: string[] = []): Record<string, unknown> | undefined {
     const value = this.raw(field, aliases)
     if (value === undefined) return undefined
-    if (!isPlainObject(value)) throw this.error(field, 'must be an object')
+    if (!isRecord(value)) throw this.error(field, 'must be an object')
     return value
   }
 

@@ -2,8 +2,9 @@
 // the destination it fronts, where the local app listens, and the upstream listeners, with
 // Consul's defaults (upstream DestinationType "service", LocalBindAddress 127.0.0.1).
 
-import type { ProxyConfig, Upstream } from '../../catalog/types.ts'
-import { PayloadFields, isPlainObject } from './payload-fields.ts'
+import type { ProxyConfig, Upstream } from '../../api/catalog-types.ts'
+import { PayloadFields } from './payload-fields.ts'
+import { isRecord } from '../../api/guards.ts'
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1'
 
@@ -35,7 +36,7 @@ function parseUpstreams (values: unknown[], fail: (message: string) => Error, pr
   const binds = new Set<string>()
   values.forEach((value, index) => {
     const where = `${prefix}Upstreams[${index}].`
-    if (!isPlainObject(value)) throw fail(`${where.slice(0, -1)} must be an object`)
+    if (!isRecord(value)) throw fail(`${where.slice(0, -1)} must be an object`)
     const fields = new PayloadFields(value, fail, where)
     const name = fields.string('DestinationName')
     if (name === undefined || name === '') throw fail(`${where}DestinationName: upstream destination name cannot be empty`)

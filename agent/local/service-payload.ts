@@ -8,14 +8,15 @@
 // "service:<id>" (one check) or "service:<id>:<n>" (several, 1-based, Check first then Checks)
 // and the name "Service '<name>' check"; a check starts critical unless its Status says otherwise.
 
-import type { ServiceRecord } from '../../catalog/types.ts'
+import type { ServiceRecord } from '../../api/catalog-types.ts'
 import { normalizeCheckPayload, serviceCheckPayloads } from './check-payload.ts'
 import { InvalidServiceError } from './errors.ts'
 import type { LocalCheck } from './local-catalog.ts'
-import { PayloadFields, isPlainObject } from './payload-fields.ts'
+import { PayloadFields } from './payload-fields.ts'
 import { parseProxyPayload } from './proxy-payload.ts'
 import { buildSidecar } from './sidecar.ts'
 import type { SidecarContext } from './sidecar.ts'
+import { isRecord } from '../../api/guards.ts'
 
 export type ServicePayloadContext = SidecarContext
 
@@ -31,7 +32,7 @@ const META_VALUE_MAX_LENGTH = 512
 const invalid = (message: string): Error => new InvalidServiceError(message)
 
 export function normalizeServicePayload (payload: unknown, context: ServicePayloadContext): NormalizedRegistration {
-  if (!isPlainObject(payload)) throw invalid('Request decode failed: a service definition must be a JSON object')
+  if (!isRecord(payload)) throw invalid('Request decode failed: a service definition must be a JSON object')
   const fields = new PayloadFields(payload, message => invalid(`Invalid service: ${message}`))
   const name = fields.string('Name', ['Service']) ?? ''
   if (name === '') throw invalid('Missing service name')
@@ -134,7 +135,7 @@ function parseTaggedAddresses (value: Record<string, unknown> | undefined): Serv
   if (value === undefined) return undefined
   const result: NonNullable<ServiceRecord['TaggedAddresses']> = {}
   for (const [tag, entry] of Object.entries(value)) {
-    if (!isPlainObject(entry)) throw invalid(`Invalid service: TaggedAddresses.${tag} must be an object with Address and Port`)
+    if (!isRecord(entry)) throw invalid(`Invalid service: TaggedAddresses.${tag} must be an object with Address and Port`)
     const fields = new PayloadFields(entry, message => invalid(`Invalid service: ${message}`), `TaggedAddresses.${tag}.`)
     result[tag] = { Address: fields.string('Address') ?? '', Port: fields.integer('Port', 0, 65535) ?? 0 }
   }

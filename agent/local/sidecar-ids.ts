@@ -2,7 +2,7 @@
 // it has ID "<id>-sidecar-proxy", Kind connect-proxy and points back at the service. Deregistering
 // or reaping a service removes that sidecar with it, as Consul does.
 
-import type { ServiceRecord } from '../../catalog/types.ts'
+import type { ServiceRecord } from '../../api/catalog-types.ts'
 
 export const sidecarIdFor = (serviceId: string): string => `${serviceId}-sidecar-proxy`
 

@@ -5,7 +5,7 @@
 // given (the port it already had when re-registered), and by default two checks: a TCP check on
 // the sidecar's port and an alias of the service (a sidecar is only as healthy as its app).
 
-import type { ServiceRecord } from '../../catalog/types.ts'
+import type { ServiceRecord } from '../../api/catalog-types.ts'
 import { normalizeCheckPayload, serviceCheckPayloads } from './check-payload.ts'
 import type { CheckPayloadContext } from './check-payload.ts'
 import { InvalidServiceError, SidecarPortExhaustedError } from './errors.ts'

@@ -5,8 +5,8 @@
 
 import { Command, Option } from 'commander'
 import { parseHostPort, parseIpAddress, parsePort } from '../addresses.ts'
-import { CLUSTER_KEY_BYTES, INTENTION_POLICIES, LOG_FORMATS, LOG_LEVELS } from '../agent-options.ts'
-import type { AgentStartOptions } from '../agent-options.ts'
+import { CLUSTER_KEY_BYTES, INTENTION_POLICIES, LOG_FORMATS, LOG_LEVELS } from '../../api/agent-options.ts'
+import type { AgentStartOptions } from '../../api/agent-options.ts'
 import { parseDurationText } from '../duration.ts'
 import { UsageError } from '../errors.ts'
 import { importEntryPoint } from '../lazy-import.ts'

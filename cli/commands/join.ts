@@ -4,7 +4,8 @@
 
 import { Command } from 'commander'
 import { parseHostPort } from '../addresses.ts'
-import { AgentUnreachableError, JoinFailedError, oneLine } from '../errors.ts'
+import { AgentUnreachableError } from '../../api/agent-client.ts'
+import { JoinFailedError, oneLine } from '../errors.ts'
 import { write } from '../output.ts'
 import { clientCommand, clientFor, examples } from '../options.ts'
 import type { ClientOptions } from '../options.ts'

@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { Command } from 'commander'
-import { CLUSTER_KEY_BYTES } from '../agent-options.ts'
+import { CLUSTER_KEY_BYTES } from '../../api/agent-options.ts'
 import { write } from '../output.ts'
 import { examples } from '../options.ts'
 

@@ -4,13 +4,13 @@
 
 import { Command, Option } from 'commander'
 import { resolveHttpAddr } from '../addresses.ts'
-import { LOG_LEVELS } from '../agent-options.ts'
-import type { AgentLogLevel } from '../agent-options.ts'
+import { LOG_LEVELS } from '../../api/agent-options.ts'
+import type { AgentLogLevel } from '../../api/agent-options.ts'
 import { UsageError } from '../errors.ts'
 import { importEntryPoint } from '../lazy-import.ts'
 import { argParser, clientCommand, examples } from '../options.ts'
 import type { ClientOptions } from '../options.ts'
-import type { StandaloneProxyOptions } from '../proxy-options.ts'
+import type { StandaloneProxyOptions } from '../../api/proxy-options.ts'
 
 interface ProxyFlags extends ClientOptions {
   sidecarFor: string

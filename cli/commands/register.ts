@@ -6,10 +6,11 @@ import { Command } from 'commander'
 import { parseHostPort, parsePort } from '../addresses.ts'
 import { parseDurationText } from '../duration.ts'
 import { InputFileError, UsageError } from '../errors.ts'
-import { isObject, readJsonFile } from '../input-file.ts'
+import { readJsonFile } from '../input-file.ts'
 import { write } from '../output.ts'
 import { argParser, clientCommand, clientFor, examples, repeatable } from '../options.ts'
 import type { ClientOptions } from '../options.ts'
+import { isRecord } from '../../api/guards.ts'
 
 interface RegisterOptions extends ClientOptions {
   name?: string
@@ -81,12 +82,12 @@ export function serviceFromFlags (options: RegisterOptions): ServiceDefinition {
 export function servicesFromFile (path: string, content: unknown): ServiceDefinition[] {
   let services: unknown[]
   if (Array.isArray(content)) services = content
-  else if (isObject(content) && Array.isArray(content.Services ?? content.services)) services = (content.Services ?? content.services) as unknown[]
-  else if (isObject(content) && isObject(content.Service ?? content.service)) services = [content.Service ?? content.service]
+  else if (isRecord(content) && Array.isArray(content.Services ?? content.services)) services = (content.Services ?? content.services) as unknown[]
+  else if (isRecord(content) && isRecord(content.Service ?? content.service)) services = [content.Service ?? content.service]
   else services = [content]
   if (services.length === 0) throw new InputFileError(path, 'holds no service definition')
   return services.map((service, index) => {
-    const name = isObject(service) ? (service.Name ?? service.name) : undefined
+    const name = isRecord(service) ? (service.Name ?? service.name) : undefined
     if (typeof name !== 'string' || name === '') {
       throw new InputFileError(path, `service ${index + 1} must be a JSON object with a "Name"`)
     }

@@ -4,7 +4,7 @@
 
 import { RequestDeniedError } from '../errors.ts'
 import type { Cell, Layer } from '../handler.ts'
-import type { Authorizer } from '../snapshot.ts'
+import type { Authorizer } from '../../api/authorizer.ts'
 
 export interface AuthorizeInit {
   authorizer: Cell<Authorizer>

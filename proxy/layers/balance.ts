@@ -3,20 +3,21 @@
 // endpoint that just failed. With no eligible endpoint the request ends with 503 saying so.
 
 import { NoHealthyEndpointError, ProxyError } from '../errors.ts'
-import type { Clock, ForwardTarget, Layer, ProxyResponse } from '../handler.ts'
+import type { Clock } from '../../api/clock.ts'
+import type { ForwardTarget, Layer, ProxyResponse } from '../handler.ts'
 import type { EndpointPool } from '../endpoint-pool.ts'
 import type { Dispatcher } from 'undici'
 
 export interface BalanceInit {
   /** The upstream's endpoints; update() changes them in place. */
   pool: EndpointPool<Dispatcher>
-  clock: Pick<Clock, 'now'>
+  clock: Pick<Clock, 'nowMs'>
 }
 
 export function balanceLayer (init: BalanceInit): Layer {
   return (next) => async (request) => {
     const pool = init.pool
-    const startMs = init.clock.now()
+    const startMs = init.clock.nowMs()
     const avoidId = request.attempt > 1 ? request.target?.endpointId ?? null : null
     const state = pool.pick(request.subset, avoidId, startMs)
     if (state === null) {
@@ -31,10 +32,10 @@ export function balanceLayer (init: BalanceInit): Layer {
       response = await next(request)
     } catch (error) {
       const outcome = error instanceof ProxyError && error.retryable ? 'connection-failure' : 'success'
-      pool.end(state, lease, init.clock.now() - startMs, outcome, init.clock.now())
+      pool.end(state, lease, init.clock.nowMs() - startMs, outcome, init.clock.nowMs())
       throw error
     }
-    pool.end(state, lease, init.clock.now() - startMs, response.statusCode >= 500 ? 'error-status' : 'success', init.clock.now())
+    pool.end(state, lease, init.clock.nowMs() - startMs, response.statusCode >= 500 ? 'error-status' : 'success', init.clock.nowMs())
     return response
   }
 }

@@ -4,11 +4,12 @@
 
 import { ConnectTimeoutError } from '../errors.ts'
 import { discardBody } from '../handler.ts'
-import type { Cell, Clock, Layer, ProxyResponse } from '../handler.ts'
+import type { Clock } from '../../api/clock.ts'
+import type { Cell, Layer, ProxyResponse } from '../handler.ts'
 
 export interface ConnectTimeoutInit {
   timeoutMs: Cell<number>
-  clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>
+  clock: Pick<Clock, 'setTimer' | 'clearTimer'>
 }
 
 export function connectTimeoutLayer (init: ConnectTimeoutInit): Layer {
@@ -20,13 +21,13 @@ export function connectTimeoutLayer (init: ConnectTimeoutInit): Layer {
     let timer: unknown = null
     request.onConnected = () => {
       connected = true
-      if (timer !== null) init.clock.clearTimeout(timer)
+      if (timer !== null) init.clock.clearTimer(timer)
     }
     const pending = next(request)
     if (connected) return pending
     return new Promise<ProxyResponse>((resolve, reject) => {
       let settled = false
-      timer = init.clock.setTimeout(() => {
+      timer = init.clock.setTimer(() => {
         if (settled || connected) return
         settled = true
         const error = new ConnectTimeoutError(`no connection to ${request.target?.endpointId ?? request.destination} within ${timeoutMs} ms`)
@@ -34,7 +35,7 @@ export function connectTimeoutLayer (init: ConnectTimeoutInit): Layer {
         reject(error)
       }, timeoutMs)
       pending.then((response) => {
-        init.clock.clearTimeout(timer)
+        init.clock.clearTimer(timer)
         if (settled) {
           discardBody(response, 'destroy')
           return
@@ -42,7 +43,7 @@ export function connectTimeoutLayer (init: ConnectTimeoutInit): Layer {
         settled = true
         resolve(response)
       }, (error: unknown) => {
-        init.clock.clearTimeout(timer)
+        init.clock.clearTimer(timer)
         if (settled) return
         settled = true
         reject(error)

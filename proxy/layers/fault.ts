@@ -3,12 +3,13 @@
 // Percentages are drawn from the injected random source so tests choose the outcome.
 
 import { FaultAbortError } from '../errors.ts'
-import type { Cell, Clock, Layer, ProxyRequest } from '../handler.ts'
+import type { Clock } from '../../api/clock.ts'
+import type { Cell, Layer, ProxyRequest } from '../handler.ts'
 import type { FaultInjection } from '../snapshot.ts'
 
 export interface FaultInit {
   faults: Cell<FaultInjection[] | undefined>
-  clock: Pick<Clock, 'setTimeout'>
+  clock: Pick<Clock, 'setTimer'>
   random: () => number
 }
 
@@ -28,7 +29,7 @@ async function inject (faults: FaultInjection[], init: FaultInit, request: Proxy
       throw new FaultAbortError(fault.abortStatusCode, `fault injected: abort with ${fault.abortStatusCode}`)
     }
     if (fault.delayMs !== undefined && fault.delayMs > 0 && init.random() * 100 < (fault.delayPercent ?? 100)) {
-      await new Promise<void>((resolve) => { init.clock.setTimeout(resolve, fault.delayMs!) })
+      await new Promise<void>((resolve) => { init.clock.setTimer(resolve, fault.delayMs!) })
     }
   }
 }

@@ -3,13 +3,14 @@
 // rule's content, so an update that keeps a rule keeps its bucket and a changed rule starts full.
 
 import { RateLimitedError } from '../errors.ts'
-import type { Cell, Clock, Layer } from '../handler.ts'
+import type { Clock } from '../../api/clock.ts'
+import type { Cell, Layer } from '../handler.ts'
 import type { RateLimit } from '../snapshot.ts'
-import { TokenBucket } from '../token-bucket.ts'
+import { TokenBucket } from '../../api/token-bucket.ts'
 
 export interface RateLimitInit {
   limits: Cell<RateLimit[] | undefined>
-  clock: Pick<Clock, 'now'>
+  clock: Pick<Clock, 'nowMs'>
   /** Upper bound on buckets kept (consumers × rules); the map restarts when it is reached. */
   maxBuckets?: number
 }
@@ -20,7 +21,7 @@ export function rateLimitLayer (init: RateLimitInit): Layer {
   return (next) => (request) => {
     const limits = init.limits.current
     if (limits === undefined || limits.length === 0) return next(request)
-    const nowMs = init.clock.now()
+    const nowMs = init.clock.nowMs()
     for (const limit of limits) {
       if (limit.pathPrefix !== undefined && !request.path.startsWith(limit.pathPrefix)) continue
       if (limit.scope === 'consumer' && limit.consumer !== undefined && limit.consumer !== request.source.service) continue

@@ -4,11 +4,12 @@
 
 import { RequestTimeoutError } from '../errors.ts'
 import { discardBody } from '../handler.ts'
-import type { Cell, Clock, Layer, ProxyResponse } from '../handler.ts'
+import type { Clock } from '../../api/clock.ts'
+import type { Cell, Layer, ProxyResponse } from '../handler.ts'
 
 export interface RequestTimeoutInit {
   timeoutMs: Cell<number>
-  clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>
+  clock: Pick<Clock, 'setTimer' | 'clearTimer'>
 }
 
 export function requestTimeoutLayer (init: RequestTimeoutInit): Layer {
@@ -17,7 +18,7 @@ export function requestTimeoutLayer (init: RequestTimeoutInit): Layer {
     if (!(timeoutMs > 0)) return next(request)
     return new Promise<ProxyResponse>((resolve, reject) => {
       let timedOut = false
-      const timer = init.clock.setTimeout(() => {
+      const timer = init.clock.setTimer(() => {
         timedOut = true
         const error = new RequestTimeoutError(`no response from ${request.destination} within ${timeoutMs} ms`)
         request.abort?.(error)
@@ -28,11 +29,11 @@ export function requestTimeoutLayer (init: RequestTimeoutInit): Layer {
           discardBody(response, 'destroy')
           return
         }
-        init.clock.clearTimeout(timer)
+        init.clock.clearTimer(timer)
         resolve(response)
       }, (error: unknown) => {
         if (timedOut) return
-        init.clock.clearTimeout(timer)
+        init.clock.clearTimer(timer)
         reject(error)
       })
     })

@@ -5,12 +5,13 @@
 
 import { ProxyError } from '../errors.ts'
 import { discardBody, isReplayable } from '../handler.ts'
-import type { Clock, Layer, ProxyResponse } from '../handler.ts'
+import type { Clock } from '../../api/clock.ts'
+import type { Layer, ProxyResponse } from '../handler.ts'
 import type { RetryBudget } from '../retry-budget.ts'
 
 export interface RetryInit {
   budget: RetryBudget
-  clock: Pick<Clock, 'now'>
+  clock: Pick<Clock, 'nowMs'>
   /** Tries in total, the first one included. */
   maxAttempts?: number
   /** Told about each retry with the reason (an error code or `503`). */
@@ -20,7 +21,7 @@ export interface RetryInit {
 export function retryLayer (init: RetryInit): Layer {
   const maxAttempts = init.maxAttempts ?? 3
   return (next) => async (request) => {
-    init.budget.recordRequest(init.clock.now())
+    init.budget.recordRequest(init.clock.nowMs())
     const replayable = isReplayable(request)
     for (;;) {
       let response: ProxyResponse | null = null
@@ -33,7 +34,7 @@ export function retryLayer (init: RetryInit): Layer {
       const reason = response !== null
         ? (response.statusCode === 503 ? '503' : null)
         : (failure instanceof ProxyError && failure.retryable ? failure.code : null)
-      if (reason === null || !replayable || request.attempt >= maxAttempts || !init.budget.tryWithdraw(init.clock.now())) {
+      if (reason === null || !replayable || request.attempt >= maxAttempts || !init.budget.tryWithdraw(init.clock.nowMs())) {
         if (response !== null) return response
         throw failure
       }

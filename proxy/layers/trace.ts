@@ -2,14 +2,15 @@
 // downstream in `traceparent`, and records the span with its final status in the ring.
 
 import { setHeader } from '../handler.ts'
-import type { Clock, Layer, ProxyResponse } from '../handler.ts'
+import type { Clock } from '../../api/clock.ts'
+import type { Layer, ProxyResponse } from '../handler.ts'
 import { formatTraceparent, parseTraceparent } from '../traces.ts'
 import type { IdSource, SpanRing } from '../traces.ts'
 
 export interface TraceInit {
   ring: SpanRing
   ids: IdSource
-  clock: Pick<Clock, 'now'>
+  clock: Pick<Clock, 'nowMs'>
   /** Wall clock for span start times. */
   epochNow?: () => number
 }
@@ -27,7 +28,7 @@ export function traceLayer (init: TraceInit): Layer {
     request.trace = context
     setHeader(request, 'traceparent', formatTraceparent(context))
     const startEpochMs = epochNow()
-    const startMs = init.clock.now()
+    const startMs = init.clock.nowMs()
     const record = (statusCode: number): void => {
       init.ring.record({
         traceId: context.traceId,
@@ -41,7 +42,7 @@ export function traceLayer (init: TraceInit): Layer {
         path: request.path,
         statusCode,
         startEpochMs,
-        durationMs: init.clock.now() - startMs
+        durationMs: init.clock.nowMs() - startMs
       })
     }
     return next(request).then((response: ProxyResponse) => {

@@ -1,6 +1,6 @@
 // SPIFFE ID building/parsing and the DER primitives, as tables of exact values.
 import t from 'tap'
-import { agentSpiffeId, parseSpiffeId, serviceSpiffeId, trustDomainFor } from '../../ca/spiffe.ts'
+import { agentSpiffeId, requireSpiffeId, serviceSpiffeId, trustDomainFor } from '../../ca/spiffe.ts'
 import { decodeOid, namedBits, oid, readNode, readWhole, time, unsignedInteger } from '../../ca/der.ts'
 
 const td = '11111111-2222-3333-4444-555555555555.consul'
@@ -11,10 +11,10 @@ t.test('SPIFFE IDs as Consul forms them', async t => {
   t.equal(serviceSpiffeId(td, 'dc1', 'web'), `spiffe://${td}/ns/default/dc/dc1/svc/web`)
   t.equal(agentSpiffeId(td, 'dc1', 'node-1'), `spiffe://${td}/agent/client/dc/dc1/id/node-1`)
   t.throws(() => serviceSpiffeId(td, 'dc1', 'web/../db'), { code: 'MESH_ERR_CA_BAD_SPIFFE_ID' }, 'a slash in a service name')
-  t.same(parseSpiffeId(`spiffe://${td}/ns/default/dc/dc1/svc/web`), { kind: 'service', trustDomain: td, namespace: 'default', datacenter: 'dc1', service: 'web' })
-  t.same(parseSpiffeId(`spiffe://${td}`), { kind: 'signing', trustDomain: td })
+  t.same(requireSpiffeId(`spiffe://${td}/ns/default/dc/dc1/svc/web`), { kind: 'service', trustDomain: td, namespace: 'default', datacenter: 'dc1', service: 'web' })
+  t.same(requireSpiffeId(`spiffe://${td}`), { kind: 'signing', trustDomain: td })
   for (const bad of ['http://x', `spiffe://${td}/ns/default/svc/web`, `spiffe://${td}/agent/client/dc/dc1/id/`, 'spiffe://UPPER/ns']) {
-    t.throws(() => parseSpiffeId(bad), { code: 'MESH_ERR_CA_BAD_SPIFFE_ID' }, bad)
+    t.throws(() => requireSpiffeId(bad), { code: 'MESH_ERR_CA_BAD_SPIFFE_ID' }, bad)
   }
 })
 

@@ -10,7 +10,7 @@ import { Catalog } from '../../catalog/catalog.ts'
 import { MemoryCatalogStore } from '../../catalog/memory-store.ts'
 import type { CatalogLimits, LocalCheck } from '../../catalog/catalog.ts'
 import type { CheckEntry, NodeEntry, ServiceEntry } from '../../catalog/entry.ts'
-import type { CheckRecord, NodeRecord, ServiceRecord } from '../../catalog/types.ts'
+import type { CheckRecord, NodeRecord, ServiceRecord } from '../../api/catalog-types.ts'
 
 export interface TestClock { now: () => number, advance: (ms: number) => void, set: (ms: number) => void }
 

@@ -76,14 +76,15 @@ async function traced (t: Test, args: string[], options: RunOptions & { redirect
 /** Anything of the agent, catalog, CA, proxy or libp2p stack. */
 const HEAVY = /\/(agent|catalog|ca|proxy)\/|node_modules\/(libp2p|@libp2p|@chainsafe|level|classic-level|@peculiar|fastify|pino|undici)\//
 
-t.test('mesh members loads only node built-ins, commander and cli/ files', async t => {
+t.test('mesh members loads only node built-ins, commander, cli/ files and the dependency-free api/ layer', async t => {
   const agent = await startFakeAgent({ 'GET /v1/agent/members': { body: [] } })
   t.teardown(() => agent.close())
   const result = await traced(t, ['members'], { httpAddr: agent.httpAddr })
   t.equal(result.code, 0, result.stderr)
   t.ok(result.loaded.some(url => url.endsWith('/cli/commands/members.ts')), 'the hook saw the CLI load')
   t.same(result.loaded.filter(url => HEAVY.test(url)), [])
-  const foreign = result.loaded.filter(url => !url.startsWith('node:') && !/\/cli\/|\/node_modules\/commander\/|\/package\.json$/.test(url))
+  t.ok(result.loaded.some(url => url.endsWith('/api/agent-client.ts')), 'the shared HTTP client')
+  const foreign = result.loaded.filter(url => !url.startsWith('node:') && !/\/cli\/|\/api\/|\/node_modules\/commander\/|\/package\.json$/.test(url))
   t.same(foreign, [])
   t.notOk(result.loaded.some(url => url.endsWith('/cli/commands/register.ts')), 'other commands are not even loaded')
 })

@@ -5,7 +5,7 @@ import { cleanupPki } from './fixtures/certs.ts'
 import { endpoint, get, openHandles, requestLoop, requestsReceived, settledHandles, upstream } from './fixtures/mesh.ts'
 import { startTopology } from './fixtures/topology.ts'
 import type { Topology } from './fixtures/topology.ts'
-import type { Authorizer } from '../../proxy/snapshot.ts'
+import type { Authorizer } from '../../api/authorizer.ts'
 
 t.teardown(cleanupPki)
 const handlesBefore = openHandles()

@@ -4,7 +4,7 @@ import type { ConnectionOptions } from 'node:tls'
 import { cleanupPki } from './fixtures/certs.ts'
 import { endpoint, get, openHandles, settledHandles, upstream } from './fixtures/mesh.ts'
 import { startTopology } from './fixtures/topology.ts'
-import type { Authorizer } from '../../proxy/snapshot.ts'
+import type { Authorizer } from '../../api/authorizer.ts'
 
 t.teardown(cleanupPki)
 const handlesBefore = openHandles()

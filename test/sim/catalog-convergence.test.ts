@@ -4,7 +4,7 @@
 import t from 'tap'
 import type { ClusterEntry, Entry } from '../../catalog/entry.ts'
 import { compareHlc } from '../../catalog/hlc.ts'
-import type { ServiceRecord } from '../../catalog/types.ts'
+import type { ServiceRecord } from '../../api/catalog-types.ts'
 import { CatalogCluster, canonicalDigest } from './catalog-harness.ts'
 
 const NODES = 30

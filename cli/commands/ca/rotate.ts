@@ -2,10 +2,10 @@
 // is cross-signed by the old one, so existing certificates keep working while leaves are reissued.
 
 import { Command } from 'commander'
-import { isObject } from '../../input-file.ts'
 import { write, writeJson } from '../../output.ts'
 import { clientCommand, clientFor, examples, withFormat } from '../../options.ts'
 import type { ClientOptions, FormatOptions } from '../../options.ts'
+import { isRecord } from '../../../api/guards.ts'
 
 export function caRotateCommand (): Command {
   return withFormat(clientCommand('rotate'))
@@ -17,7 +17,7 @@ export function caRotateCommand (): Command {
         writeJson(answer ?? {})
         return
       }
-      const newRoot = isObject(answer) && typeof answer.ActiveRootID === 'string' ? `; new active root ${answer.ActiveRootID}` : ''
+      const newRoot = isRecord(answer) && typeof answer.ActiveRootID === 'string' ? `; new active root ${answer.ActiveRootID}` : ''
       write(`CA root rotation started${newRoot}`)
     })
 }

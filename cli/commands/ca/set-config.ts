@@ -3,10 +3,11 @@
 
 import { Command } from 'commander'
 import { InputFileError } from '../../errors.ts'
-import { isObject, readJsonFile } from '../../input-file.ts'
+import { readJsonFile } from '../../input-file.ts'
 import { write } from '../../output.ts'
 import { clientCommand, clientFor, examples } from '../../options.ts'
 import type { ClientOptions } from '../../options.ts'
+import { isRecord } from '../../../api/guards.ts'
 
 export function caSetConfigCommand (): Command {
   return clientCommand('set-config')
@@ -18,7 +19,7 @@ export function caSetConfigCommand (): Command {
     ))
     .action(async (file: string, options: ClientOptions) => {
       const config = readJsonFile(file)
-      if (!isObject(config) || typeof config.Provider !== 'string' || config.Provider === '') {
+      if (!isRecord(config) || typeof config.Provider !== 'string' || config.Provider === '') {
         throw new InputFileError(file, 'must be a JSON object with a "Provider"')
       }
       await clientFor(options).put('/v1/connect/ca/configuration', config)

@@ -3,7 +3,7 @@
 // (exit 0) or Denied (exit 1), so scripts can use it as a condition.
 
 import { Command } from 'commander'
-import { BadResponseError } from '../../errors.ts'
+import { BadResponseError } from '../../../api/agent-client.ts'
 import { exactQuery, parseIntentionService } from '../../intentions.ts'
 import { write } from '../../output.ts'
 import { argParser, clientCommand, clientFor, examples } from '../../options.ts'

@@ -5,7 +5,7 @@ import { FakeScheduler } from './fixtures/fake-scheduler.ts'
 import { RecordingNotifier } from './fixtures/recording-notifier.ts'
 import { memoryCatalog } from '../../catalog/fixtures.ts'
 import type { LocalCheck } from '../../../agent/local/local-catalog.ts'
-import type { ServiceRecord } from '../../../catalog/types.ts'
+import type { ServiceRecord } from '../../../api/catalog-types.ts'
 
 const check = (CheckID: string, ServiceID: string, Status: LocalCheck['Status'], Output = ''): LocalCheck => ({
   CheckID, Name: CheckID, Status, Output, ServiceID, ServiceName: ServiceID, ServiceTags: [], Notes: '', Type: 'ttl',
@@ -38,7 +38,7 @@ t.test('the alias follows the aliased service as the local state changes', async
   const catalog = await memoryCatalog(t, 'node-1')
   const notifier = new RecordingNotifier()
   const alias = new AliasCheck({ checkId: 'self', aliasServiceId: 'web' }, catalog,
-    { scheduler: new FakeScheduler(), notifier, random: () => 0, log: pino({ level: 'silent' }) })
+    { clock: new FakeScheduler(), notifier, random: () => 0, log: pino({ level: 'silent' }) })
   alias.start()
   t.same(notifier.reports.at(-1)?.status, 'critical', 'service not registered yet')
   let next = notifier.next()

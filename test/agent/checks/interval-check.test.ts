@@ -23,7 +23,7 @@ function setup (intervalMs: number, random = 0.5) {
   const notifier = new RecordingNotifier()
   const probe = new ManualProbe()
   const check = new IntervalCheck({ checkId: 'c1', intervalMs, timeoutMs: 2000, probe },
-    { scheduler, notifier, random: () => random, log })
+    { clock: scheduler, notifier, random: () => random, log })
   return { scheduler, notifier, probe, check }
 }
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { CheckManager, SCRIPT_CHECKS_DISABLED_OUTPUT } from '../../../agent/checks/manager.ts'
 import type { CheckSpec } from '../../../agent/checks/definition.ts'
 import type { LocalCheck } from '../../../agent/local/local-catalog.ts'
-import type { ServiceRecord } from '../../../catalog/types.ts'
+import type { ServiceRecord } from '../../../api/catalog-types.ts'
 import { FakeScheduler } from './fixtures/fake-scheduler.ts'
 import { memoryCatalog } from '../../catalog/fixtures.ts'
 
@@ -23,7 +23,7 @@ const ttl = (TTLMs: number, extra: Partial<CheckSpec> = {}): CheckSpec => ({ Typ
 async function setup (t: Test, init: ConstructorParameters<typeof CheckManager>[0] = {}) {
   const catalog = await memoryCatalog(t, 'node-1')
   const scheduler = new FakeScheduler()
-  const manager = new CheckManager(init, { catalog, scheduler, random: () => 0 })
+  const manager = new CheckManager(init, { catalog, clock: scheduler, random: () => 0 })
   return { catalog, scheduler, manager }
 }
 

@@ -19,7 +19,7 @@ t.test('checks survive a restart through their persisted definitions', async t =
 
   let catalog = await Catalog.open({ path, self })
   let scheduler = new FakeScheduler()
-  let manager = new CheckManager({ nodeName: 'node-1' }, { catalog, scheduler, random: () => 0 })
+  let manager = new CheckManager({ nodeName: 'node-1' }, { catalog, clock: scheduler, random: () => 0 })
   manager.start()
   const deps = () => ({ catalog, checks: manager, enableScriptChecks: false, nodeName: 'node-1' })
   await registerServicePayload(deps(), {
@@ -34,7 +34,7 @@ t.test('checks survive a restart through their persisted definitions', async t =
 
   catalog = await Catalog.open({ path, self })
   scheduler = new FakeScheduler()
-  manager = new CheckManager({ nodeName: 'node-1' }, { catalog, scheduler, random: () => 0 })
+  manager = new CheckManager({ nodeName: 'node-1' }, { catalog, clock: scheduler, random: () => 0 })
   manager.start()
   t.teardown(async () => { manager.stop(); await catalog.close() })
   t.same(manager.runningCheckIds().sort(), ['service:web-sidecar-proxy:1', 'service:web-sidecar-proxy:2', 'tcp', 'ttl'])

@@ -1,13 +1,14 @@
 import t from 'tap'
 import pino from 'pino'
 import { TtlCheck } from '../../../agent/checks/ttl-check.ts'
+import { MAX_TIMEOUT_MS, createSystemClock } from '../../../api/clock.ts'
 import { FakeScheduler } from './fixtures/fake-scheduler.ts'
 import { RecordingNotifier } from './fixtures/recording-notifier.ts'
 
 function setup (ttlMs = 30_000) {
   const scheduler = new FakeScheduler()
   const notifier = new RecordingNotifier()
-  const check = new TtlCheck({ checkId: 'ttl', ttlMs }, { scheduler, notifier, random: () => 0, log: pino({ level: 'silent' }) })
+  const check = new TtlCheck({ checkId: 'ttl', ttlMs }, { clock: scheduler, notifier, random: () => 0, log: pino({ level: 'silent' }) })
   return { scheduler, notifier, check }
 }
 
@@ -49,4 +50,29 @@ t.test('a stopped check never expires', async t => {
   check.stop()
   scheduler.advance(100_000)
   t.same(notifier.reports, [])
+})
+
+t.test('a 999h TTL on the system clock does not expire at once: the delay is chained past setTimeout\'s limit', async t => {
+  // The runtime's timers, played by hand: the check sees the real system clock over them.
+  let nowMs = 0
+  const armed: Array<{ callback: () => void, delayMs: number }> = []
+  const clock = createSystemClock({
+    now: () => nowMs,
+    setTimeout: (callback, delayMs) => { armed.push({ callback, delayMs }); return { unref: () => {} } },
+    clearTimeout: () => {},
+  })
+  const notifier = new RecordingNotifier()
+  const ttlMs = 999 * 3_600_000
+  const check = new TtlCheck({ checkId: 'ttl', ttlMs }, { clock, notifier, random: () => 0, log: pino({ level: 'silent' }) })
+  check.start()
+  while (nowMs < ttlMs) {
+    const step = armed.shift()!
+    t.ok(step.delayMs <= MAX_TIMEOUT_MS, 'no step exceeds setTimeout\'s 2^31-1 ms')
+    t.same(notifier.reports, [], `not expired after ${nowMs / 3_600_000}h`)
+    nowMs += step.delayMs
+    step.callback()
+  }
+  t.equal(nowMs, ttlMs)
+  t.same(notifier.reports, [{ checkId: 'ttl', status: 'critical', output: 'TTL expired' }], 'expires when the TTL is due')
+  check.stop()
 })

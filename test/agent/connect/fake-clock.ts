@@ -1,9 +1,9 @@
 // A manual clock for the connect CA tests: time moves only when a test calls advance().
-import type { ConnectClock } from '../../../agent/connect/clock.ts'
+import type { Clock } from '../../../api/clock.ts'
 
 interface Timer { atMs: number, callback: () => void, id: number }
 
-export class FakeClock implements ConnectClock {
+export class FakeClock implements Clock {
   #nowMs: number
   #timers = new Map<number, Timer>()
   #nextId = 1

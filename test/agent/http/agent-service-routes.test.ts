@@ -9,7 +9,7 @@ import { FakeScheduler } from '../checks/fixtures/fake-scheduler.ts'
 async function setup (t: Test, options: { enableScriptChecks?: boolean } = {}) {
   const catalog = await memoryCatalog(t, 'node-1')
   const scheduler = new FakeScheduler()
-  const checks = new CheckManager({ enableScriptChecks: options.enableScriptChecks }, { catalog, scheduler, random: () => 0 })
+  const checks = new CheckManager({ enableScriptChecks: options.enableScriptChecks }, { catalog, clock: scheduler, random: () => 0 })
   checks.start()
   const app = buildHttpServer()
   registerAgentServiceRoutes(app, { catalog, checks, enableScriptChecks: options.enableScriptChecks ?? false, nodeName: 'node-1', datacenter: 'dc1' })

@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import { buildHttpServer } from '../../../agent/http/server.ts'
 import { registerConfigRoutes } from '../../../agent/http/config-routes.ts'
 import { registerIntentionRoutes } from '../../../agent/http/intentions-routes.ts'
-import { MemoryDeps } from '../../catalog/intentions/memory-deps.ts'
+import { MemoryDeps } from '../../api/intentions/memory-deps.ts'
 
 async function setup (t: Test) {
   const deps = new MemoryDeps('deny')

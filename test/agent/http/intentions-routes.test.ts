@@ -2,7 +2,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { buildHttpServer } from '../../../agent/http/server.ts'
 import { registerIntentionRoutes } from '../../../agent/http/intentions-routes.ts'
-import { MemoryDeps } from '../../catalog/intentions/memory-deps.ts'
+import { MemoryDeps } from '../../api/intentions/memory-deps.ts'
 
 const SPIFFE = (service: string) => `spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/${service}`
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { aggregateStatus, httpCodeForStatus } from '../../../agent/local/aggregate-health.ts'
-import type { HealthStatus } from '../../../catalog/types.ts'
+import type { HealthStatus } from '../../../api/catalog-types.ts'
 
 const of = (...statuses: HealthStatus[]) => statuses.map(Status => ({ Status }))
 

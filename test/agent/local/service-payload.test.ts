@@ -1,6 +1,6 @@
 import t from 'tap'
 import { normalizeServicePayload } from '../../../agent/local/service-payload.ts'
-import type { ServiceRecord } from '../../../catalog/types.ts'
+import type { ServiceRecord } from '../../../api/catalog-types.ts'
 
 const context = (localServices: ServiceRecord[] = []) => ({ enableScriptChecks: false, nodeName: 'node-1', localServices })
 const record = (ID: string, Port: number): ServiceRecord => ({

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { RequestDeniedError } from '../../../proxy/errors.ts'
 import { authorizeLayer } from '../../../proxy/layers/authorize.ts'
-import type { AuthorizeRequest, Authorizer } from '../../../proxy/snapshot.ts'
+import type { AuthorizeRequest, Authorizer } from '../../../api/authorizer.ts'
 import { answer, fakeRequest, scriptedNext } from '../fixtures/layer.ts'
 
 t.test('an allowed request reaches next with the caller, method, path and headers checked', async (t) => {

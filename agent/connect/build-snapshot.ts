@@ -1,0 +1,200 @@
+// Builds a sidecar's ProxySnapshot from what the agent knows: the proxy's registration, its leaf
+// and roots, the destination services' healthy sidecars in the catalog, and the config entries
+// that shape traffic — service-defaults (Protocol, RateLimits, UpstreamConfig limits, mesh's
+// FaultInjection), service-resolver (timeouts, Subsets by filter) and service-splitter (Splits by
+// subset, for canaries). A pure function of its inputs, so the routing decisions are testable
+// without sockets; entries that do not parse are reported through `warn` and ignored.
+
+import type { HealthServiceResult } from '../../api/catalog-types.ts'
+import type { ServiceRecord } from '../../api/catalog-types.ts'
+import type { Authorizer } from '../../api/authorizer.ts'
+import type { Endpoint, FaultInjection, ProxyLimits, ProxyProtocol, ProxySnapshot, RateLimit, SplitLeg, UpstreamSnapshot } from '../../proxy/snapshot.ts'
+import { parseDurationMs } from '../../api/duration.ts'
+import { isRecord } from '../../api/guards.ts'
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000
+
+export interface SnapshotInputs {
+  proxy: ServiceRecord
+  nodeAddress: string
+  trustDomain: string
+  datacenter: string
+  leaf: { CertPEM: string, PrivateKeyPEM: string }
+  rootsPem: string[]
+  configEntry: (kind: string, name: string) => Record<string, unknown> | undefined
+  /** Sidecars (connect-proxy services) in front of `service`, with their health. */
+  sidecarsOf: (service: string) => HealthServiceResult[]
+  authorizer: (destination: string, protocol: ProxyProtocol) => Authorizer
+  compileFilter: (expression: string) => (value: unknown) => boolean
+  warn: (message: string) => void
+}
+
+const positive = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined
+
+export function protocolOf (inputs: Pick<SnapshotInputs, 'configEntry'>, service: string): ProxyProtocol {
+  const defaults = inputs.configEntry('service-defaults', service)
+  const global = inputs.configEntry('proxy-defaults', 'global')
+  const configured = defaults?.Protocol ?? (isRecord(global?.Config) ? (global.Config.protocol ?? global.Config.Protocol) : undefined)
+  if (configured === 'http') return 'http'
+  if (configured === 'http2' || configured === 'grpc') return 'http2'
+  return 'tcp'
+}
+
+function durationMs (value: unknown, fallback: number, field: string, warn: (message: string) => void): number {
+  if (value === undefined) return fallback
+  try {
+    const ms = parseDurationMs(value as string | number)
+    return ms > 0 ? ms : fallback
+  } catch {
+    warn(`${field}: invalid duration ${JSON.stringify(value)}`)
+    return fallback
+  }
+}
+
+function rateLimitsOf (defaults: Record<string, unknown> | undefined): RateLimit[] {
+  const limits: RateLimit[] = []
+  const config = isRecord(defaults?.RateLimits) ? defaults.RateLimits : undefined
+  const instance = isRecord(config?.InstanceLevel) ? config.InstanceLevel : undefined
+  const perSecond = positive(instance?.RequestsPerSecond)
+  if (perSecond !== undefined) {
+    limits.push({ scope: 'service', requestsPerSecond: perSecond, burst: positive(instance?.RequestsMaxBurst) ?? perSecond })
+  }
+  for (const route of Array.isArray(instance?.Routes) ? instance.Routes : []) {
+    if (!isRecord(route)) continue
+    const prefix = typeof route.PathPrefix === 'string' ? route.PathPrefix : typeof route.PathExact === 'string' ? route.PathExact : undefined
+    const rate = positive(route.RequestsPerSecond)
+    if (prefix === undefined || rate === undefined) continue
+    limits.push({ scope: 'path', pathPrefix: prefix, requestsPerSecond: rate, burst: positive(route.RequestsMaxBurst) ?? rate })
+  }
+  for (const consumer of Array.isArray(config?.Consumers) ? config.Consumers : []) {
+    if (!isRecord(consumer)) continue
+    const rate = positive(consumer.RequestsPerSecond)
+    if (rate === undefined) continue
+    limits.push({
+      scope: 'consumer',
+      ...(typeof consumer.Name === 'string' ? { consumer: consumer.Name } : {}),
+      ...(typeof consumer.PathPrefix === 'string' ? { pathPrefix: consumer.PathPrefix } : {}),
+      requestsPerSecond: rate,
+      burst: positive(consumer.RequestsMaxBurst) ?? rate,
+    })
+  }
+  return limits
+}
+
+function faultsOf (defaults: Record<string, unknown> | undefined): FaultInjection[] {
+  const faults: FaultInjection[] = []
+  for (const fault of Array.isArray(defaults?.FaultInjection) ? defaults.FaultInjection : []) {
+    if (!isRecord(fault)) continue
+    const entry: FaultInjection = {}
+    if (typeof fault.PathPrefix === 'string') entry.pathPrefix = fault.PathPrefix
+    if (positive(fault.DelayMs) !== undefined) { entry.delayMs = fault.DelayMs as number; entry.delayPercent = Math.min(100, positive(fault.DelayPercent) ?? 100) }
+    if (typeof fault.AbortStatusCode === 'number' && fault.AbortStatusCode >= 200 && fault.AbortStatusCode <= 599) {
+      entry.abortStatusCode = fault.AbortStatusCode
+      entry.abortPercent = Math.min(100, positive(fault.AbortPercent) ?? 100)
+    }
+    if (entry.delayMs !== undefined || entry.abortStatusCode !== undefined) faults.push(entry)
+  }
+  return faults
+}
+
+function limitsOf (defaults: Record<string, unknown> | undefined): ProxyLimits | undefined {
+  const upstream = isRecord(defaults?.UpstreamConfig) && isRecord(defaults.UpstreamConfig.Defaults) ? defaults.UpstreamConfig.Defaults : undefined
+  const limits = isRecord(upstream?.Limits) ? upstream.Limits : undefined
+  if (limits === undefined) return undefined
+  const result: ProxyLimits = {}
+  if (positive(limits.MaxConnections) !== undefined) result.maxConnections = limits.MaxConnections as number
+  if (positive(limits.MaxPendingRequests) !== undefined) result.maxPendingRequests = limits.MaxPendingRequests as number
+  if (positive(limits.MaxConcurrentRequests) !== undefined) result.maxConcurrentRequests = limits.MaxConcurrentRequests as number
+  return Object.keys(result).length === 0 ? undefined : result
+}
+
+function endpointsOf (inputs: SnapshotInputs, destination: string, resolver: Record<string, unknown> | undefined): Endpoint[] {
+  const subsets: Array<{ name: string, matches: (value: unknown) => boolean }> = []
+  if (isRecord(resolver?.Subsets)) {
+    for (const [name, subset] of Object.entries(resolver.Subsets)) {
+      if (!isRecord(subset) || typeof subset.Filter !== 'string') continue
+      try {
+        subsets.push({ name, matches: inputs.compileFilter(subset.Filter) })
+      } catch (error) {
+        inputs.warn(`service-resolver ${destination}: subset ${name}: ${(error as Error).message}`)
+      }
+    }
+  }
+  const endpoints: Endpoint[] = []
+  for (const result of inputs.sidecarsOf(destination)) {
+    const worst = result.Checks.some((check) => check.Status === 'critical' || check.Status === 'maintenance')
+      ? 'critical'
+      : result.Checks.some((check) => check.Status === 'warning') ? 'warning' : 'passing'
+    if (worst === 'critical') continue
+    // Subsets are defined over the destination service instance the sidecar fronts.
+    const destinationId = result.Service.Proxy?.DestinationServiceID
+    const fronted = { Node: result.Node, Service: { ...result.Service, Meta: result.Service.Meta, ID: destinationId ?? result.Service.ID }, Checks: result.Checks }
+    const subset = subsets.find((candidate) => candidate.matches(fronted))?.name
+    endpoints.push({
+      id: `${result.Node.Node}/${result.Service.ID}`,
+      address: result.Service.Address !== '' ? result.Service.Address : result.Node.Address,
+      port: result.Service.Port,
+      spiffeId: `spiffe://${inputs.trustDomain}/ns/default/dc/${result.Node.Datacenter}/svc/${destination}`,
+      weight: worst === 'warning' ? result.Service.Weights.Warning : result.Service.Weights.Passing,
+      ...(subset === undefined ? {} : { subset }),
+    })
+  }
+  return endpoints
+}
+
+function splitOf (splitter: Record<string, unknown> | undefined): SplitLeg[] | undefined {
+  if (!Array.isArray(splitter?.Splits)) return undefined
+  const legs: SplitLeg[] = []
+  for (const split of splitter.Splits) {
+    if (!isRecord(split) || typeof split.Weight !== 'number' || split.Weight < 0) continue
+    legs.push({ subset: typeof split.ServiceSubset === 'string' ? split.ServiceSubset : '', weight: split.Weight })
+  }
+  return legs.length === 0 ? undefined : legs
+}
+
+export function buildProxySnapshot (inputs: SnapshotInputs): ProxySnapshot {
+  const proxy = inputs.proxy.Proxy
+  if (proxy === undefined) throw new Error(`service ${inputs.proxy.ID} is not a connect-proxy`)
+  const serviceName = proxy.DestinationServiceName
+  const ownDefaults = inputs.configEntry('service-defaults', serviceName)
+  const ownProtocol = protocolOf(inputs, serviceName)
+  const upstreams: UpstreamSnapshot[] = (proxy.Upstreams ?? []).map((upstream) => {
+    const destination = upstream.DestinationName
+    const resolver = inputs.configEntry('service-resolver', destination)
+    const split = splitOf(inputs.configEntry('service-splitter', destination))
+    const limits = limitsOf(inputs.configEntry('service-defaults', destination))
+    return {
+      destinationName: destination,
+      localBindAddress: upstream.LocalBindAddress ?? '127.0.0.1',
+      localBindPort: upstream.LocalBindPort,
+      protocol: protocolOf(inputs, destination),
+      endpoints: endpointsOf(inputs, destination, resolver),
+      connectTimeoutMs: durationMs(resolver?.ConnectTimeout, DEFAULT_CONNECT_TIMEOUT_MS, `service-resolver ${destination}: ConnectTimeout`, inputs.warn),
+      requestTimeoutMs: durationMs(resolver?.RequestTimeout, DEFAULT_REQUEST_TIMEOUT_MS, `service-resolver ${destination}: RequestTimeout`, inputs.warn),
+      ...(split === undefined ? {} : { split }),
+      ...(limits === undefined ? {} : { limits }),
+    }
+  })
+  const rateLimits = rateLimitsOf(ownDefaults)
+  const faults = faultsOf(ownDefaults)
+  return {
+    proxyId: inputs.proxy.ID,
+    serviceName,
+    trustDomain: inputs.trustDomain,
+    datacenter: inputs.datacenter,
+    tls: { certChainPem: inputs.leaf.CertPEM, keyPem: inputs.leaf.PrivateKeyPEM, rootsPem: inputs.rootsPem },
+    inbound: {
+      bindAddress: inputs.proxy.Address !== '' ? inputs.proxy.Address : inputs.nodeAddress,
+      bindPort: inputs.proxy.Port,
+      localServiceAddress: proxy.LocalServiceAddress ?? '127.0.0.1',
+      localServicePort: proxy.LocalServicePort ?? 0,
+      protocol: ownProtocol,
+      ...(rateLimits.length === 0 ? {} : { rateLimits }),
+      ...(faults.length === 0 ? {} : { faults }),
+    },
+    upstreams,
+    authorize: inputs.authorizer(serviceName, ownProtocol),
+  }
+}
