@@ -18,7 +18,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import dnsPacket from 'dns-packet'
-import type { DnsCatalogView, DnsNode, DnsServiceInstance } from '../agent/dns-view.ts'
+import type { DnsCatalogView, DnsNode, DnsServiceInstance } from '../agent/dns/view.ts'
 
 const SERVICES = 100
 const INSTANCES = 3

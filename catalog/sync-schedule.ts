@@ -1,5 +1,5 @@
 // When and with whom anti-entropy runs: the decisions of the periodic push-pull, apart from the
-// transport that carries it (agent/replication.ts over libp2p, test/sim/catalog-harness.ts over
+// transport that carries it (agent/sync/replication.ts over libp2p, test/sim/catalog-harness.ts over
 // the simulator). Like Consul's anti-entropy, the interval grows with the cluster so the total
 // sync load stays flat: interval × max(1, log2(peers / 32) + 1), jittered by ×[0.5, 1.5) so
 // agents started together do not sync in lockstep. The partner is a uniformly random live peer.

@@ -3,7 +3,7 @@
 // `node.node...`, `hex.addr...`) and builds the records, each with the additional records that go
 // with it. Pure: no sockets, no clock (the SOA serial comes in), so the server can cache the result.
 
-import type { DnsCatalogView, DnsServiceInstance } from '../dns-view.ts'
+import type { DnsCatalogView, DnsServiceInstance } from './view.ts'
 import {
   addrLabel, addressFromAddrLabel, addressRecord, soaRecord, srvRecord, txtRecord
 } from './records.ts'

@@ -8,8 +8,8 @@
 // traffic before its first passing result. Script checks are refused unless enabled on the agent.
 
 import { formatDuration } from '../../api/duration.ts'
-import { splitHostPort } from '../checks/tcp-check.ts'
-import type { CheckSpec } from '../checks/definition.ts'
+import { splitHostPort } from './checks/tcp-check.ts'
+import type { CheckSpec } from './checks/definition.ts'
 import type { HealthStatus } from '../../api/catalog-types.ts'
 import { InvalidCheckError, ScriptChecksDisabledError, UnknownCheckServiceError } from './errors.ts'
 import { PayloadFields } from './payload-fields.ts'

@@ -1,6 +1,6 @@
 // Runs a Catalog beside each simulated membership agent, as the real agent does: every sim node is
 // a Membership core (membership-harness.ts) plus a Catalog on the in-memory store, replicating over
-// the simulated network by the real agent's rules (agent/replication.ts): each local write's
+// the simulated network by the real agent's rules (agent/sync/replication.ts): each local write's
 // entries fan out as lossy delta datagrams to the live members, and every sync interval (scaled and
 // jittered by catalog/sync-schedule.ts) a push-pull with one random live peer sends our digest,
 // merges what the peer sends back and pushes what it lacks. A newcomer gets a push-pull from a few

@@ -5,7 +5,7 @@ import dgram from 'node:dgram'
 import net from 'node:net'
 import dnsPacket from 'dns-packet'
 import type { Answer, Packet, Question } from 'dns-packet'
-import type { DnsCatalogView, DnsNode, DnsServiceInstance } from '../../../agent/dns-view.ts'
+import type { DnsCatalogView, DnsNode, DnsServiceInstance } from '../../../agent/dns/view.ts'
 import { DnsServer } from '../../../agent/dns/server.ts'
 import type { DnsServerInit } from '../../../agent/dns/server.ts'
 

@@ -7,7 +7,7 @@ import net from 'node:net'
 import { once } from 'node:events'
 import { Resolver } from 'node:dns/promises'
 import dnsPacket from 'dns-packet'
-import type { DnsCatalogView } from '../../../agent/dns-view.ts'
+import type { DnsCatalogView } from '../../../agent/dns/view.ts'
 import { DnsServer } from '../../../agent/dns/server.ts'
 import { askTcp, askUdp, decode, MemoryView, query, startServer } from './fixture.ts'
 

@@ -2,9 +2,9 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { buildHttpServer } from '../../../agent/http/server.ts'
 import { registerAgentServiceRoutes } from '../../../agent/http/agent-service-routes.ts'
-import { CheckManager } from '../../../agent/checks/manager.ts'
+import { CheckManager } from '../../../agent/local/checks/manager.ts'
 import { memoryCatalog } from '../../catalog/fixtures.ts'
-import { FakeScheduler } from '../checks/fixtures/fake-scheduler.ts'
+import { FakeScheduler } from '../local/checks/fixtures/fake-scheduler.ts'
 
 async function setup (t: Test, options: { enableScriptChecks?: boolean } = {}) {
   const catalog = await memoryCatalog(t, 'node-1')
