@@ -1,18 +1,42 @@
 import t from 'tap'
 import type { Test } from 'tap'
+import pino from 'pino'
 import { buildHttpServer } from '../../../agent/http/server.ts'
 import { registerConfigRoutes } from '../../../agent/http/config-routes.ts'
+import type { ConfigRouteDeps } from '../../../agent/http/config-routes.ts'
 import { registerIntentionRoutes } from '../../../agent/http/intentions-routes.ts'
-import { MemoryDeps } from '../../api/intentions/memory-deps.ts'
+import { AgentPolicy, KIND_INTENTION } from '../../../agent/connect/policy.ts'
+import type { Intention } from '../../../api/intentions/model.ts'
+import type { Catalog } from '../../../catalog/catalog.ts'
+import { memoryCatalog } from '../../catalog/fixtures.ts'
 
-async function setup (t: Test) {
-  const deps = new MemoryDeps('deny')
+/**
+ * The agent's deps do not track service-intentions entry indexes, so the routes allow only cas=0
+ * there. To test how the routes use the indexes when deps do offer them, this adds them: an entry's
+ * CreateIndex and ModifyIndex are the earliest and latest the catalog holds for its intentions
+ * (an entry write rewrites every intention it keeps, so the latest moves with each write).
+ */
+function withIntentionEntryIndexes (deps: ConfigRouteDeps, catalog: Catalog): ConfigRouteDeps {
+  const intentionEntryIndexes = (destinationName: string): { CreateIndex: number, ModifyIndex: number } | undefined => {
+    const stored = catalog.clusterEntries(KIND_INTENTION).filter((entry) => (entry.value as Intention).DestinationName === destinationName)
+    if (stored.length === 0) return undefined
+    return { CreateIndex: Math.min(...stored.map((entry) => entry.createIndex)), ModifyIndex: Math.max(...stored.map((entry) => entry.modifyIndex)) }
+  }
+  return { ...deps, get index () { return deps.index }, intentionEntryIndexes }
+}
+
+/** The config and intention routes over the agent's own AgentPolicy on an in-memory catalog. */
+async function setup (t: Test, options: { tracksIntentionIndexes?: boolean } = {}) {
+  const catalog = await memoryCatalog(t, 'node-1')
+  const policy = new AgentPolicy({ defaultPolicy: 'deny' }, { catalog, log: pino({ level: 'silent' }) })
+  policy.start()
+  const configDeps = policy.configRouteDeps()
   const app = buildHttpServer()
-  registerConfigRoutes(app, deps)
-  registerIntentionRoutes(app, deps)
+  registerConfigRoutes(app, options.tracksIntentionIndexes === true ? withIntentionEntryIndexes(configDeps, catalog) : configDeps)
+  registerIntentionRoutes(app, policy.intentionRouteDeps())
   await app.ready()
-  t.teardown(() => app.close())
-  return { app, deps }
+  t.teardown(async () => { await app.close(); policy.stop() })
+  return { app, catalog, policy }
 }
 
 const intentionsEntry = {
@@ -25,46 +49,47 @@ const intentionsEntry = {
 }
 
 t.test('a service-intentions entry becomes the destination\'s intentions and reads back as an entry', async (t) => {
-  const { app, deps } = await setup(t)
+  const { app, policy } = await setup(t)
   const put = await app.inject({ method: 'PUT', url: '/v1/config', payload: intentionsEntry })
   t.equal(put.statusCode, 200)
   t.equal(put.body, 'true')
-  t.equal(deps.intentions.get('*', 'api')?.Action, 'deny')
-  t.equal(deps.intentions.get('web', 'api')?.Permissions?.length, 2)
+  t.equal(policy.intentions.get('*', 'api')?.Action, 'deny')
+  t.equal(policy.intentions.get('web', 'api')?.Permissions?.length, 2)
   const exact = await app.inject({ method: 'GET', url: '/v1/connect/intentions/exact?source=web&destination=api' })
   t.equal(exact.json().Precedence, 9, 'visible through the intention API')
   const entry = (await app.inject({ method: 'GET', url: '/v1/config/service-intentions/api' })).json()
   t.equal(entry.Kind, 'service-intentions')
   t.same(entry.Sources.map((s: { Name: string, Precedence: number }) => [s.Name, s.Precedence]), [['web', 9], ['*', 8]])
-  t.equal(entry.Sources[0].LegacyID, deps.intentions.get('web', 'api')?.ID)
+  t.equal(entry.Sources[0].LegacyID, policy.intentions.get('web', 'api')?.ID)
   const list = (await app.inject({ method: 'GET', url: '/v1/config/service-intentions' })).json()
   t.same(list.map((e: { Name: string }) => e.Name), ['api'])
 })
 
 t.test('writing the entry again replaces the destination\'s set: dropped sources are deleted, IDs of kept ones survive', async (t) => {
-  const { app, deps } = await setup(t)
+  const { app, policy } = await setup(t)
   await app.inject({ method: 'PUT', url: '/v1/config', payload: intentionsEntry })
-  const webId = deps.intentions.get('web', 'api')?.ID
+  const webId = policy.intentions.get('web', 'api')?.ID
   await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=db', payload: { Action: 'allow' } })
   const put = await app.inject({ method: 'PUT', url: '/v1/config', payload: { Kind: 'service-intentions', Name: 'api', Sources: [{ Name: 'web', Action: 'allow' }] } })
   t.equal(put.body, 'true')
-  t.equal(deps.intentions.get('*', 'api'), undefined)
-  t.equal(deps.intentions.get('web', 'api')?.ID, webId)
-  t.equal(deps.intentions.get('web', 'db')?.Action, 'allow', 'other destinations untouched')
+  t.equal(policy.intentions.get('*', 'api'), undefined)
+  t.equal(policy.intentions.get('web', 'api')?.ID, webId)
+  t.equal(policy.intentions.get('web', 'db')?.Action, 'allow', 'other destinations untouched')
 })
 
 t.test('a read-modify-write cycle of an entry is accepted unchanged', async (t) => {
-  const { app, deps } = await setup(t)
+  const { app, policy } = await setup(t)
   await app.inject({ method: 'PUT', url: '/v1/config', payload: intentionsEntry })
-  const before = deps.intentions.list()
+  const before = policy.intentions.list()
   const entry = (await app.inject({ method: 'GET', url: '/v1/config/service-intentions/api' })).json()
   const put = await app.inject({ method: 'PUT', url: '/v1/config', payload: entry })
   t.equal(put.statusCode, 200)
-  t.same(deps.intentions.list().map((i) => ({ ...i, UpdatedAt: '' })), before.map((i) => ({ ...i, UpdatedAt: '' })))
+  t.same(policy.intentions.list().map((i) => ({ ...i, UpdatedAt: '' })), before.map((i) => ({ ...i, UpdatedAt: '' })))
 })
 
 t.test('bad entries answer 400 and store nothing', async (t) => {
-  const { app, deps } = await setup(t)
+  const { app, catalog, policy } = await setup(t)
+  const indexBefore = catalog.index
   const rows: Array<[unknown, RegExp]> = [
     [{ Name: 'api' }, /does not contain a kind/],
     [{ Kind: 'service-router', Name: 'api' }, /invalid config entry kind: service-router/],
@@ -82,9 +107,9 @@ t.test('bad entries answer 400 and store nothing', async (t) => {
     t.equal(response.statusCode, 400, String(message))
     t.match(response.body, message)
   }
-  t.equal(deps.intentions.size, 0)
-  t.same(deps.listConfigEntries('service-defaults'), [])
-  t.equal(deps.index, 1)
+  t.equal(policy.intentions.size, 0)
+  t.same(policy.configEntries('service-defaults'), [])
+  t.equal(catalog.index, indexBefore, 'index unchanged')
 })
 
 t.test('service-defaults and proxy-defaults are stored generically, with their indexes, and deleted', async (t) => {
@@ -116,8 +141,8 @@ t.test('cas: 0 creates only if absent, N updates or deletes only at ModifyIndex 
   t.equal((await app.inject({ method: 'PUT', url: '/v1/config?cas=abc', payload: intentionsEntry })).statusCode, 400)
 })
 
-t.test('cas on service-intentions uses the entry indexes the agent tracks', async (t) => {
-  const { app, deps } = await setup(t)
+t.test('cas on service-intentions uses the entry indexes when the deps track them', async (t) => {
+  const { app, policy } = await setup(t, { tracksIntentionIndexes: true })
   const put = (cas: number, payload: object) => app.inject({ method: 'PUT', url: `/v1/config?cas=${cas}`, payload })
   t.equal((await put(0, intentionsEntry)).body, 'true', 'create-only on an absent entry')
   t.equal((await put(0, intentionsEntry)).body, 'false', 'create-only on an existing entry')
@@ -125,37 +150,41 @@ t.test('cas on service-intentions uses the entry indexes the agent tracks', asyn
   t.ok(CreateIndex > 0 && ModifyIndex >= CreateIndex)
   t.equal((await put(ModifyIndex + 5, intentionsEntry)).body, 'false', 'stale index')
   t.equal((await put(ModifyIndex, { ...intentionsEntry, Sources: [{ Name: 'web', Action: 'allow' }] })).body, 'true')
-  t.equal(deps.intentions.get('*', 'api'), undefined, 'the CAS write applied')
+  t.equal(policy.intentions.get('*', 'api'), undefined, 'the CAS write applied')
   const current = (await app.inject({ method: 'GET', url: '/v1/config/service-intentions/api' })).json()
   t.equal(current.CreateIndex, CreateIndex, 'CreateIndex survives updates')
   t.equal((await app.inject({ method: 'DELETE', url: '/v1/config/service-intentions/api?cas=0' })).body, 'false')
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/config/service-intentions/api?cas=${current.ModifyIndex}` })).body, 'true')
-  t.equal(deps.intentions.size, 0)
-  deps.tracksIntentionIndexes = false
+  t.equal(policy.intentions.size, 0)
+})
+
+t.test('the agent tracks no service-intentions indexes: cas=0 still works, a non-zero cas is refused', async (t) => {
+  const { app } = await setup(t)
+  const put = (cas: number, payload: object) => app.inject({ method: 'PUT', url: `/v1/config?cas=${cas}`, payload })
   t.equal((await put(0, intentionsEntry)).body, 'true', 'cas=0 needs no indexes')
   t.equal((await put(7, intentionsEntry)).statusCode, 400, 'non-zero cas is refused without indexes')
 })
 
 t.test('deleting a service-intentions entry removes all its intentions', async (t) => {
-  const { app, deps } = await setup(t)
+  const { app, policy } = await setup(t)
   await app.inject({ method: 'PUT', url: '/v1/config', payload: intentionsEntry })
   const response = await app.inject({ method: 'DELETE', url: '/v1/config/service-intentions/api' })
   t.equal(response.statusCode, 200)
-  t.equal(deps.intentions.size, 0)
+  t.equal(policy.intentions.size, 0)
   t.equal((await app.inject({ method: 'GET', url: '/v1/config/service-intentions/api' })).statusCode, 404)
 })
 
 t.test('GET blocks on the index', async (t) => {
-  const { app, deps } = await setup(t)
-  const blocked = app.inject({ method: 'GET', url: `/v1/config/service-defaults?index=${deps.index}&wait=5s` })
+  const { app, catalog } = await setup(t)
+  const blocked = app.inject({ method: 'GET', url: `/v1/config/service-defaults?index=${catalog.index}&wait=5s` })
   await app.inject({ method: 'PUT', url: '/v1/config', payload: { Kind: 'service-defaults', Name: 'web', Protocol: 'http' } })
   const response = await blocked
   t.equal(response.json().length, 1)
-  t.equal(response.headers['x-consul-index'], String(deps.index))
+  t.equal(response.headers['x-consul-index'], String(catalog.index))
 })
 
 t.test('PUT ?validate runs every check of a write and stores nothing', async (t) => {
-  const { app, deps } = await setup(t)
+  const { app, policy } = await setup(t)
   const valid = await app.inject({ method: 'PUT', url: '/v1/config?validate=1', payload: { Kind: 'service-defaults', Name: 'web', Protocol: 'http' } })
   t.equal(valid.statusCode, 200)
   t.equal(valid.body, 'true')
@@ -167,7 +196,7 @@ t.test('PUT ?validate runs every check of a write and stores nothing', async (t)
   t.equal(refused.body, (await app.inject({ method: 'PUT', url: '/v1/config', payload: splitter })).body)
 
   t.equal((await app.inject({ method: 'PUT', url: '/v1/config?validate', payload: intentionsEntry })).body, 'true')
-  t.same(deps.intentions.list(), [], 'a validated service-intentions entry creates no intention')
+  t.same(policy.intentions.list(), [], 'a validated service-intentions entry creates no intention')
   const badIntentions = { ...intentionsEntry, Sources: [{ Name: 'web', Action: 'maybe' }] }
   t.equal((await app.inject({ method: 'PUT', url: '/v1/config?validate', payload: badIntentions })).statusCode, 400)
 })

@@ -1,28 +1,50 @@
 import t from 'tap'
 import type { Test } from 'tap'
+import pino from 'pino'
 import { buildHttpServer } from '../../../agent/http/server.ts'
 import { registerIntentionRoutes } from '../../../agent/http/intentions-routes.ts'
-import { MemoryDeps } from '../../api/intentions/memory-deps.ts'
+import type { IntentionRouteDeps } from '../../../agent/http/intentions-routes.ts'
+import { AgentPolicy } from '../../../agent/connect/policy.ts'
+import { memoryCatalog } from '../../catalog/fixtures.ts'
 
 const SPIFFE = (service: string) => `spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/${service}`
 
+/**
+ * The routes over the agent's own AgentPolicy on an in-memory catalog. The clock and the ID source
+ * are the two deps the routes let a caller choose; they are fixed here so timestamps and IDs can be
+ * asserted exactly.
+ */
 async function setup (t: Test, defaultPolicy: 'allow' | 'deny' = 'deny') {
-  const deps = new MemoryDeps(defaultPolicy)
+  const catalog = await memoryCatalog(t, 'node-1')
+  const policy = new AgentPolicy({ defaultPolicy }, { catalog, log: pino({ level: 'silent' }) })
+  policy.start()
+  const clock = { nowMs: Date.UTC(2026, 0, 1) }
+  let issuedIds = 0
+  const agentDeps = policy.intentionRouteDeps()
+  const deps: IntentionRouteDeps = {
+    intentions: agentDeps.intentions,
+    put: agentDeps.put,
+    delete: agentDeps.delete,
+    waitForIndex: agentDeps.waitForIndex,
+    get index () { return agentDeps.index },
+    now: () => clock.nowMs,
+    newId: () => `00000000-0000-4000-8000-${String(++issuedIds).padStart(12, '0')}`,
+  }
   const app = buildHttpServer()
   registerIntentionRoutes(app, deps)
   await app.ready()
-  t.teardown(() => app.close())
-  return { app, deps }
+  t.teardown(async () => { await app.close(); policy.stop() })
+  return { app, catalog, policy, clock }
 }
 
 t.test('PUT exact stores an intention and answers true; GET exact returns it in Consul\'s shape', async (t) => {
-  const { app, deps } = await setup(t)
+  const { app, catalog } = await setup(t)
   const put = await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: { Action: 'allow', Description: 'web may call api', Meta: { team: 'a' } } })
   t.equal(put.statusCode, 200)
   t.equal(put.body, 'true')
   const got = await app.inject({ method: 'GET', url: '/v1/connect/intentions/exact?source=web&destination=api' })
   t.equal(got.statusCode, 200)
-  t.equal(got.headers['x-consul-index'], String(deps.index))
+  t.equal(got.headers['x-consul-index'], String(catalog.index))
   t.same(got.json(), {
     ID: '00000000-0000-4000-8000-000000000001',
     Description: 'web may call api',
@@ -40,9 +62,9 @@ t.test('PUT exact stores an intention and answers true; GET exact returns it in 
 })
 
 t.test('updating a pair keeps its ID and CreatedAt', async (t) => {
-  const { app, deps } = await setup(t)
+  const { app, clock } = await setup(t)
   await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: { Action: 'allow' } })
-  deps.nowMs += 60_000
+  clock.nowMs += 60_000
   await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: { Action: 'deny' } })
   const body = (await app.inject({ method: 'GET', url: '/v1/connect/intentions/exact?source=web&destination=api' })).json()
   t.equal(body.ID, '00000000-0000-4000-8000-000000000001')
@@ -52,7 +74,8 @@ t.test('updating a pair keeps its ID and CreatedAt', async (t) => {
 })
 
 t.test('GET exact of a missing pair is 404; bad input is 400 and stores nothing', async (t) => {
-  const { app, deps } = await setup(t)
+  const { app, catalog, policy } = await setup(t)
+  const indexBefore = catalog.index
   const missing = await app.inject({ method: 'GET', url: '/v1/connect/intentions/exact?source=web&destination=api' })
   t.equal(missing.statusCode, 404)
   t.equal(missing.body, 'Intention not found')
@@ -70,16 +93,16 @@ t.test('GET exact of a missing pair is 404; bad input is 400 and stores nothing'
   }
   const notJson = await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: '{nope', headers: { 'content-type': 'application/json' } })
   t.equal(notJson.statusCode, 400)
-  t.equal(deps.intentions.size, 0, 'nothing stored')
-  t.equal(deps.index, 1, 'index unchanged')
+  t.equal(policy.intentions.size, 0, 'nothing stored')
+  t.equal(catalog.index, indexBefore, 'index unchanged')
 })
 
 t.test('DELETE exact removes the pair and answers true', async (t) => {
-  const { app, deps } = await setup(t)
+  const { app, policy } = await setup(t)
   await app.inject({ method: 'PUT', url: '/v1/connect/intentions/exact?source=web&destination=api', payload: { Action: 'allow' } })
   const response = await app.inject({ method: 'DELETE', url: '/v1/connect/intentions/exact?source=web&destination=api' })
   t.equal(response.body, 'true')
-  t.equal(deps.intentions.size, 0)
+  t.equal(policy.intentions.size, 0)
 })
 
 t.test('list returns every intention in precedence order, and blocks until the index moves', async (t) => {
@@ -144,7 +167,7 @@ t.test('match maps each name to its intentions in precedence order', async (t) =
 })
 
 t.test('legacy ID API: create with POST, then GET, PUT and DELETE by ID', async (t) => {
-  const { app, deps } = await setup(t)
+  const { app, policy } = await setup(t)
   const created = await app.inject({ method: 'POST', url: '/v1/connect/intentions', payload: { SourceName: 'web', DestinationName: 'api', Action: 'allow' } })
   t.equal(created.statusCode, 200)
   const { ID } = created.json()
@@ -155,8 +178,8 @@ t.test('legacy ID API: create with POST, then GET, PUT and DELETE by ID', async 
   t.equal((await app.inject({ method: 'GET', url: `/v1/connect/intentions/${ID}` })).json().Action, 'allow')
   const updated = await app.inject({ method: 'PUT', url: `/v1/connect/intentions/${ID}`, payload: { SourceName: 'web', DestinationName: 'api', Action: 'deny' } })
   t.equal(updated.statusCode, 200)
-  t.equal(deps.intentions.get('web', 'api')?.Action, 'deny')
-  t.equal(deps.intentions.get('web', 'api')?.ID, ID)
+  t.equal(policy.intentions.get('web', 'api')?.Action, 'deny')
+  t.equal(policy.intentions.get('web', 'api')?.ID, ID)
   const renamed = await app.inject({ method: 'PUT', url: `/v1/connect/intentions/${ID}`, payload: { SourceName: 'batch', DestinationName: 'api', Action: 'deny' } })
   t.equal(renamed.statusCode, 400)
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/connect/intentions/${ID}` })).body, 'true')
