@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConnectCA } from '../../../agent/connect/manager.ts'
 import type { CaReplicatedState } from '../../../agent/connect/state.ts'
-import { FakeClock } from './fake-clock.ts'
+import { ManualClock } from '../../fixtures/manual-clock.ts'
 
 export const CLUSTER_ID = '11111111-2222-3333-4444-555555555555'
 export const TRUST_DOMAIN = `${CLUSTER_ID}.consul`
@@ -21,7 +21,7 @@ export interface Member {
 }
 
 export interface Cluster {
-  clock: FakeClock
+  clock: ManualClock
   members: Map<string, Member>
   /** When false, requests to servers fail as if none were reachable. */
   serversReachable: boolean
@@ -40,7 +40,7 @@ export const settle = async (): Promise<void> => { for (let i = 0; i < 5; i++) a
 export function createCluster (): Cluster {
   const dirs: string[] = []
   const cluster: Cluster = {
-    clock: new FakeClock(Date.now()),
+    clock: new ManualClock(Date.now()),
     members: new Map(),
     serversReachable: true,
     published: [],

@@ -4,11 +4,11 @@ import { buildHttpServer } from '../../../agent/http/server.ts'
 import { registerAgentServiceRoutes } from '../../../agent/http/agent-service-routes.ts'
 import { CheckManager } from '../../../agent/local/checks/manager.ts'
 import { memoryCatalog } from '../../catalog/fixtures.ts'
-import { FakeScheduler } from '../local/checks/fixtures/fake-scheduler.ts'
+import { ManualClock } from '../../fixtures/manual-clock.ts'
 
 async function setup (t: Test, options: { enableScriptChecks?: boolean } = {}) {
   const catalog = await memoryCatalog(t, 'node-1')
-  const scheduler = new FakeScheduler()
+  const scheduler = new ManualClock()
   const checks = new CheckManager({ enableScriptChecks: options.enableScriptChecks }, { catalog, clock: scheduler, random: () => 0 })
   checks.start()
   const app = buildHttpServer()

@@ -4,7 +4,8 @@ import { EndpointPool } from '../../../proxy/endpoint-pool.ts'
 import { ConnectFailedError, RequestDeniedError } from '../../../proxy/errors.ts'
 import { balanceLayer } from '../../../proxy/layers/balance.ts'
 import type { ProxyRequest } from '../../../proxy/handler.ts'
-import { ManualClock, answer, fakeRequest, scriptedNext } from '../fixtures/layer.ts'
+import { answer, fakeRequest, scriptedNext } from '../fixtures/layer.ts'
+import { ManualClock } from '../../fixtures/manual-clock.ts'
 
 function setup (ids: string[]) {
   const clock = new ManualClock()

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { connectTimeoutLayer } from '../../../proxy/layers/connect-timeout.ts'
 import type { ProxyRequest, ProxyResponse } from '../../../proxy/handler.ts'
-import { ManualClock, answer, fakeRequest, flush } from '../fixtures/layer.ts'
+import { answer, fakeRequest, flush } from '../fixtures/layer.ts'
+import { ManualClock } from '../../fixtures/manual-clock.ts'
 
 t.test('no connection within the timeout: a retryable connect-timeout error and the attempt is cancelled', async (t) => {
   const clock = new ManualClock()

@@ -2,7 +2,8 @@ import t from 'tap'
 import { FaultAbortError } from '../../../proxy/errors.ts'
 import { faultLayer } from '../../../proxy/layers/fault.ts'
 import type { FaultInjection } from '../../../proxy/snapshot.ts'
-import { ManualClock, answer, fakeRequest, flush, randomSequence, scriptedNext } from '../fixtures/layer.ts'
+import { answer, fakeRequest, flush, randomSequence, scriptedNext } from '../fixtures/layer.ts'
+import { ManualClock } from '../../fixtures/manual-clock.ts'
 
 function setup (faults: FaultInjection[], ...draws: number[]) {
   const clock = new ManualClock()

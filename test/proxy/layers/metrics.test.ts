@@ -1,7 +1,8 @@
 import t from 'tap'
 import { metricsLayer } from '../../../proxy/layers/metrics.ts'
 import { ProxyMetrics } from '../../../proxy/metrics.ts'
-import { ManualClock, answer, fakeRequest } from '../fixtures/layer.ts'
+import { answer, fakeRequest } from '../fixtures/layer.ts'
+import { ManualClock } from '../../fixtures/manual-clock.ts'
 
 t.test('each answer is counted by direction, source, destination and code, with its latency', async (t) => {
   const clock = new ManualClock()

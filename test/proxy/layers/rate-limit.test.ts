@@ -2,7 +2,8 @@ import t from 'tap'
 import { RateLimitedError } from '../../../proxy/errors.ts'
 import { rateLimitLayer } from '../../../proxy/layers/rate-limit.ts'
 import type { RateLimit } from '../../../proxy/snapshot.ts'
-import { ManualClock, answer, fakeRequest, scriptedNext } from '../fixtures/layer.ts'
+import { answer, fakeRequest, scriptedNext } from '../fixtures/layer.ts'
+import { ManualClock } from '../../fixtures/manual-clock.ts'
 
 function setup (limits: RateLimit[]) {
   const clock = new ManualClock()

@@ -2,7 +2,8 @@ import t from 'tap'
 import { Readable } from 'node:stream'
 import { requestTimeoutLayer } from '../../../proxy/layers/request-timeout.ts'
 import type { ProxyResponse } from '../../../proxy/handler.ts'
-import { ManualClock, answer, fakeRequest, flush } from '../fixtures/layer.ts'
+import { answer, fakeRequest, flush } from '../fixtures/layer.ts'
+import { ManualClock } from '../../fixtures/manual-clock.ts'
 
 t.test('no headers within the timeout: the exchange is cancelled and the caller gets a 504 error', async (t) => {
   const clock = new ManualClock()

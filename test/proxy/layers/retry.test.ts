@@ -3,7 +3,8 @@ import { Readable } from 'node:stream'
 import { ConnectFailedError, RequestDeniedError, UpstreamResetError } from '../../../proxy/errors.ts'
 import { retryLayer } from '../../../proxy/layers/retry.ts'
 import { RetryBudget } from '../../../proxy/retry-budget.ts'
-import { ManualClock, answer, fakeRequest, scriptedNext } from '../fixtures/layer.ts'
+import { answer, fakeRequest, scriptedNext } from '../fixtures/layer.ts'
+import { ManualClock } from '../../fixtures/manual-clock.ts'
 
 function setup (budget = new RetryBudget(0)) {
   const clock = new ManualClock()

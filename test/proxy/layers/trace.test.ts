@@ -1,7 +1,8 @@
 import t from 'tap'
 import { traceLayer } from '../../../proxy/layers/trace.ts'
 import { IdSource, SpanRing, formatTraceparent, parseTraceparent } from '../../../proxy/traces.ts'
-import { ManualClock, answer, fakeRequest, scriptedNext } from '../fixtures/layer.ts'
+import { answer, fakeRequest, scriptedNext } from '../fixtures/layer.ts'
+import { ManualClock } from '../../fixtures/manual-clock.ts'
 
 function setup (capacity = 8) {
   const clock = new ManualClock()

@@ -1,7 +1,7 @@
 import t from 'tap'
 import pino from 'pino'
 import { AliasCheck, aliasStatus } from '../../../../agent/local/checks/alias-check.ts'
-import { FakeScheduler } from './fixtures/fake-scheduler.ts'
+import { ManualClock } from '../../../fixtures/manual-clock.ts'
 import { RecordingNotifier } from './fixtures/recording-notifier.ts'
 import { memoryCatalog } from '../../../catalog/fixtures.ts'
 import type { LocalCheck } from '../../../../agent/local/local-catalog.ts'
@@ -38,7 +38,7 @@ t.test('the alias follows the aliased service as the local state changes', async
   const catalog = await memoryCatalog(t, 'node-1')
   const notifier = new RecordingNotifier()
   const alias = new AliasCheck({ checkId: 'self', aliasServiceId: 'web' }, catalog,
-    { clock: new FakeScheduler(), notifier, random: () => 0, log: pino({ level: 'silent' }) })
+    { clock: new ManualClock(), notifier, random: () => 0, log: pino({ level: 'silent' }) })
   alias.start()
   t.same(notifier.reports.at(-1)?.status, 'critical', 'service not registered yet')
   let next = notifier.next()

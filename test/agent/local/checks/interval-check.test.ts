@@ -2,7 +2,7 @@ import t from 'tap'
 import pino from 'pino'
 import { IntervalCheck, MIN_INTERVAL_MS } from '../../../../agent/local/checks/interval-check.ts'
 import type { CheckProbe, CheckResult } from '../../../../agent/local/checks/types.ts'
-import { FakeScheduler } from './fixtures/fake-scheduler.ts'
+import { ManualClock } from '../../../fixtures/manual-clock.ts'
 import { RecordingNotifier } from './fixtures/recording-notifier.ts'
 
 const log = pino({ level: 'silent' })
@@ -19,7 +19,7 @@ class ManualProbe implements CheckProbe {
 }
 
 function setup (intervalMs: number, random = 0.5) {
-  const scheduler = new FakeScheduler()
+  const scheduler = new ManualClock()
   const notifier = new RecordingNotifier()
   const probe = new ManualProbe()
   const check = new IntervalCheck({ checkId: 'c1', intervalMs, timeoutMs: 2000, probe },

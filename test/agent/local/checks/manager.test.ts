@@ -6,7 +6,7 @@ import { CheckManager, SCRIPT_CHECKS_DISABLED_OUTPUT } from '../../../../agent/l
 import type { CheckSpec } from '../../../../agent/local/checks/definition.ts'
 import type { LocalCheck } from '../../../../agent/local/local-catalog.ts'
 import type { ServiceRecord } from '../../../../api/catalog-types.ts'
-import { FakeScheduler } from './fixtures/fake-scheduler.ts'
+import { ManualClock } from '../../../fixtures/manual-clock.ts'
 import { memoryCatalog } from '../../../catalog/fixtures.ts'
 
 const service = (ID: string, extra: Partial<ServiceRecord> = {}): ServiceRecord => ({
@@ -22,7 +22,7 @@ const ttl = (TTLMs: number, extra: Partial<CheckSpec> = {}): CheckSpec => ({ Typ
 
 async function setup (t: Test, init: ConstructorParameters<typeof CheckManager>[0] = {}) {
   const catalog = await memoryCatalog(t, 'node-1')
-  const scheduler = new FakeScheduler()
+  const scheduler = new ManualClock()
   const manager = new CheckManager(init, { catalog, clock: scheduler, random: () => 0 })
   return { catalog, scheduler, manager }
 }

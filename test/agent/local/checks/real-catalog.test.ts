@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { Catalog } from '../../../../catalog/catalog.ts'
 import { CheckManager } from '../../../../agent/local/checks/manager.ts'
 import { deregisterLocalService, registerServicePayload } from '../../../../agent/local/register.ts'
-import { FakeScheduler } from './fixtures/fake-scheduler.ts'
+import { ManualClock } from '../../../fixtures/manual-clock.ts'
 
 const self = { Node: 'node-1', ID: 'id-node-1', Address: '127.0.0.1', Datacenter: 'dc1', TaggedAddresses: {}, Meta: {} }
 
@@ -18,7 +18,7 @@ t.test('checks survive a restart through their persisted definitions', async t =
   t.teardown(() => rm(path, { recursive: true, force: true }))
 
   let catalog = await Catalog.open({ path, self })
-  let scheduler = new FakeScheduler()
+  let scheduler = new ManualClock()
   let manager = new CheckManager({ nodeName: 'node-1' }, { catalog, clock: scheduler, random: () => 0 })
   manager.start()
   const deps = () => ({ catalog, checks: manager, enableScriptChecks: false, nodeName: 'node-1' })
@@ -33,7 +33,7 @@ t.test('checks survive a restart through their persisted definitions', async t =
   await catalog.close()
 
   catalog = await Catalog.open({ path, self })
-  scheduler = new FakeScheduler()
+  scheduler = new ManualClock()
   manager = new CheckManager({ nodeName: 'node-1' }, { catalog, clock: scheduler, random: () => 0 })
   manager.start()
   t.teardown(async () => { manager.stop(); await catalog.close() })

@@ -2,11 +2,11 @@ import t from 'tap'
 import pino from 'pino'
 import { TtlCheck } from '../../../../agent/local/checks/ttl-check.ts'
 import { MAX_TIMEOUT_MS, createSystemClock } from '../../../../api/clock.ts'
-import { FakeScheduler } from './fixtures/fake-scheduler.ts'
+import { ManualClock } from '../../../fixtures/manual-clock.ts'
 import { RecordingNotifier } from './fixtures/recording-notifier.ts'
 
 function setup (ttlMs = 30_000) {
-  const scheduler = new FakeScheduler()
+  const scheduler = new ManualClock()
   const notifier = new RecordingNotifier()
   const check = new TtlCheck({ checkId: 'ttl', ttlMs }, { clock: scheduler, notifier, random: () => 0, log: pino({ level: 'silent' }) })
   return { scheduler, notifier, check }
