@@ -35,14 +35,6 @@ export class OutputFileError extends CliError {
   }
 }
 
-/** The change would overwrite something that exists and the user did not ask to replace it. */
-export class AlreadyExistsError extends CliError {
-  constructor (message: string) {
-    super('MESH_ERR_CLI_EXISTS', message)
-    this.name = 'AlreadyExistsError'
-  }
-}
-
 /** The thing asked for does not exist on the agent. */
 export class NotFoundError extends CliError {
   constructor (message: string) {

@@ -1,9 +1,9 @@
 // Intentions as the CLI handles them: Consul's JSON shapes, the "exact" source/destination query,
-// the create-unless-exists rule of `consul intention create`, and validation of intentions files
+// setting one pair's L4 action whatever it held (`allow`/`deny`), and validation of intentions files
 // (plain intentions or service-intentions config entries, L7 permissions included).
 
 import type { AgentClient } from '../api/agent-client.ts'
-import { AlreadyExistsError, InputFileError, UsageError } from './errors.ts'
+import { InputFileError, UsageError } from './errors.ts'
 import { isRecord } from '../api/guards.ts'
 
 export interface Intention {
@@ -14,6 +14,7 @@ export interface Intention {
   Action?: string
   Permissions?: Array<Record<string, unknown>> | null
   Description?: string
+  Meta?: Record<string, string> | null
   Precedence?: number
   CreatedAt?: string
   UpdatedAt?: string
@@ -36,25 +37,43 @@ export function describeAction (intention: Intention): string {
   return `L7 (${intention.Permissions?.length ?? 0} permissions)`
 }
 
+/** What a command naming a desired state found: the state was new, different, or already held. */
+export type SetResult = 'created' | 'changed' | 'unchanged'
+
+export interface SetIntentionOutcome {
+  result: SetResult
+  /** What the pair held before; null when it had no intention. */
+  previous: Intention | null
+  /** The intention the agent holds now. */
+  intention: Intention
+}
+
 /**
- * Writes source → destination with an L4 action. Like `consul intention create`, an existing
- * intention for the pair is an error unless `replace` is set, so a typo cannot silently flip an
- * existing allow into a deny.
+ * Makes source → destination an L4 intention with `action`, whatever the pair held before (the
+ * other action, L7 permissions, or nothing): `allow` and `deny` name the state wanted, so running
+ * one twice succeeds and the second run writes nothing. The pair's description and metadata stay
+ * unless a description is given, so flipping the action does not lose the note explaining it.
+ * PUT .../exact upserts, as in Consul.
  */
-export async function createIntention (
-  client: AgentClient, source: string, destination: string, action: string,
-  options: { description?: string, replace?: boolean },
-): Promise<void> {
+export async function setIntention (
+  client: AgentClient, source: string, destination: string, action: string, description?: string,
+): Promise<SetIntentionOutcome> {
+  const path = '/v1/connect/intentions/exact'
   const query = exactQuery(source, destination)
-  if (options.replace !== true) {
-    const existing = await client.getOptional<Intention>('/v1/connect/intentions/exact', query)
-    if (existing !== null) {
-      throw new AlreadyExistsError(`an intention from "${source}" to "${destination}" already exists (${describeAction(existing)}); use --replace to overwrite it`)
-    }
+  const previous = await client.getOptional<Intention>(path, query)
+  const keptDescription = description ?? previous?.Description
+  if (previous !== null && describeAction(previous) === action && (keptDescription ?? '') === (previous.Description ?? '')) {
+    return { result: 'unchanged', previous, intention: previous }
   }
-  const body: Record<string, string> = { SourceName: source, DestinationName: destination, Action: action }
-  if (options.description !== undefined) body.Description = options.description
-  await client.put('/v1/connect/intentions/exact', body, query)
+  const body: Record<string, unknown> = { SourceName: source, DestinationName: destination, Action: action }
+  if (keptDescription !== undefined && keptDescription !== '') body.Description = keptDescription
+  const meta = previous?.Meta
+  if (meta !== undefined && meta !== null && Object.keys(meta).length > 0) body.Meta = meta
+  await client.put(path, body, query)
+  // Read back for the agent's own fields (ID, Precedence, times); its PUT resolves only once
+  // the agent's reads return the write.
+  const intention = await client.get<Intention>(path, query)
+  return { result: previous === null ? 'created' : 'changed', previous, intention }
 }
 
 /** One source of a service-intentions entry: exactly one of Action (L4) or Permissions (L7). */

@@ -53,13 +53,59 @@ t.test('ca get-config prints JSON that ca set-config sends back unchanged', asyn
   writeFileSync(join(dir, 'ca.json'), got.stdout)
   const set = await runCli(['ca', 'set-config', join(dir, 'ca.json')], { httpAddr: agent.httpAddr })
   t.equal(set.code, 0)
-  t.equal(set.stdout, 'Configuration updated!\n')
-  t.same(agent.requests[1].body, config)
+  t.equal(set.stdout, 'Unchanged: CA configuration\n')
+  t.same(agent.requests.map(request => `${request.method} ${request.path}`), [
+    'GET /v1/connect/ca/configuration',
+    'GET /v1/connect/ca/configuration', 'PUT /v1/connect/ca/configuration', 'GET /v1/connect/ca/configuration',
+  ], 'set-config reads the configuration before and after its write')
+  t.same(agent.requests[2].body, config)
   writeFileSync(join(dir, 'bad.json'), '{"Config":{}}')
   const bad = await runCli(['ca', 'set-config', join(dir, 'bad.json')], { httpAddr: agent.httpAddr })
   t.equal(bad.code, 1)
   t.match(bad.stderr, /bad\.json: must be a JSON object with a "Provider"/)
-  t.equal(agent.requests.length, 2)
+  t.equal(agent.requests.length, 4)
+})
+
+/** A fake agent whose CA configuration a PUT changes, durations stored the agent's way ("24h0m0s"). */
+async function startCaStore (config: Record<string, unknown>) {
+  return startFakeAgent({
+    'GET /v1/connect/ca/configuration': () => ({ body: { Provider: 'consul', Config: config, ModifyIndex: 1 } }),
+    'PUT /v1/connect/ca/configuration': request => {
+      const sent = (request.body as { Config: Record<string, unknown> }).Config
+      for (const [field, value] of Object.entries(sent)) {
+        if (field === 'RootCert' || field === 'PrivateKey') continue
+        config[field] = typeof value === 'string' && /^\d+h$/.test(value) ? `${value}0m0s` : value
+      }
+      return { body: '' }
+    },
+    'GET /v1/connect/ca/roots': { body: ROOTS },
+  })
+}
+
+t.test('ca set-config says which fields changed, before → after, as the agent stores them', async t => {
+  const agent = await startCaStore({ LeafCertTTL: '72h0m0s', PrivateKeyType: 'ec', PrivateKeyBits: 256 })
+  t.teardown(() => agent.close())
+  const changed = await runCli(['ca', 'set-config', '-'], { httpAddr: agent.httpAddr, stdin: '{"Provider":"consul","Config":{"LeafCertTTL":"24h"}}' })
+  t.equal(changed.code, 0, changed.stderr)
+  t.equal(changed.stdout, 'Changed: CA configuration (LeafCertTTL 72h0m0s → 24h0m0s)\n')
+  const again = await runCli(['ca', 'set-config', '-'], { httpAddr: agent.httpAddr, stdin: '{"Provider":"consul","Config":{"LeafCertTTL":"24h"}}' })
+  t.equal(again.code, 0, again.stderr)
+  t.equal(again.stdout, 'Unchanged: CA configuration\n')
+})
+
+t.test('ca set-config leaves out a RootCert that is already the active root; another one rotates', async t => {
+  const agent = await startCaStore({ LeafCertTTL: '72h0m0s' })
+  t.teardown(() => agent.close())
+  const active = JSON.stringify({ Provider: 'consul', Config: { RootCert: pem('new'), PrivateKey: 'key', LeafCertTTL: '48h' } })
+  const kept = await runCli(['ca', 'set-config', '-'], { httpAddr: agent.httpAddr, stdin: active })
+  t.equal(kept.code, 0, kept.stderr)
+  t.equal(kept.stdout, 'Changed: CA configuration (LeafCertTTL 72h0m0s → 48h0m0s)\n')
+  t.same(agent.requests.find(request => request.method === 'PUT')?.body, { Provider: 'consul', Config: { LeafCertTTL: '48h' } },
+    'the agent would refuse to rotate to the root in force')
+  const other = JSON.stringify({ Provider: 'consul', Config: { RootCert: pem('other'), PrivateKey: 'key' } })
+  const rotated = await runCli(['ca', 'set-config', '-'], { httpAddr: agent.httpAddr, stdin: other })
+  t.equal(rotated.stdout, 'Changed: CA configuration (active root → the supplied RootCert)\n')
+  t.same(agent.requests.filter(request => request.method === 'PUT').at(-1)?.body, JSON.parse(other))
 })
 
 t.test('ca leaf writes the chain, a 0600 key and every root, replacing a looser existing key', async t => {

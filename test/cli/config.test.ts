@@ -43,7 +43,11 @@ t.test('config read prints the entry as JSON; a missing entry is an error', asyn
 
 t.test('config list prints sorted names, or the entries with --format json; delete sends DELETE', async t => {
   const entries = [{ Kind: 'service-router', Name: 'web' }, { Kind: 'service-router', Name: 'api' }]
-  const agent = await startFakeAgent({ 'GET /v1/config/service-router': { body: entries }, 'DELETE /v1/config/service-router/api': { body: true } })
+  const agent = await startFakeAgent({
+    'GET /v1/config/service-router': { body: entries },
+    'GET /v1/config/service-router/api': { body: entries[1] },
+    'DELETE /v1/config/service-router/api': { body: true },
+  })
   t.teardown(() => agent.close())
   const names = await runCli(['config', 'list', '--kind', 'service-router'], { httpAddr: agent.httpAddr })
   t.equal(names.stdout, 'Name\napi\nweb\n')
@@ -53,6 +57,15 @@ t.test('config list prints sorted names, or the entries with --format json; dele
   t.equal(deleted.code, 0)
   t.equal(deleted.stdout, 'Config entry deleted: service-router/api\n')
   t.same(agent.requests.at(-1)?.method, 'DELETE')
+})
+
+t.test('config delete of an entry the agent does not hold is already absent: exit 0, nothing deleted', async t => {
+  const agent = await startFakeAgent({ 'DELETE /v1/config/service-router/api': { body: {} } })
+  t.teardown(() => agent.close())
+  const result = await runCli(['config', 'delete', '--kind', 'service-router', '--name', 'api'], { httpAddr: agent.httpAddr })
+  t.equal(result.code, 0, result.stderr)
+  t.equal(result.stdout, 'Already absent: config entry service-router/api\n')
+  t.same(agent.requests.map(request => `${request.method} ${request.path}`), ['GET /v1/config/service-router/api'])
 })
 
 /** A fake agent with an in-memory config store, echoing entries back the way Consul does. */

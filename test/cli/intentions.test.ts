@@ -10,35 +10,94 @@ t.setTimeout(180_000)
 const EXACT = '/v1/connect/intentions/exact'
 const summary = (request: RecordedRequest): unknown[] => [request.method, request.path, request.query, request.body]
 
-t.test('allow and deny check the pair is free, then PUT the exact intention', async t => {
-  const agent = await startFakeAgent({ [`GET ${EXACT}`]: { status: 404, body: 'Intention not found' }, [`PUT ${EXACT}`]: { body: true } })
+t.test('allow and deny on a free pair create its intention, and print the agent\'s record with --format json', async t => {
+  const stored = new Map<string, Record<string, unknown>>()
+  const agent = await startIntentionStore(stored)
   t.teardown(() => agent.close())
   const allow = await runCli(['intentions', 'allow', 'web', 'api', '--description', 'frontend calls api'], { httpAddr: agent.httpAddr })
   t.equal(allow.code, 0, allow.stderr)
-  t.equal(allow.stdout, 'Intention created: web => api (allow)\n')
-  const deny = await runCli(['intention', 'deny', '*', 'db'], { httpAddr: agent.httpAddr })
+  t.equal(allow.stdout, 'Created: web => api (allow)\n')
+  const deny = await runCli(['intention', 'deny', '*', 'db', '--format', 'json'], { httpAddr: agent.httpAddr })
   t.equal(deny.code, 0, deny.stderr)
+  t.same(JSON.parse(deny.stdout), { Result: 'created', Intention: stored.get('* => db') })
+  t.match(JSON.parse(deny.stdout).Intention, { ID: 'id', SourceName: '*', DestinationName: 'db', Action: 'deny', Precedence: 9 })
   t.same(agent.requests.map(summary), [
     ['GET', EXACT, { source: 'web', destination: 'api' }, undefined],
     ['PUT', EXACT, { source: 'web', destination: 'api' }, { SourceName: 'web', DestinationName: 'api', Action: 'allow', Description: 'frontend calls api' }],
+    ['GET', EXACT, { source: 'web', destination: 'api' }, undefined],
     ['GET', EXACT, { source: '*', destination: 'db' }, undefined],
     ['PUT', EXACT, { source: '*', destination: 'db' }, { SourceName: '*', DestinationName: 'db', Action: 'deny' }],
-  ])
+    ['GET', EXACT, { source: '*', destination: 'db' }, undefined],
+  ], 'read, write, read back the agent\'s record')
 })
 
-t.test('an existing intention is an error unless --replace, which writes without asking', async t => {
-  const existing = { SourceName: 'web', DestinationName: 'db', Action: 'allow' }
-  const agent = await startFakeAgent({ [`GET ${EXACT}`]: { body: existing }, [`PUT ${EXACT}`]: { body: true } })
-  t.teardown(() => agent.close())
-  const refused = await runCli(['intentions', 'deny', 'web', 'db'], { httpAddr: agent.httpAddr })
-  t.equal(refused.code, 1)
-  t.equal(refused.stderr, 'Error: an intention from "web" to "db" already exists (allow); use --replace to overwrite it\n')
-  t.same(agent.requests.map(request => request.method), ['GET'], 'nothing written')
-  const replaced = await runCli(['intentions', 'deny', 'web', 'db', '--replace'], { httpAddr: agent.httpAddr })
-  t.equal(replaced.code, 0)
-  t.same(agent.requests.slice(1).map(summary), [
-    ['PUT', EXACT, { source: 'web', destination: 'db' }, { SourceName: 'web', DestinationName: 'db', Action: 'deny' }],
+t.test('allow after a deny changes the action and keeps the description and metadata', async t => {
+  const stored = new Map<string, Record<string, unknown>>([
+    ['web => api', { ID: 'w1', SourceName: 'web', DestinationName: 'api', Action: 'deny', Description: 'frozen', Meta: { ticket: 'OPS-1' }, Precedence: 9 }],
   ])
+  const agent = await startIntentionStore(stored)
+  t.teardown(() => agent.close())
+  const allow = await runCli(['intentions', 'allow', 'web', 'api'], { httpAddr: agent.httpAddr })
+  t.equal(allow.code, 0, allow.stderr)
+  t.equal(allow.stdout, 'Changed: web => api (deny → allow)\n')
+  t.equal(allow.stderr, '')
+  t.same(agent.requests.filter(request => request.method === 'PUT').map(summary), [
+    ['PUT', EXACT, { source: 'web', destination: 'api' }, { SourceName: 'web', DestinationName: 'api', Action: 'allow', Description: 'frozen', Meta: { ticket: 'OPS-1' } }],
+  ])
+  const json = await runCli(['intentions', 'deny', 'web', 'api', '--format', 'json'], { httpAddr: agent.httpAddr })
+  t.equal(json.code, 0, json.stderr)
+  t.same(JSON.parse(json.stdout), { Result: 'changed', Intention: stored.get('web => api') })
+  t.equal(stored.get('web => api')?.Action, 'deny')
+})
+
+t.test('the action a pair already has is unchanged: exit 0 and nothing written', async t => {
+  const stored = new Map<string, Record<string, unknown>>([
+    ['web => api', { ID: 'w1', SourceName: 'web', DestinationName: 'api', Action: 'allow', Description: '', Meta: {}, Permissions: null, Precedence: 9 }],
+  ])
+  const agent = await startIntentionStore(stored)
+  t.teardown(() => agent.close())
+  const again = await runCli(['intentions', 'allow', 'web', 'api'], { httpAddr: agent.httpAddr })
+  t.equal(again.code, 0, again.stderr)
+  t.equal(again.stdout, 'Unchanged: web => api (allow)\n')
+  const json = await runCli(['intentions', 'allow', 'web', 'api', '--format', 'json'], { httpAddr: agent.httpAddr })
+  t.same(JSON.parse(json.stdout), { Result: 'unchanged', Intention: stored.get('web => api') })
+  t.same(agent.requests.map(request => request.method), ['GET', 'GET'], 'only the reads')
+})
+
+t.test('--replace is accepted and changes nothing about the outcome', async t => {
+  const stored = new Map<string, Record<string, unknown>>([
+    ['web => db', { ID: 'd1', SourceName: 'web', DestinationName: 'db', Action: 'allow', Precedence: 9 }],
+  ])
+  const agent = await startIntentionStore(stored)
+  t.teardown(() => agent.close())
+  const replaced = await runCli(['intentions', 'deny', 'web', 'db', '--replace'], { httpAddr: agent.httpAddr })
+  t.equal(replaced.code, 0, replaced.stderr)
+  t.equal(replaced.stdout, 'Changed: web => db (allow → deny)\n')
+  const unchanged = await runCli(['intentions', 'deny', 'web', 'db', '--replace'], { httpAddr: agent.httpAddr })
+  t.equal(unchanged.code, 0, unchanged.stderr)
+  t.equal(unchanged.stdout, 'Unchanged: web => db (deny)\n')
+  const created = await runCli(['intentions', 'allow', 'web', 'cache', '--replace'], { httpAddr: agent.httpAddr })
+  t.equal(created.stdout, 'Created: web => cache (allow)\n')
+  const help = await runCli(['intentions', 'allow', '--help'])
+  t.match(help.stdout, /--replace +accepted for compatibility and does nothing/)
+})
+
+t.test('a new description alone is a change; an L7 intention becomes an L4 one', async t => {
+  const l7 = [{ Action: 'allow', HTTP: { PathPrefix: '/read' } }]
+  const stored = new Map<string, Record<string, unknown>>([
+    ['web => api', { ID: 'w1', SourceName: 'web', DestinationName: 'api', Action: 'allow', Description: 'old', Precedence: 9 }],
+    ['admin => api', { ID: 'a1', SourceName: 'admin', DestinationName: 'api', Action: '', Permissions: l7, Precedence: 9 }],
+  ])
+  const agent = await startIntentionStore(stored)
+  t.teardown(() => agent.close())
+  const described = await runCli(['intentions', 'allow', 'web', 'api', '--description', 'new'], { httpAddr: agent.httpAddr })
+  t.equal(described.stdout, 'Changed: web => api (allow, description changed)\n')
+  t.equal(stored.get('web => api')?.Description, 'new')
+  const sameDescription = await runCli(['intentions', 'allow', 'web', 'api', '--description', 'new'], { httpAddr: agent.httpAddr })
+  t.equal(sameDescription.stdout, 'Unchanged: web => api (allow)\n')
+  const l4 = await runCli(['intentions', 'deny', 'admin', 'api'], { httpAddr: agent.httpAddr })
+  t.equal(l4.stdout, 'Changed: admin => api (L7 (1 permissions) → deny)\n')
+  t.same(agent.requests.at(-2)?.body, { SourceName: 'admin', DestinationName: 'api', Action: 'deny' }, 'the permissions are not sent')
 })
 
 t.test('list prints a table, L7 intentions shown by their permissions', async t => {
@@ -100,13 +159,24 @@ t.test('check treats an answer without a boolean Allowed as an error, not as Den
   t.match(result.stderr, /no boolean "Allowed" field/)
 })
 
-t.test('delete sends DELETE for the pair', async t => {
-  const agent = await startFakeAgent({ [`DELETE ${EXACT}`]: { body: true } })
+t.test('delete removes an existing intention; a pair without one is already absent, exit 0', async t => {
+  const stored = new Map<string, Record<string, unknown>>([
+    ['web => db', { ID: 'd1', SourceName: 'web', DestinationName: 'db', Action: 'deny', Precedence: 9 }],
+  ])
+  const agent = await startIntentionStore(stored)
   t.teardown(() => agent.close())
-  const result = await runCli(['intentions', 'delete', 'web', 'db'], { httpAddr: agent.httpAddr })
-  t.equal(result.code, 0)
-  t.equal(result.stdout, 'Intention deleted: web => db\n')
-  t.same(agent.requests.map(summary), [['DELETE', EXACT, { source: 'web', destination: 'db' }, undefined]])
+  const deleted = await runCli(['intentions', 'delete', 'web', 'db'], { httpAddr: agent.httpAddr })
+  t.equal(deleted.code, 0, deleted.stderr)
+  t.equal(deleted.stdout, 'Deleted: web => db (deny)\n')
+  t.equal(stored.size, 0)
+  const again = await runCli(['intentions', 'delete', 'web', 'db'], { httpAddr: agent.httpAddr })
+  t.equal(again.code, 0, again.stderr)
+  t.equal(again.stdout, 'Already absent: web => db\n')
+  t.same(agent.requests.map(summary), [
+    ['GET', EXACT, { source: 'web', destination: 'db' }, undefined],
+    ['DELETE', EXACT, { source: 'web', destination: 'db' }, undefined],
+    ['GET', EXACT, { source: 'web', destination: 'db' }, undefined],
+  ])
 })
 
 /** A fake agent holding intentions by pair, as the exact endpoints see them. */
@@ -120,6 +190,10 @@ async function startIntentionStore (stored: Map<string, Record<string, unknown>>
     [`PUT ${EXACT}`]: request => {
       // Echo back like the agent: its own fields and zero values around what was sent.
       stored.set(key(request), { ID: 'id', Precedence: 9, Permissions: null, Description: '', Meta: {}, ...(request.body as Record<string, unknown>) })
+      return { body: true }
+    },
+    [`DELETE ${EXACT}`]: request => {
+      stored.delete(key(request))
       return { body: true }
     },
     'PUT /v1/config': { body: true },

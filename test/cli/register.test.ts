@@ -127,3 +127,27 @@ t.test('deregister PUTs the service ID', async t => {
   t.equal(result.stdout, 'Deregistered service: web 1\n')
   t.equal(agent.requests[0].rawPath, '/v1/agent/service/deregister/web%201')
 })
+
+t.test('deregister of an ID the agent does not hold is already absent, exit 0', async t => {
+  const agent = await startFakeAgent({
+    'PUT /v1/agent/service/deregister/web-9': { status: 404, body: 'Unknown service ID "web-9". Ensure that the service ID is passed, not the service name.' },
+    'GET /v1/agent/services': { body: { 'web-1': { ID: 'web-1', Service: 'web' } } },
+  })
+  t.teardown(() => agent.close())
+  const result = await runCli(['deregister', 'web-9'], { httpAddr: agent.httpAddr })
+  t.equal(result.code, 0, result.stderr)
+  t.equal(result.stdout, 'Already absent: service web-9\n')
+  t.equal(result.stderr, '')
+})
+
+t.test('deregister by a service name that is not an ID names the IDs instead of claiming it is absent', async t => {
+  const agent = await startFakeAgent({
+    'PUT /v1/agent/service/deregister/web': { status: 404, body: 'Unknown service ID "web"' },
+    'GET /v1/agent/services': { body: { 'web-2': { ID: 'web-2', Service: 'web' }, 'web-1': { ID: 'web-1', Service: 'web' }, db: { ID: 'db', Service: 'db' } } },
+  })
+  t.teardown(() => agent.close())
+  const result = await runCli(['deregister', 'web'], { httpAddr: agent.httpAddr })
+  t.equal(result.code, 1)
+  t.equal(result.stdout, '')
+  t.equal(result.stderr, 'Error: no service with ID "web" on this agent; "web" is the name of web-1, web-2: deregister by ID\n')
+})

@@ -1,5 +1,7 @@
-// `mesh config delete --kind K --name N`: removes one configuration entry
-// (DELETE /v1/config/:kind/:name).
+// `mesh config delete --kind K --name N`: removes one configuration entry (read, then DELETE
+// /v1/config/:kind/:name). An entry the agent does not hold is the state asked for already:
+// "Already absent", exit 0. (The agent's plain DELETE answers the same either way, so the read
+// is what tells the two apart.)
 
 import { Command } from 'commander'
 import { configEntryPath, parseEntryName, parseKind } from '../../config-entries.ts'
@@ -19,7 +21,13 @@ export function configDeleteCommand (): Command {
     .requiredOption('--name <name>', 'entry name', argParser(parseEntryName))
     .addHelpText('after', examples('mesh config delete --kind service-router --name api'))
     .action(async (options: DeleteOptions) => {
-      await clientFor(options).delete(configEntryPath(options.kind, options.name))
+      const client = clientFor(options)
+      const path = configEntryPath(options.kind, options.name)
+      if (await client.getOptional<unknown>(path) === null) {
+        write(`Already absent: config entry ${options.kind}/${options.name}`)
+        return
+      }
+      await client.delete(path)
       write(`Config entry deleted: ${options.kind}/${options.name}`)
     })
 }

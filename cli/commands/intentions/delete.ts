@@ -1,8 +1,10 @@
-// `mesh intentions delete SRC DST`: removes the intention for a pair
-// (DELETE /v1/connect/intentions/exact); the default policy then decides for it.
+// `mesh intentions delete SRC DST`: removes the intention for a pair (read, then DELETE
+// /v1/connect/intentions/exact); the default policy then decides for it. A pair with no
+// intention is the state asked for already: "Already absent", exit 0.
 
 import { Command } from 'commander'
-import { exactQuery, parseIntentionService } from '../../intentions.ts'
+import { describeAction, exactQuery, parseIntentionService } from '../../intentions.ts'
+import type { Intention } from '../../intentions.ts'
 import { write } from '../../output.ts'
 import { argParser, clientCommand, clientFor, examples } from '../../options.ts'
 import type { ClientOptions } from '../../options.ts'
@@ -14,7 +16,15 @@ export function intentionsDeleteCommand (): Command {
     .argument('<destination>', 'called service', argParser(text => parseIntentionService(text, 'destination')))
     .addHelpText('after', examples('mesh intentions delete web db'))
     .action(async (source: string, destination: string, options: ClientOptions) => {
-      await clientFor(options).delete('/v1/connect/intentions/exact', exactQuery(source, destination))
-      write(`Intention deleted: ${source} => ${destination}`)
+      const client = clientFor(options)
+      const path = '/v1/connect/intentions/exact'
+      const query = exactQuery(source, destination)
+      const existing = await client.getOptional<Intention>(path, query)
+      if (existing === null) {
+        write(`Already absent: ${source} => ${destination}`)
+        return
+      }
+      await client.delete(path, query)
+      write(`Deleted: ${source} => ${destination} (${describeAction(existing)})`)
     })
 }
