@@ -68,9 +68,9 @@ t.test('a dev agent driven only through the mesh command', async t => {
   const goneService = await mesh('deregister', 'no-such-service')
   t.equal(goneService.code, 0, goneService.stderr)
   t.equal(goneService.stdout, 'Already absent: service no-such-service\n')
-  const goneEntry = await mesh('config', 'delete', '--kind', 'service-router', '--name', 'no-such-router')
+  const goneEntry = await mesh('config', 'delete', '--kind', 'service-resolver', '--name', 'no-such-resolver')
   t.equal(goneEntry.code, 0, goneEntry.stderr)
-  t.equal(goneEntry.stdout, 'Already absent: config entry service-router/no-such-router\n')
+  t.equal(goneEntry.stdout, 'Already absent: config entry service-resolver/no-such-resolver\n')
 
   const intentionsFile = join(t.testdir({ 'api.json': JSON.stringify([
     { SourceName: 'web', DestinationName: 'api', Permissions: [{ Action: 'allow', HTTP: { PathPrefix: '/v1/' } }] },
