@@ -21,17 +21,18 @@ import type { AgentClient } from '../../../api/agent-client.ts'
 const CONFIGURATION_PATH = '/v1/connect/ca/configuration'
 
 async function currentConfig (client: AgentClient): Promise<Record<string, unknown>> {
-  const answer = await client.get<{ Config?: unknown }>(CONFIGURATION_PATH)
-  return isRecord(answer?.Config) ? answer.Config : {}
+  const config = (await client.get<{ Config?: unknown } | undefined>(CONFIGURATION_PATH))?.Config
+  return isRecord(config) ? config : {}
 }
 
 /** The file's Config without RootCert/PrivateKey when RootCert is the active root already. */
 async function withoutActiveRoot (client: AgentClient, config: Record<string, unknown>): Promise<{ body: Record<string, unknown>, rotates: boolean }> {
   const inner = config.Config
-  if (!isRecord(inner) || typeof inner.RootCert !== 'string' || inner.RootCert.trim() === '') return { body: config, rotates: false }
-  const roots = await client.get<CaRoots>('/v1/connect/ca/roots')
+  const rootCert = isRecord(inner) && typeof inner.RootCert === 'string' ? inner.RootCert.trim() : ''
+  if (!isRecord(inner) || rootCert === '') return { body: config, rotates: false }
+  const roots = await client.get<CaRoots | undefined>('/v1/connect/ca/roots')
   const active = (roots?.Roots ?? []).find(root => root.Active)
-  if (active?.RootCert.trim() !== inner.RootCert.trim()) return { body: config, rotates: true }
+  if (active?.RootCert.trim() !== rootCert) return { body: config, rotates: true }
   const rest = Object.fromEntries(Object.entries(inner).filter(([field]) => field !== 'RootCert' && field !== 'PrivateKey'))
   return { body: { ...config, Config: rest }, rotates: false }
 }
