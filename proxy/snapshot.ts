@@ -32,6 +32,7 @@ export interface Endpoint {
 
 /** One leg of a traffic split: `weight` is relative to the sum of all legs' weights. */
 export interface SplitLeg {
+  /** The endpoints' `subset`; '' for every endpoint of the upstream. */
   subset: string
   weight: number
 }

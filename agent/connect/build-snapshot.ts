@@ -83,30 +83,38 @@ function rateLimitsOf (defaults: Record<string, unknown> | undefined): RateLimit
   return limits
 }
 
+/** A fault's share of requests in percent; absent means every request, and 0 means none (not absent). */
+const percent = (value: unknown): number =>
+  typeof value === 'number' && Number.isFinite(value) ? Math.min(100, Math.max(0, value)) : 100
+
 function faultsOf (defaults: Record<string, unknown> | undefined): FaultInjection[] {
   const faults: FaultInjection[] = []
   for (const fault of Array.isArray(defaults?.FaultInjection) ? defaults.FaultInjection : []) {
     if (!isRecord(fault)) continue
     const entry: FaultInjection = {}
     if (typeof fault.PathPrefix === 'string') entry.pathPrefix = fault.PathPrefix
-    if (positive(fault.DelayMs) !== undefined) { entry.delayMs = fault.DelayMs as number; entry.delayPercent = Math.min(100, positive(fault.DelayPercent) ?? 100) }
-    if (typeof fault.AbortStatusCode === 'number' && fault.AbortStatusCode >= 200 && fault.AbortStatusCode <= 599) {
-      entry.abortStatusCode = fault.AbortStatusCode
-      entry.abortPercent = Math.min(100, positive(fault.AbortPercent) ?? 100)
+    if (positive(fault.DelayMs) !== undefined) { entry.delayMs = fault.DelayMs as number; entry.delayPercent = percent(fault.DelayPercent) }
+    const status = fault.AbortStatusCode
+    if (typeof status === 'number' && Number.isInteger(status) && status >= 200 && status <= 599) {
+      entry.abortStatusCode = status
+      entry.abortPercent = percent(fault.AbortPercent)
     }
     if (entry.delayMs !== undefined || entry.abortStatusCode !== undefined) faults.push(entry)
   }
   return faults
 }
 
+const count = (value: unknown): number | undefined =>
+  Number.isInteger(value) && (value as number) > 0 ? value as number : undefined
+
 function limitsOf (defaults: Record<string, unknown> | undefined): ProxyLimits | undefined {
   const upstream = isRecord(defaults?.UpstreamConfig) && isRecord(defaults.UpstreamConfig.Defaults) ? defaults.UpstreamConfig.Defaults : undefined
   const limits = isRecord(upstream?.Limits) ? upstream.Limits : undefined
   if (limits === undefined) return undefined
   const result: ProxyLimits = {}
-  if (positive(limits.MaxConnections) !== undefined) result.maxConnections = limits.MaxConnections as number
-  if (positive(limits.MaxPendingRequests) !== undefined) result.maxPendingRequests = limits.MaxPendingRequests as number
-  if (positive(limits.MaxConcurrentRequests) !== undefined) result.maxConcurrentRequests = limits.MaxConcurrentRequests as number
+  if (count(limits.MaxConnections) !== undefined) result.maxConnections = limits.MaxConnections as number
+  if (count(limits.MaxPendingRequests) !== undefined) result.maxPendingRequests = limits.MaxPendingRequests as number
+  if (count(limits.MaxConcurrentRequests) !== undefined) result.maxConcurrentRequests = limits.MaxConcurrentRequests as number
   return Object.keys(result).length === 0 ? undefined : result
 }
 

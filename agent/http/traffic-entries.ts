@@ -1,7 +1,8 @@
 // Validation of the config entries that shape traffic: service-resolver (timeouts and Subsets by
 // filter), service-splitter (weighted Splits, for canaries), and the traffic fields of
 // service-defaults — Consul's RateLimits (InstanceLevel and per-route) plus mesh's RateLimits.Consumers
-// (per calling service) and FaultInjection. Each rule names the field it refuses.
+// (per calling service), FaultInjection and UpstreamConfig.Defaults.Limits. Each rule names the
+// field it refuses.
 
 import { compileFilter } from '../../catalog/filter.ts'
 import { parseDurationMs } from '../../api/duration.ts'
@@ -27,6 +28,12 @@ function number (value: unknown, field: string, min: number, max: number, requir
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
     throw badRequest(`${field} must be a number from ${min} to ${max}`)
   }
+}
+
+/** As `number`, for counts and status codes: the proxy refuses a snapshot carrying a fraction. */
+function wholeNumber (value: unknown, field: string, min: number, max: number): void {
+  number(value, field, min, max)
+  if (value !== undefined && !Number.isInteger(value)) throw badRequest(`${field} must be a whole number from ${min} to ${max}`)
 }
 
 function list (value: unknown, field: string, max: number): unknown[] {
@@ -86,6 +93,16 @@ function validateSplitter (entry: Record<string, unknown>): void {
   if (Math.round(total * 100) !== 10_000) throw badRequest(`the sum of all split weights must be 100, not ${Math.round(total * 100) / 100}`)
 }
 
+/** Only UpstreamConfig.Defaults.Limits has an effect in mesh, so only it is checked. */
+function validateUpstreamLimits (upstreamConfig: unknown): void {
+  if (!isRecord(upstreamConfig) || !isRecord(upstreamConfig.Defaults) || upstreamConfig.Defaults.Limits === undefined) return
+  const limits = upstreamConfig.Defaults.Limits
+  if (!isRecord(limits)) throw badRequest('UpstreamConfig.Defaults.Limits must be an object')
+  for (const key of ['MaxConnections', 'MaxPendingRequests', 'MaxConcurrentRequests']) {
+    wholeNumber(limits[key], `UpstreamConfig.Defaults.Limits.${key}`, 0, 1e9)
+  }
+}
+
 function validateDefaultsTraffic (entry: Record<string, unknown>): void {
   if (entry.RateLimits !== undefined) {
     if (!isRecord(entry.RateLimits)) throw badRequest('RateLimits must be an object')
@@ -115,13 +132,14 @@ function validateDefaultsTraffic (entry: Record<string, unknown>): void {
       number(consumer.RequestsMaxBurst, `${field}.RequestsMaxBurst`, 0, 1e9)
     }
   }
+  validateUpstreamLimits(entry.UpstreamConfig)
   for (const [index, fault] of list(entry.FaultInjection, 'FaultInjection', MAX_RULES).entries()) {
     const field = `FaultInjection[${index}]`
     if (!isRecord(fault)) throw badRequest(`${field} must be an object`)
     if (fault.PathPrefix !== undefined && (typeof fault.PathPrefix !== 'string' || !fault.PathPrefix.startsWith('/'))) throw badRequest(`${field}.PathPrefix must begin with '/'`)
     number(fault.DelayMs, `${field}.DelayMs`, 0, MAX_FAULT_DELAY_MS)
     number(fault.DelayPercent, `${field}.DelayPercent`, 0, 100)
-    number(fault.AbortStatusCode, `${field}.AbortStatusCode`, 200, 599)
+    wholeNumber(fault.AbortStatusCode, `${field}.AbortStatusCode`, 200, 599)
     number(fault.AbortPercent, `${field}.AbortPercent`, 0, 100)
     if (fault.DelayMs === undefined && fault.AbortStatusCode === undefined) throw badRequest(`${field} needs DelayMs or AbortStatusCode`)
   }

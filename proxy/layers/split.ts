@@ -10,7 +10,10 @@ export interface SplitInit {
   random: () => number
 }
 
-/** The subset a draw `r` in [0, 1) lands on; null when there is nothing to split. */
+/**
+ * The subset a draw `r` in [0, 1) lands on; null (any endpoint) when there is nothing to split or
+ * the leg names no subset, as a Consul split without ServiceSubset goes to the whole service.
+ */
 export function chooseSubset (legs: SplitLeg[] | undefined, r: number): string | null {
   if (legs === undefined || legs.length === 0) return null
   let total = 0
@@ -19,10 +22,11 @@ export function chooseSubset (legs: SplitLeg[] | undefined, r: number): string |
   let point = r * total
   for (const leg of legs) {
     const weight = Math.max(0, leg.weight)
-    if (point < weight) return leg.subset
+    if (point < weight) return leg.subset === '' ? null : leg.subset
     point -= weight
   }
-  return legs[legs.length - 1]!.subset
+  const last = legs[legs.length - 1]!.subset
+  return last === '' ? null : last
 }
 
 export function splitLayer (init: SplitInit): Layer {

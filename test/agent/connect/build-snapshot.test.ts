@@ -101,6 +101,29 @@ t.test('rate limits per service, route and consumer, and faults, come from the s
   ])
 })
 
+t.test('limits and abort statuses that are not whole numbers are ignored, since the proxy refuses a snapshot carrying them', async (t) => {
+  const snapshot = buildProxySnapshot(inputs({
+    'service-defaults/web': { Protocol: 'http', FaultInjection: [{ AbortStatusCode: 503.5 }] },
+    'service-defaults/api': { UpstreamConfig: { Defaults: { Limits: { MaxConnections: 1.5, MaxConcurrentRequests: 8 } } } },
+  }))
+  t.equal(snapshot.inbound.faults, undefined)
+  t.same(snapshot.upstreams[0].limits, { maxConcurrentRequests: 8 })
+})
+
+t.test('a fault share of 0 % injects into no request, and an absent share into every one', async (t) => {
+  const snapshot = buildProxySnapshot(inputs({
+    'service-defaults/web': {
+      Protocol: 'http',
+      FaultInjection: [{ DelayMs: 100, DelayPercent: 0 }, { AbortStatusCode: 500, AbortPercent: 0 }, { AbortStatusCode: 503 }],
+    },
+  }))
+  t.same(snapshot.inbound.faults, [
+    { delayMs: 100, delayPercent: 0 },
+    { abortStatusCode: 500, abortPercent: 0 },
+    { abortStatusCode: 503, abortPercent: 100 },
+  ])
+})
+
 t.test('a broken entry is reported and ignored, never fatal', async (t) => {
   const warnings: string[] = []
   const snapshot = buildProxySnapshot(inputs({ 'service-resolver/api': { ConnectTimeout: 'soon', Subsets: { v1: { Filter: 'Service.Meta.version ==' } } } }, warnings))

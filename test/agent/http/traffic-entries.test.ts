@@ -9,6 +9,7 @@ const valid: Array<[string, Record<string, unknown>]> = [
   ['service-splitter', { Name: 'api', Splits: [{ Weight: 33.33 }, { Weight: 33.33 }, { Weight: 33.34 }] }],
   ['service-defaults', { Name: 'api', RateLimits: { InstanceLevel: { RequestsPerSecond: 10, Routes: [{ PathPrefix: '/a', RequestsPerSecond: 1 }] }, Consumers: [{ Name: 'web', RequestsPerSecond: 5 }] } }],
   ['service-defaults', { Name: 'api', FaultInjection: [{ DelayMs: 100, DelayPercent: 10 }, { AbortStatusCode: 503 }] }],
+  ['service-defaults', { Name: 'api', UpstreamConfig: { Defaults: { Limits: { MaxConnections: 100, MaxConcurrentRequests: 0 } }, Overrides: [] } }],
 ]
 
 const invalid: Array<[string, Record<string, unknown>, RegExp]> = [
@@ -24,6 +25,9 @@ const invalid: Array<[string, Record<string, unknown>, RegExp]> = [
   ['service-defaults', { Name: 'api', RateLimits: { Consumers: [{ RequestsPerSecond: 'many' }] } }, /Consumers\[0\]\.RequestsPerSecond/],
   ['service-defaults', { Name: 'api', FaultInjection: [{ DelayPercent: 10 }] }, /needs DelayMs or AbortStatusCode/],
   ['service-defaults', { Name: 'api', FaultInjection: [{ AbortStatusCode: 700 }] }, /AbortStatusCode must be a number from 200 to 599/],
+  ['service-defaults', { Name: 'api', FaultInjection: [{ AbortStatusCode: 503.5 }] }, /FaultInjection\[0\]\.AbortStatusCode must be a whole number/],
+  ['service-defaults', { Name: 'api', UpstreamConfig: { Defaults: { Limits: { MaxConnections: 1.5 } } } }, /UpstreamConfig\.Defaults\.Limits\.MaxConnections must be a whole number/],
+  ['service-defaults', { Name: 'api', UpstreamConfig: { Defaults: { Limits: { MaxPendingRequests: -1 } } } }, /UpstreamConfig\.Defaults\.Limits\.MaxPendingRequests must be a number from 0/],
 ]
 
 t.test('valid traffic entries pass', async (t) => {

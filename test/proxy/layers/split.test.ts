@@ -19,6 +19,13 @@ t.test('a zero weight never gets traffic; no legs means no subset', async (t) =>
   t.equal(chooseSubset([{ subset: 'v1', weight: 0 }], 0.5), null)
 })
 
+t.test('a leg without a subset goes to every endpoint, as a Consul split without ServiceSubset', async (t) => {
+  const legs = [{ subset: '', weight: 50 }, { subset: 'v2', weight: 50 }]
+  t.equal(chooseSubset(legs, 0.2), null)
+  t.equal(chooseSubset(legs, 0.7), 'v2')
+  t.equal(chooseSubset([{ subset: 'v2', weight: 50 }, { subset: '', weight: 50 }], 1), null)
+})
+
 t.test('shifting weights applies to the very next request', async (t) => {
   const cell = { current: [{ subset: 'v1', weight: 100 }, { subset: 'v2', weight: 0 }] }
   const next = scriptedNext(answer(200))
