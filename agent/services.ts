@@ -10,6 +10,7 @@ import { CheckManager } from './local/checks/manager.ts'
 import type { LocalCatalog } from './local/local-catalog.ts'
 import { registerCheckPayload, registerServicePayload } from './local/register.ts'
 import type { LocalRegistrationDeps } from './local/register.ts'
+import { probeListenPort } from './local/port-probe.ts'
 import type { MemberInfo } from './membership/types.ts'
 import type { MeshNode } from './transport/libp2p.ts'
 import { registerAgentServiceRoutes } from './http/agent-service-routes.ts'
@@ -70,6 +71,7 @@ export class AgentServices {
       enableScriptChecks: init.enableScriptChecks,
       nodeName: init.nodeName,
       nodeAddress: init.advertiseAddress,
+      probePort: probeListenPort,
     }
   }
 
