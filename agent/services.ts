@@ -63,7 +63,7 @@ export class AgentServices {
     )
     this.sidecars = new SidecarManager(
       { nodeAddress: init.advertiseAddress, datacenter: init.datacenter },
-      { catalog, ca: this.ca, policy: this.policy, log: log.child({ component: 'mesh:sidecars' }) }
+      { catalog, ca: this.ca, policy: this.policy, listenerHealth: this.checks, log: log.child({ component: 'mesh:sidecars' }) }
     )
     this.registration = {
       catalog: this.localCatalog,
