@@ -10,6 +10,7 @@ import { CheckManager } from './local/checks/manager.ts'
 import type { LocalCatalog } from './local/local-catalog.ts'
 import { registerCheckPayload, registerServicePayload } from './local/register.ts'
 import type { LocalRegistrationDeps } from './local/register.ts'
+import { probeListenPort } from './local/port-probe.ts'
 import type { MemberInfo } from './membership/types.ts'
 import type { MeshNode } from './transport/libp2p.ts'
 import { registerAgentServiceRoutes } from './http/agent-service-routes.ts'
@@ -62,7 +63,7 @@ export class AgentServices {
     )
     this.sidecars = new SidecarManager(
       { nodeAddress: init.advertiseAddress, datacenter: init.datacenter },
-      { catalog, ca: this.ca, policy: this.policy, log: log.child({ component: 'mesh:sidecars' }) }
+      { catalog, ca: this.ca, policy: this.policy, listenerHealth: this.checks, log: log.child({ component: 'mesh:sidecars' }) }
     )
     this.registration = {
       catalog: this.localCatalog,
@@ -70,6 +71,7 @@ export class AgentServices {
       enableScriptChecks: init.enableScriptChecks,
       nodeName: init.nodeName,
       nodeAddress: init.advertiseAddress,
+      probePort: probeListenPort,
     }
   }
 

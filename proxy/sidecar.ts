@@ -40,6 +40,11 @@ export interface SidecarInit {
   traceCapacity?: number
   retryBudget?: RetryBudgetInit
   outlier?: OutlierInit
+  /**
+   * A listener failed after it was bound (its server emitted 'error'). The sidecar's owner decides
+   * what follows (the agent marks the sidecar's checks critical and restarts it); logged either way.
+   */
+  onListenerError?: (error: NodeJS.ErrnoException) => void
 }
 
 export interface SidecarPorts {
@@ -67,11 +72,13 @@ export interface Sidecar {
 
 const DEFAULT_DRAIN_MS = 5000
 
-function listen (server: Server, port: number, host: string): Promise<number> {
+/** Binds `server`; a bind error rejects, a later server error goes to `onLaterError`. */
+function listen (server: Server, port: number, host: string, onLaterError: (error: NodeJS.ErrnoException) => void): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => {
       server.off('error', reject)
+      server.on('error', onLaterError)
       resolve((server.address() as AddressInfo).port)
     })
   })
@@ -106,6 +113,10 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
   const ownSpiffeId: Cell<string> = { get current () { return self.current.spiffeId } }
   const secureContext: Cell<SecureContext> = { current: secureContextFor(init.snapshot.tls) }
 
+  const onListenerError = (error: NodeJS.ErrnoException): void => {
+    log.warn({ err: error.message }, 'sidecar listener failed')
+    init.onListenerError?.(error)
+  }
   const inbound: Inbound = startInbound({ snapshot, ownSpiffeId, appPool, metrics, ring, ids, clock, random, log })
   const outbounds = new Map<string, { cell: Cell<UpstreamSnapshot>, outbound: Outbound, port: number }>()
   const startUpstream = async (upstream: UpstreamSnapshot): Promise<void> => {
@@ -115,12 +126,12 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
       retryBudget: init.retryBudget,
       outlier: init.outlier
     })
-    const port = await listen(outbound.server, upstream.localBindPort, upstream.localBindAddress)
+    const port = await listen(outbound.server, upstream.localBindPort, upstream.localBindAddress, onListenerError)
     outbounds.set(upstream.destinationName, { cell, outbound, port })
   }
   let inboundPort = 0
   try {
-    inboundPort = await listen(inbound.server, init.snapshot.inbound.bindPort, init.snapshot.inbound.bindAddress)
+    inboundPort = await listen(inbound.server, init.snapshot.inbound.bindPort, init.snapshot.inbound.bindAddress, onListenerError)
     for (const upstream of init.snapshot.upstreams) await startUpstream(upstream)
   } catch (error) {
     inbound.server.close()

@@ -3,6 +3,12 @@
 // intentions, config entries or certificates change (coalesced: many changes, one rebuild), and
 // applied only when it differs, so unchanged snapshots cost no churn. The proxy code is imported
 // on the first sidecar, never by an agent that runs none.
+//
+// A sidecar whose listener cannot bind (its port taken after registration, or at a restart with
+// the service persisted) or fails later is reported to the check manager as a listener fault, so
+// its checks turn critical with the reason ("listener on 127.0.0.1:21000: EADDRINUSE"); it is
+// tried again on every reconcile (at least every LEAF_CHECK_INTERVAL_MS) and the fault cleared
+// once it binds.
 
 import type { Logger } from 'pino'
 import { Registry } from 'prom-client'
@@ -26,11 +32,25 @@ export interface SidecarManagerInit {
   datacenter: string
 }
 
+/** Where listener failures are reported (CheckManager.setListenerFault). */
+export interface SidecarListenerHealth {
+  setListenerFault (serviceId: string, reason: string | undefined): void
+}
+
 export interface SidecarManagerComponents {
   catalog: Pick<Catalog, 'onChange' | 'localService' | 'localServices' | 'healthService'>
   ca: Pick<AgentCA, 'onChange' | 'trustDomain' | 'leaf' | 'rootsPem'>
   policy: Pick<AgentPolicy, 'onChange' | 'configEntry' | 'intentions'>
+  listenerHealth: SidecarListenerHealth
   log: Logger
+}
+
+/** "listener on host:port: CODE" for a bind or listener error, else undefined (not a listener problem). */
+export function listenerFailure (error: unknown): string | undefined {
+  const { code, address, port, syscall } = error as NodeJS.ErrnoException & { address?: string, port?: number }
+  if (syscall !== 'listen' && syscall !== 'bind') return undefined
+  if (address === undefined || port === undefined) return `listener: ${code ?? (error as Error).message}`
+  return `listener on ${address.includes(':') ? `[${address}]` : address}:${port}: ${code ?? (error as Error).message}`
 }
 
 function snapshotKey (snapshot: ProxySnapshot): string {
@@ -50,6 +70,8 @@ export class SidecarManager implements Startable {
   private stopped = false
   /** Sidecars run by a standalone `mesh proxy` process, with when their claim lapses (ms). */
   private readonly claims = new Map<string, number>()
+  /** Sidecars whose listener fault is reported, so it is cleared once they bind or go away. */
+  private readonly faulted = new Set<string>()
 
   constructor (init: SidecarManagerInit, components: SidecarManagerComponents) {
     this.init = init
@@ -146,6 +168,29 @@ export class SidecarManager implements Startable {
     })
   }
 
+  private setFault (id: string, reason: string | undefined): void {
+    if (reason === undefined && !this.faulted.has(id)) return
+    if (reason === undefined) this.faulted.delete(id)
+    else this.faulted.add(id)
+    this.components.listenerHealth.setListenerFault(id, reason)
+  }
+
+  /**
+   * A running sidecar's listener failed: report it, stop that sidecar and let the next reconcile
+   * start it again. Queued behind any reconcile in progress, which owns `running` meanwhile.
+   */
+  private listenerDied (id: string, sidecar: Sidecar, error: Error): void {
+    this.reconciling = this.reconciling.then(async () => {
+      if (this.running.get(id)?.sidecar !== sidecar) return
+      this.running.delete(id)
+      this.setFault(id, listenerFailure(error) ?? `listener: ${error.message}`)
+      await sidecar.stop({ drainMs: 0 })
+      this.trigger()
+    }).catch((stopError: Error) => {
+      this.components.log.warn({ proxy: id, err: stopError.message }, 'stopping a sidecar whose listener failed')
+    })
+  }
+
   private async reconcile (): Promise<void> {
     if (this.stopped) return
     const wanted = new Set(this.components.catalog.localServices()
@@ -157,6 +202,7 @@ export class SidecarManager implements Startable {
       await sidecar.stop({ drainMs: 5000 })
       this.components.log.info({ proxy: id }, 'sidecar stopped')
     }
+    for (const id of this.faulted) if (!wanted.has(id)) this.setFault(id, undefined)
     for (const id of wanted) {
       const snapshot = this.build(id)
       if (snapshot === undefined) continue
@@ -165,14 +211,22 @@ export class SidecarManager implements Startable {
       try {
         if (current === undefined) {
           const { startSidecar } = await import('../../proxy/sidecar.ts')
-          const sidecar = await startSidecar({ snapshot, log: this.components.log, metricsRegistry: this.metricsRegistry })
+          const sidecar = await startSidecar({
+            snapshot,
+            log: this.components.log,
+            metricsRegistry: this.metricsRegistry,
+            onListenerError: (error) => { this.listenerDied(id, sidecar, error) },
+          })
           this.running.set(id, { sidecar, key })
           this.components.log.info({ proxy: id, ports: sidecar.ports() }, 'sidecar started')
         } else if (current.key !== key) {
           await current.sidecar.update(snapshot)
           current.key = key
         }
+        this.setFault(id, undefined)
       } catch (error) {
+        const failure = listenerFailure(error)
+        if (failure !== undefined) this.setFault(id, failure)
         this.components.log.warn({ proxy: id, err: (error as Error).message }, 'sidecar could not start or update')
       }
     }

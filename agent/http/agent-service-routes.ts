@@ -12,10 +12,11 @@ import type { CheckStatus } from '../local/checks/types.ts'
 import { aggregateStatus, httpCodeForStatus } from '../local/aggregate-health.ts'
 import { checkView, serviceView } from '../local/agent-views.ts'
 import { setNodeMaintenance, setServiceMaintenance } from '../local/maintenance.ts'
-import { UnknownCheckServiceError, isRegistrationError } from '../local/errors.ts'
+import { SidecarPortInUseError, UnknownCheckServiceError, isRegistrationError } from '../local/errors.ts'
 import type { LocalCatalog } from '../local/local-catalog.ts'
 import { deregisterLocalService, registerCheckPayload, registerServicePayload } from '../local/register.ts'
 import { parseBlockingParams } from './blocking.ts'
+import type { PortProbe } from '../local/port-probe.ts'
 import { HttpError, badRequest, notFound } from './errors.ts'
 
 /** What the routes need from the check manager (CheckManager implements it). */
@@ -30,6 +31,8 @@ export interface AgentServiceRoutesDeps {
   enableScriptChecks: boolean
   nodeName: string
   datacenter: string
+  /** Tests whether a sidecar port can be bound before it is registered. */
+  probePort: PortProbe
 }
 
 const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1 } }, required: ['id'] } as const
@@ -46,6 +49,8 @@ const hashQuery = { type: 'object', properties: { hash: { type: 'string', maxLen
 function toHttpError (error: unknown): unknown {
   if (error instanceof UnknownCheckServiceError) return new HttpError(404, error.code, error.message)
   if (isRegistrationError(error)) return new HttpError(400, error.code, error.message)
+  // A valid payload the host's state refuses (another process holds the port): 409, not 400.
+  if (error instanceof SidecarPortInUseError) return new HttpError(409, error.code, error.message)
   if (error instanceof CheckNotFoundError) return new HttpError(404, error.code, error.message)
   if (error instanceof NotTtlCheckError) return new HttpError(500, error.code, error.message)
   const code = (error as { code?: unknown } | null)?.code

@@ -40,8 +40,24 @@ export class UnknownCheckServiceError extends Error {
 export class SidecarPortExhaustedError extends Error {
   readonly code = 'MESH_ERR_LOCAL_SIDECAR_PORT_EXHAUSTED'
   constructor (minPort: number, maxPort: number) {
-    super(`no port available for the sidecar proxy in ${minPort}-${maxPort}: every port is used by a local service; give SidecarService.Port`)
+    super(`no port available for the sidecar proxy in ${minPort}-${maxPort}: every port is used by a local service or bound by another process; give SidecarService.Port`)
     this.name = 'SidecarPortExhaustedError'
+  }
+}
+
+/**
+ * A sidecar's public port cannot be bound on the address it would listen on (another process holds
+ * it, or it is privileged). The payload is valid; the host's state conflicts with it, hence 409.
+ */
+export class SidecarPortInUseError extends Error {
+  readonly code = 'MESH_ERR_LOCAL_SIDECAR_PORT_IN_USE'
+  readonly host: string
+  readonly port: number
+  constructor (host: string, port: number, reason: string) {
+    super(`sidecar proxy cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${reason}; free the port, give SidecarService.Port another one, or leave Port out to have a free one assigned`)
+    this.name = 'SidecarPortInUseError'
+    this.host = host
+    this.port = port
   }
 }
 

@@ -4,11 +4,21 @@
 // counts, characters: what every peer's merge will accept) once, as it writes the service, its
 // checks and its sidecar in one batch, so a refusal by either writes nothing. Then the check
 // manager reconciles the running checks.
+//
+// A sidecar's public port is bound-tested before that write (a brief listen on the address the
+// sidecar will use): an assigned port taken by another process is skipped for the next one in the
+// range, an explicit one is refused with SidecarPortInUseError, so nothing is stored for a
+// listener that cannot start. Service registrations are serialised per catalog so two sidecars
+// probed at once cannot both be given the same free port.
 
 import { normalizeCheckPayload } from './check-payload.ts'
+import { SidecarPortInUseError } from './errors.ts'
 import type { LocalCatalog, LocalCheck } from './local-catalog.ts'
 import { normalizeServicePayload } from './service-payload.ts'
 import type { NormalizedRegistration } from './service-payload.ts'
+import type { PortProbe } from './port-probe.ts'
+import { sidecarListenHost } from './sidecar.ts'
+import type { BuiltSidecar } from './sidecar.ts'
 import { sidecarOf } from './sidecar-ids.ts'
 
 export interface LocalRegistrationDeps {
@@ -19,6 +29,43 @@ export interface LocalRegistrationDeps {
   nodeName: string
   /** Where this agent's sidecars listen by default (its advertise address). */
   nodeAddress?: string
+  /** Tests whether a sidecar port can be bound (probeListenPort; tests inject their own). */
+  probePort: PortProbe
+}
+
+/** The registration in progress per catalog: the next one waits for it (see the file comment). */
+const registering = new WeakMap<LocalCatalog, Promise<unknown>>()
+
+/**
+ * Why the sidecar could not listen where it is registered, or undefined when it can. A sidecar
+ * already stored at the same address and port is not probed: its own listener holds the port.
+ */
+async function sidecarBindProblem (deps: LocalRegistrationDeps, sidecar: BuiltSidecar): Promise<string | undefined> {
+  const host = sidecarListenHost(sidecar.service, deps.nodeAddress)
+  const existing = deps.catalog.localService(sidecar.service.ID)
+  if (existing !== undefined && existing.Port === sidecar.service.Port && sidecarListenHost(existing, deps.nodeAddress) === host) return undefined
+  return await deps.probePort(host, sidecar.service.Port)
+}
+
+/** Normalises the payload, moving an assigned sidecar port past ports other processes hold. */
+async function normalizeWithFreeSidecarPort (deps: LocalRegistrationDeps, payload: unknown): Promise<NormalizedRegistration> {
+  const unavailablePorts = new Set<number>()
+  for (;;) {
+    const registration = normalizeServicePayload(payload, {
+      enableScriptChecks: deps.enableScriptChecks,
+      nodeName: deps.nodeName,
+      nodeAddress: deps.nodeAddress,
+      localServices: deps.catalog.localServices(),
+      unavailablePorts,
+    })
+    const sidecar = registration.sidecar
+    if (sidecar === undefined) return registration
+    const problem = await sidecarBindProblem(deps, sidecar)
+    if (problem === undefined) return registration
+    if (!sidecar.portAssigned) throw new SidecarPortInUseError(sidecarListenHost(sidecar.service, deps.nodeAddress), sidecar.service.Port, problem)
+    // Each round rules one more port out, so this ends: at a free port or the range's exhaustion error.
+    unavailablePorts.add(sidecar.service.Port)
+  }
 }
 
 /** An identical re-registration keeps the check's current status instead of resetting it to critical. */
@@ -36,20 +83,20 @@ export async function registerServicePayload (
   options: { replaceExistingChecks?: boolean } = {}
 ): Promise<NormalizedRegistration> {
   const { catalog } = deps
-  const registration = normalizeServicePayload(payload, {
-    enableScriptChecks: deps.enableScriptChecks,
-    nodeName: deps.nodeName,
-    nodeAddress: deps.nodeAddress,
-    localServices: catalog.localServices(),
+  const previous = registering.get(catalog) ?? Promise.resolve()
+  const done = previous.catch(() => {}).then(async () => {
+    const registration = await normalizeWithFreeSidecarPort(deps, payload)
+    const parts = [registration, ...(registration.sidecar === undefined ? [] : [registration.sidecar])]
+    for (const part of parts) part.checks = part.checks.map(check => keepCurrentStatus(catalog, check))
+    await catalog.registerServices(parts, options)
+    deps.checks.sync({
+      services: parts.map(part => part.service.ID),
+      checks: parts.flatMap(part => part.checks.map(check => check.CheckID)),
+    })
+    return registration
   })
-  const parts = [registration, ...(registration.sidecar === undefined ? [] : [registration.sidecar])]
-  for (const part of parts) part.checks = part.checks.map(check => keepCurrentStatus(catalog, check))
-  await catalog.registerServices(parts, options)
-  deps.checks.sync({
-    services: parts.map(part => part.service.ID),
-    checks: parts.flatMap(part => part.checks.map(check => check.CheckID)),
-  })
-  return registration
+  registering.set(catalog, done)
+  return await done
 }
 
 /** Validates and stores a standalone check registration payload. */

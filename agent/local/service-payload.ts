@@ -15,7 +15,7 @@ import type { LocalCheck } from './local-catalog.ts'
 import { PayloadFields } from './payload-fields.ts'
 import { parseProxyPayload } from './proxy-payload.ts'
 import { buildSidecar } from './sidecar.ts'
-import type { SidecarContext } from './sidecar.ts'
+import type { BuiltSidecar, SidecarContext } from './sidecar.ts'
 import { isRecord } from '../../api/guards.ts'
 
 export type ServicePayloadContext = SidecarContext
@@ -23,7 +23,7 @@ export type ServicePayloadContext = SidecarContext
 export interface NormalizedRegistration {
   service: ServiceRecord
   checks: LocalCheck[]
-  sidecar?: { service: ServiceRecord, checks: LocalCheck[] }
+  sidecar?: BuiltSidecar
 }
 
 const META_MAX_PAIRS = 64

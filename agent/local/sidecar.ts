@@ -1,8 +1,9 @@
 // Turns a service's Connect.SidecarService into the sidecar proxy's own registration, as Consul's
 // agent/sidecar_service.go: ID "<id>-sidecar-proxy", Name "<name>-sidecar-proxy", Kind
 // connect-proxy, the proxy pointed at the service on 127.0.0.1:<service port>, tags and meta
-// inherited when not given, a port from 21000–21255 that no other local service uses when not
-// given (the port it already had when re-registered), and by default two checks: a TCP check on
+// inherited when not given, a port from 21000–21255 that no other local service uses and that is
+// not listed as unavailable (bound by another process: register.ts probes) when not given (the
+// port it already had when re-registered), and by default two checks: a TCP check on
 // the sidecar's port and an alias of the service (a sidecar is only as healthy as its app).
 
 import type { ServiceRecord } from '../../api/catalog-types.ts'
@@ -30,16 +31,35 @@ export interface SidecarContext {
    * address), which the default TCP check must probe; 127.0.0.1 when unknown.
    */
   nodeAddress?: string
+  /** Ports of the range found bound by other processes; an assigned port skips them. */
+  unavailablePorts?: ReadonlySet<number>
+}
+
+export interface BuiltSidecar {
+  service: ServiceRecord
+  checks: LocalCheck[]
+  /** True when the port was picked from the range, false when the payload gave it. */
+  portAssigned: boolean
 }
 
 const hostPort = (host: string, port: number): string => host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 
+/** Where a sidecar listens: its own Address, else the node's advertise address. */
+export const sidecarListenHost = (service: ServiceRecord, nodeAddress: string | undefined): string =>
+  service.Address !== '' ? service.Address : nodeAddress ?? DEFAULT_LOCAL_ADDRESS
+
 /** The lowest free port in the range; a sidecar re-registered keeps the port it had. */
-export function allocateSidecarPort (sidecarId: string, localServices: ServiceRecord[], minPort: number, maxPort: number): number {
+export function allocateSidecarPort (
+  sidecarId: string,
+  localServices: ServiceRecord[],
+  minPort: number,
+  maxPort: number,
+  unavailablePorts: ReadonlySet<number> = new Set()
+): number {
   const existing = localServices.find(service => service.ID === sidecarId)
   if (existing !== undefined && existing.Port >= minPort && existing.Port <= maxPort) return existing.Port
   const used = new Set(localServices.filter(service => service.ID !== sidecarId).map(service => service.Port))
-  for (let port = minPort; port <= maxPort; port++) if (!used.has(port)) return port
+  for (let port = minPort; port <= maxPort; port++) if (!used.has(port) && !unavailablePorts.has(port)) return port
   throw new SidecarPortExhaustedError(minPort, maxPort)
 }
 
@@ -47,7 +67,7 @@ export function buildSidecar (
   parent: ServiceRecord,
   payload: Record<string, unknown>,
   context: SidecarContext
-): { service: ServiceRecord, checks: LocalCheck[] } {
+): BuiltSidecar {
   const prefix = 'Connect.SidecarService.'
   const fail = (message: string): Error => new InvalidServiceError(`Invalid SidecarService: ${message}`)
   const fields = new PayloadFields(payload, fail, prefix)
@@ -66,7 +86,7 @@ export function buildSidecar (
   const givenPort = fields.integer('Port', 0, 65535) ?? 0
   const port = givenPort > 0
     ? givenPort
-    : allocateSidecarPort(id, context.localServices, context.sidecarMinPort ?? DEFAULT_SIDECAR_MIN_PORT, context.sidecarMaxPort ?? DEFAULT_SIDECAR_MAX_PORT)
+    : allocateSidecarPort(id, context.localServices, context.sidecarMinPort ?? DEFAULT_SIDECAR_MIN_PORT, context.sidecarMaxPort ?? DEFAULT_SIDECAR_MAX_PORT, context.unavailablePorts)
   const name = fields.string('Name') ?? ''
   const address = fields.string('Address') ?? ''
   const weights = fields.object('Weights')
@@ -96,7 +116,7 @@ export function buildSidecar (
   const checkPayloads = serviceCheckPayloads(fields)
   if (checkPayloads.length === 0) {
     checkPayloads.push(
-      { Name: 'Connect Sidecar Listening', TCP: hostPort(service.Address !== '' ? service.Address : context.nodeAddress ?? DEFAULT_LOCAL_ADDRESS, port), Interval: SIDECAR_CHECK_INTERVAL },
+      { Name: 'Connect Sidecar Listening', TCP: hostPort(sidecarListenHost(service, context.nodeAddress), port), Interval: SIDECAR_CHECK_INTERVAL },
       { Name: `Connect Sidecar Aliasing ${parent.ID}`, AliasService: parent.ID }
     )
   }
@@ -105,5 +125,5 @@ export function buildSidecar (
     ...checkContext,
     defaultCheckId: checkPayloads.length > 1 ? `service:${id}:${index + 1}` : `service:${id}`,
   }))
-  return { service, checks }
+  return { service, checks, portAssigned: givenPort === 0 }
 }

@@ -5,6 +5,12 @@
 // it drops repeated results, serialises writes to the catalog in report order, tracks since when
 // each check is critical and, on a timer, deregisters services whose check stayed critical longer
 // than DeregisterCriticalServiceAfter. All time goes through the injected clock.
+//
+// A sidecar whose listener cannot bind is reported here too (setListenerFault): its service's
+// checks, except alias checks (those mirror the app, not the listener), turn critical with the
+// reason, and their own results are set aside until the fault clears; a TCP check would otherwise
+// pass against whichever process holds the port. Once cleared, the next result is written as
+// usual, through the same report path and thresholds.
 
 import pino from 'pino'
 import type { Logger } from 'pino'
@@ -63,6 +69,8 @@ export class CheckManager implements CheckNotifier, Startable {
   /** Every check the catalog stores locally, by ID, with its service ('' for node checks). */
   private readonly owners = new Map<string, string>()
   private readonly checksOf = new Map<string, Set<string>>()
+  /** Services whose sidecar listener cannot bind, with the reason their checks report. */
+  private readonly listenerFaults = new Map<string, string>()
   private writeChain: Promise<void> = Promise.resolve()
   private reapTimer: TimerHandle | undefined
   private started = false
@@ -148,6 +156,8 @@ export class CheckManager implements CheckNotifier, Startable {
     existing?.check.stop()
     this.running.delete(checkId)
     this.startCheck(checkId, stored.Definition, key)
+    const fault = this.listenerFaultOf(checkId)
+    if (fault !== undefined) this.report(checkId, 'critical', fault)
   }
 
   /** Keeps the service → checks index that scoped syncs use. */
@@ -184,10 +194,32 @@ export class CheckManager implements CheckNotifier, Startable {
     await this.flush()
   }
 
-  /** The notifier checks report to. Results of checks no longer running are dropped. */
+  /** The notifier checks report to. Results of checks no longer running, or held by a listener fault, are dropped. */
   update (checkId: string, status: CheckStatus, output: string): void {
-    if (!this.running.has(checkId)) return
+    if (!this.running.has(checkId) || this.listenerFaultOf(checkId) !== undefined) return
     this.report(checkId, status, output)
+  }
+
+  /**
+   * A sidecar service's listener failed to bind (`reason`, e.g. "listener on 127.0.0.1:21000:
+   * EADDRINUSE") or, with undefined, binds again. The sidecar manager calls it.
+   */
+  setListenerFault (serviceId: string, reason: string | undefined): void {
+    if (reason === undefined) {
+      this.listenerFaults.delete(serviceId)
+      return
+    }
+    this.listenerFaults.set(serviceId, reason)
+    for (const checkId of this.checksOf.get(serviceId) ?? []) {
+      if (this.listenerFaultOf(checkId) !== undefined) this.report(checkId, 'critical', reason)
+    }
+  }
+
+  private listenerFaultOf (checkId: string): string | undefined {
+    const serviceId = this.owners.get(checkId)
+    const reason = serviceId === undefined ? undefined : this.listenerFaults.get(serviceId)
+    if (reason === undefined || this.running.get(checkId)?.spec.Type === 'alias') return undefined
+    return reason
   }
 
   /** Resolves once every status write issued so far has reached the catalog. */

@@ -6,13 +6,15 @@ import { CheckManager } from '../../../agent/local/checks/manager.ts'
 import { memoryCatalog } from '../../catalog/fixtures.ts'
 import { ManualClock } from '../../fixtures/manual-clock.ts'
 
-async function setup (t: Test, options: { enableScriptChecks?: boolean } = {}) {
+async function setup (t: Test, options: { enableScriptChecks?: boolean, boundPorts?: Record<number, string> } = {}) {
   const catalog = await memoryCatalog(t, 'node-1')
   const scheduler = new ManualClock()
   const checks = new CheckManager({ enableScriptChecks: options.enableScriptChecks }, { catalog, clock: scheduler, random: () => 0 })
   checks.start()
   const app = buildHttpServer()
-  registerAgentServiceRoutes(app, { catalog, checks, enableScriptChecks: options.enableScriptChecks ?? false, nodeName: 'node-1', datacenter: 'dc1' })
+  registerAgentServiceRoutes(app, { catalog, checks, enableScriptChecks: options.enableScriptChecks ?? false, nodeName: 'node-1', datacenter: 'dc1',
+    probePort: async (_host, port) => options.boundPorts?.[port],
+  })
   await app.ready()
   t.teardown(async () => { checks.stop(); await app.close() })
   const put = (url: string, body?: unknown) => app.inject({ method: 'PUT', url, payload: body === undefined ? undefined : JSON.stringify(body) })
@@ -84,6 +86,34 @@ t.test('Connect.SidecarService registers the sidecar proxy with Consul defaults'
   t.equal((await get('/v1/agent/service/api-sidecar-proxy')).json().Port, 21002, 'ports used by local services are skipped')
   await put('/v1/agent/service/register', { Name: 'web', Port: 8081, Connect: { SidecarService: {} } })
   t.equal((await get('/v1/agent/service/web-sidecar-proxy')).json().Port, 21000, 're-registration keeps the sidecar port')
+})
+
+t.test('an assigned sidecar port skips ports other processes hold, in the range order', async t => {
+  const { put, get, catalog } = await setup(t, { boundPorts: { 21000: 'EADDRINUSE', 21001: 'EACCES' } })
+  t.equal((await put('/v1/agent/service/register', { Name: 'web', Port: 8080, Connect: { SidecarService: {} } })).statusCode, 200)
+  const sidecar = (await get('/v1/agent/service/web-sidecar-proxy')).json()
+  t.equal(sidecar.Port, 21002)
+  t.equal(catalog.localCheck('service:web-sidecar-proxy:1')?.Definition?.TCP, '127.0.0.1:21002', 'the listening check probes the assigned port')
+  t.equal((await put('/v1/agent/service/register', { Name: 'web', Port: 8081, Connect: { SidecarService: {} } })).statusCode, 200)
+  t.equal((await get('/v1/agent/service/web-sidecar-proxy')).json().Port, 21002, 'a re-registration keeps its port without probing its own listener')
+})
+
+t.test('an explicit sidecar port another process holds is refused with 409 and stores nothing', async t => {
+  const { put, get, catalog } = await setup(t, { boundPorts: { 21000: 'EADDRINUSE' } })
+  const index = catalog.index
+  const response = await put('/v1/agent/service/register', { Name: 'web', Port: 8080, Connect: { SidecarService: { Port: 21000 } } })
+  t.equal(response.statusCode, 409)
+  t.equal(response.body, 'sidecar proxy cannot listen on 127.0.0.1:21000: EADDRINUSE; free the port, give SidecarService.Port another one, or leave Port out to have a free one assigned')
+  t.equal(catalog.index, index, 'the catalog did not change')
+  t.same((await get('/v1/agent/services')).json(), {})
+})
+
+t.test('every range port held by a local service or another process exhausts the range', async t => {
+  const boundPorts = Object.fromEntries(Array.from({ length: 256 }, (_, i) => [21000 + i, 'EADDRINUSE']))
+  const { put } = await setup(t, { boundPorts })
+  const response = await put('/v1/agent/service/register', { Name: 'web', Port: 8080, Connect: { SidecarService: {} } })
+  t.equal(response.statusCode, 400)
+  t.match(response.body, /no port available for the sidecar proxy in 21000-21255/)
 })
 
 const refusals: Array<{ name: string, body: unknown, message: string | RegExp }> = [

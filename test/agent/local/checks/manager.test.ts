@@ -197,3 +197,35 @@ t.test('the reaper counts from when the check turned critical, not from registra
   t.same(await manager.reap(), ['web'])
   manager.stop()
 })
+
+t.test('a sidecar listener fault holds its checks critical with the reason until it clears; alias checks are left alone', async t => {
+  const { catalog, manager } = await setup(t)
+  const reason = 'listener on 127.0.0.1:21000: EADDRINUSE'
+  await catalog.registerService(service('web'), [localCheck('app', 'web', ttl(60_000))])
+  await catalog.registerService(service('web-sidecar-proxy', { Port: 21000 }), [
+    localCheck('listening', 'web-sidecar-proxy', ttl(60_000)),
+    localCheck('aliasing', 'web-sidecar-proxy', { Type: 'alias', AliasService: 'web', AliasNode: '' } as CheckSpec),
+  ])
+  manager.start()
+  t.teardown(() => { manager.stop() })
+  await manager.updateTtl('app', 'passing', 'app up')
+  await manager.updateTtl('listening', 'passing', 'the port answers')
+  const statusOf = (checkId: string) => [catalog.localCheck(checkId)?.Status, catalog.localCheck(checkId)?.Output]
+  t.same(statusOf('listening'), ['passing', 'the port answers'])
+
+  manager.setListenerFault('web-sidecar-proxy', reason)
+  await manager.flush()
+  t.same(statusOf('listening'), ['critical', reason])
+  t.not(catalog.localCheck('aliasing')?.Output, reason, 'an alias check mirrors the app, not the listener')
+  await manager.updateTtl('listening', 'passing', 'another process answers on the port')
+  t.same(statusOf('listening'), ['critical', reason], "the check's own results are set aside while the fault lasts")
+
+  await catalog.registerCheck(localCheck('listening', 'web-sidecar-proxy', ttl(30_000)))
+  manager.sync({ checks: ['listening'] })
+  await manager.flush()
+  t.same(statusOf('listening'), ['critical', reason], 'a check replaced during the fault starts held')
+
+  manager.setListenerFault('web-sidecar-proxy', undefined)
+  await manager.updateTtl('listening', 'passing', 'bound again')
+  t.same(statusOf('listening'), ['passing', 'bound again'], 'once cleared the check reports as usual')
+})

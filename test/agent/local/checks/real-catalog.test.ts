@@ -21,7 +21,7 @@ t.test('checks survive a restart through their persisted definitions', async t =
   let scheduler = new ManualClock()
   let manager = new CheckManager({ nodeName: 'node-1' }, { catalog, clock: scheduler, random: () => 0 })
   manager.start()
-  const deps = () => ({ catalog, checks: manager, enableScriptChecks: false, nodeName: 'node-1' })
+  const deps = () => ({ catalog, checks: manager, enableScriptChecks: false, nodeName: 'node-1', probePort: async () => undefined })
   await registerServicePayload(deps(), {
     Name: 'web', Port: 8080,
     Checks: [{ CheckID: 'ttl', TTL: '30s' }, { CheckID: 'tcp', TCP: '127.0.0.1:1', Interval: '10s' }],
