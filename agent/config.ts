@@ -1,8 +1,10 @@
 // Agent configuration: defaults, the JSON config file (Consul's snake_case keys), command-line
-// flags on top, and validation of the result. Precedence: flags > config file > preset defaults.
+// flags on top, and validation of the result. Precedence: flags > config files and dirs > preset
+// defaults. Config sources merge in order (--config-file files first, then each --config-dir's
+// *.json in lexical name order): later keys override, services and checks concatenate, as in Consul.
 // Every problem is reported as a ConfigError naming the field; nothing starts on a bad config.
 
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { hostname, networkInterfaces, tmpdir } from 'node:os'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
@@ -122,6 +124,53 @@ export function readConfigFile (path: string): ConfigFile {
   return parsed as ConfigFile
 }
 
+function readConfigDir (dir: string): ConfigFile[] {
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch (error) {
+    throw new ConfigError(`cannot read config dir ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+  }
+  return names.filter(name => name.endsWith('.json')).sort().map(name => readConfigFile(join(dir, name)))
+}
+
+/** Folds the singular `service`/`check` keys into their arrays, so merging only concatenates. */
+function withDefinitionArrays (file: ConfigFile): ConfigFile {
+  const { service, check, ...rest } = file
+  const result: ConfigFile = { ...rest }
+  if (file.services !== undefined) expectType(file.services, 'array', 'services')
+  if (file.checks !== undefined) expectType(file.checks, 'array', 'checks')
+  if (file.services !== undefined || service !== undefined) result.services = [...(file.services ?? []), ...(service === undefined ? [] : [service])]
+  if (file.checks !== undefined || check !== undefined) result.checks = [...(file.checks ?? []), ...(check === undefined ? [] : [check])]
+  return result
+}
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** Reads every config file and dir the flags name and merges them in order into one. */
+export function loadConfigSources (sources: { configFile?: string, configDir?: string[] }): ConfigFile {
+  const files = [
+    ...(sources.configFile === undefined ? [] : [readConfigFile(sources.configFile)]),
+    ...(sources.configDir ?? []).flatMap(readConfigDir),
+  ]
+  const merged: Record<string, unknown> = {}
+  for (const file of files.map(withDefinitionArrays)) {
+    for (const [key, value] of Object.entries(file)) {
+      const previous = merged[key]
+      if ((key === 'services' || key === 'checks') && Array.isArray(previous)) {
+        merged[key] = [...previous, ...(value as unknown[])]
+      } else if (isPlainObject(previous) && isPlainObject(value)) {
+        merged[key] = { ...previous, ...value }
+      } else {
+        merged[key] = value
+      }
+    }
+  }
+  return merged as ConfigFile
+}
+
 function expectType (value: unknown, type: 'string' | 'boolean' | 'number' | 'array' | 'object', field: string): void {
   const ok = type === 'array' ? Array.isArray(value) : type === 'object' ? (value !== null && typeof value === 'object' && !Array.isArray(value)) : typeof value === type
   if (!ok) throw new ConfigError(`${field} must be a ${type}`)
@@ -184,7 +233,7 @@ function firstPrivateAddress (): string {
 
 /** Builds and validates the whole configuration. `now` names the temporary dev data dir. */
 export function resolveConfig (flags: AgentFlags, options: { now?: () => number } = {}): AgentConfig {
-  const file: ConfigFile = flags.configFile === undefined ? {} : readConfigFile(flags.configFile)
+  const file = loadConfigSources(flags)
   const dev = flags.dev === true
   const pick = <T>(flag: T | undefined, fileValue: T | undefined, fallback: T): T => flag ?? fileValue ?? fallback
 

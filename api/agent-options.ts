@@ -44,6 +44,8 @@ export interface AgentStartOptions {
   encrypt?: string
   /** JSON config file; parsed and validated by the agent. */
   configFile?: string
+  /** Directories whose *.json files are merged after configFile, in lexical name order. */
+  configDir?: string[]
   logLevel?: AgentLogLevel
   logFormat?: AgentLogFormat
   datacenter?: string

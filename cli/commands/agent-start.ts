@@ -63,6 +63,7 @@ export function agentStartCommand (): Command {
     .option('--join <addr[:port]>', 'agent to join at start, repeatable', repeatable(hostPortText('--join', false)))
     .option('--encrypt <key>', 'cluster key, 32 bytes base64 (from "mesh keygen")', argParser(parseClusterKey))
     .option('--config-file <file>', 'JSON config file (Consul-style keys); flags override it')
+    .option('--config-dir <dir>', 'directory of *.json config files merged in name order after --config-file, repeatable', repeatable((text: string) => text))
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices(LOG_LEVELS))
     .addOption(new Option('--log-format <format>', 'log format (default text)').choices(LOG_FORMATS))
     .option('--datacenter <name>', 'datacenter name (default dc1)', argParser(parseName('--datacenter')))

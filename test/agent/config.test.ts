@@ -66,3 +66,27 @@ t.test('bad values are refused with a message naming the field', async (t) => {
     try { resolveConfig(flags) } catch (error) { t.type(error, ConfigError) }
   }
 })
+
+t.test('--config-dir merges *.json in name order after --config-file: later keys win, services and checks concatenate', async (t) => {
+  const confDir = mkdtempSync(join(dir, 'conf-'))
+  writeFileSync(join(confDir, '20-web.json'), JSON.stringify({ datacenter: 'west', ports: { dns: 9700 }, service: { Name: 'web', Port: 80 } }))
+  writeFileSync(join(confDir, '10-base.json'), JSON.stringify({ datacenter: 'east', ports: { http: 9500 }, services: [{ Name: 'db', Port: 5432 }], checks: [{ Name: 'disk', TTL: '30s' }] }))
+  writeFileSync(join(confDir, 'notes.txt'), 'not config')
+  const path = file('base.json', { node_name: 'from-file', datacenter: 'north', services: [{ Name: 'api', Port: 81 }] })
+  const config = resolveConfig({ dataDir: dir, configFile: path, configDir: [confDir], dnsPort: 7600 })
+  t.equal(config.nodeName, 'from-file')
+  t.equal(config.datacenter, 'west', 'the last file in name order wins')
+  t.equal(config.httpPort, 9500, 'nested objects merge key by key')
+  t.equal(config.dnsPort, 7600, 'flags override every file')
+  t.same(config.services.map(service => service.Name), ['api', 'db', 'web'])
+  t.same(config.checks, [{ Name: 'disk', TTL: '30s' }])
+})
+
+t.test('a bad file in a --config-dir is refused naming the file', async (t) => {
+  const confDir = mkdtempSync(join(dir, 'bad-'))
+  writeFileSync(join(confDir, 'a.json'), '{"services": [')
+  t.throws(() => resolveConfig({ dataDir: dir, configDir: [confDir] }), new RegExp(`config file ${join(confDir, 'a.json')} is not valid JSON`))
+  writeFileSync(join(confDir, 'a.json'), '{"colour": "blue"}')
+  t.throws(() => resolveConfig({ dataDir: dir, configDir: [confDir] }), /a\.json: unknown key "colour"/)
+  t.throws(() => resolveConfig({ dataDir: dir, configDir: [join(dir, 'absent')] }), /cannot read config dir .*absent: ENOENT/)
+})
