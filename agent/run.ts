@@ -1,5 +1,5 @@
 // `mesh agent start`: resolve the configuration, start the agent, print the banner, and turn
-// SIGINT/SIGTERM into a graceful leave. Any startup failure is one clear line and exit code 1.
+// SIGINT/SIGTERM into a graceful leave; SIGHUP re-checks the config instead of killing the process. Any startup failure is one clear line and exit code 1.
 
 import type { AgentStartOptions } from '../api/agent-options.ts'
 import { resolveConfig } from './config.ts'
@@ -42,4 +42,15 @@ export async function runAgent (options: AgentStartOptions): Promise<void> {
   }
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
+  // Node's default for SIGHUP is to exit, which would turn `systemctl reload` into a crash.
+  // Applying a new config live is not built yet: the agent validates it and says so.
+  process.on('SIGHUP', () => {
+    const log = agent.log.child({ component: 'mesh:agent' })
+    try {
+      resolveConfig(options)
+      log.warn('caught SIGHUP: the configuration is valid; live reload is not implemented, restart the agent to apply it')
+    } catch (error) {
+      log.error({ err: (error as Error).message }, 'caught SIGHUP: the configuration is invalid; nothing changed')
+    }
+  })
 }
