@@ -132,6 +132,8 @@ export class AgentServices {
         return service?.Kind === 'connect-proxy' ? service.Proxy?.DestinationServiceName : undefined
       },
       source: (destination) => {
+        // Asked for its side effect: the destination's leaf is issued (or reused from the cache) so
+        // that its source exists to move, and this throws while the CA is not ready (the route's 503).
         this.ca.leaf(destination)
         return combinedSource(this.catalog, this.ca.leafSource(destination))
       },
