@@ -161,7 +161,7 @@ export class Agent {
         log: log.child({ component: 'mesh:agent' }),
       }
     )
-    this.http = buildHttpServer({ log })
+    this.http = buildHttpServer({ log, limits: config.listenerLimits.http })
     this.registerRoutes(this.http)
 
     const udp: Startable = {
@@ -345,6 +345,7 @@ async function openFoundation (config: AgentConfig, log: Logger): Promise<Founda
       port: config.bindPort,
       advertiseAddress: config.advertiseAddress,
       clusterKey: config.encryptKey,
+      listenerLimits: config.listenerLimits.gossip,
       log: log.child({ component: 'mesh:libp2p' }),
     })
     await listenOn('gossip', config.bindAddress, config.bindPort, async () => await node.start())

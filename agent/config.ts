@@ -12,6 +12,8 @@ import { LOG_LEVELS } from './log.ts'
 import type { LogFormat, LogLevel } from './log.ts'
 import { parseDurationMs } from '../api/duration.ts'
 import type { AgentStartOptions } from '../api/agent-options.ts'
+import { DEFAULT_LISTENER_LIMITS, DEFAULT_TCP_PROXY_IDLE_TIMEOUT_MS } from '../api/connection-limits.ts'
+import type { ConnectionLimits } from '../api/connection-limits.ts'
 
 export class ConfigError extends Error {
   readonly code = 'MESH_ERR_CONFIG_INVALID'
@@ -56,6 +58,18 @@ export interface AgentConfig {
   /** Service and check definitions from the config file, in Consul's registration shape. */
   services: Array<Record<string, unknown>>
   checks: Array<Record<string, unknown>>
+  /** Connection limits of every listener (the config file's `limits` block over the defaults). */
+  listenerLimits: AgentListenerLimits
+}
+
+export interface AgentListenerLimits {
+  http: ConnectionLimits
+  dnsTcp: ConnectionLimits
+  gossip: ConnectionLimits
+  sidecarInbound: ConnectionLimits
+  sidecarUpstream: ConnectionLimits
+  /** Idle timeout of sidecar listeners in `tcp` protocol mode. */
+  tcpProxyIdleTimeoutMs: number
 }
 
 /** Flags as `mesh agent start` passes them: only the ones given on the command line are set. */
@@ -94,13 +108,70 @@ interface ConfigFile {
   service?: Record<string, unknown>
   checks?: Array<Record<string, unknown>>
   check?: Record<string, unknown>
+  limits?: Record<string, unknown>
 }
 
 const CONFIG_FILE_KEYS = new Set([
   'node_name', 'datacenter', 'data_dir', 'server', 'bind_addr', 'advertise_addr', 'client_addr', 'ports',
   'retry_join', 'start_join', 'retry_interval', 'encrypt', 'log_level', 'log_json', 'domain', 'alt_domain',
-  'recursors', 'dns_config', 'enable_script_checks', 'default_intention_policy', 'services', 'service', 'checks', 'check',
+  'recursors', 'dns_config', 'enable_script_checks', 'default_intention_policy', 'services', 'service', 'checks', 'check', 'limits',
 ])
+
+/**
+ * The `limits` block: per listener kind a connection cap, a cap per client address, a handshake
+ * deadline and an idle timeout. Consul's names where Consul has the setting
+ * (http_max_conns_per_client, rpc_handshake_timeout, rpc_max_conns_per_client).
+ */
+const LISTENER_LIMIT_KEYS: Record<string, { listener: Exclude<keyof AgentListenerLimits, 'tcpProxyIdleTimeoutMs'>, field: keyof ConnectionLimits } | 'tcp-idle'> = {
+  http_max_conns: { listener: 'http', field: 'maxConnections' },
+  http_max_conns_per_client: { listener: 'http', field: 'maxConnectionsPerSource' },
+  http_handshake_timeout: { listener: 'http', field: 'handshakeTimeoutMs' },
+  http_idle_timeout: { listener: 'http', field: 'idleTimeoutMs' },
+  dns_max_conns: { listener: 'dnsTcp', field: 'maxConnections' },
+  dns_max_conns_per_client: { listener: 'dnsTcp', field: 'maxConnectionsPerSource' },
+  dns_handshake_timeout: { listener: 'dnsTcp', field: 'handshakeTimeoutMs' },
+  dns_idle_timeout: { listener: 'dnsTcp', field: 'idleTimeoutMs' },
+  rpc_max_conns: { listener: 'gossip', field: 'maxConnections' },
+  rpc_max_conns_per_client: { listener: 'gossip', field: 'maxConnectionsPerSource' },
+  rpc_handshake_timeout: { listener: 'gossip', field: 'handshakeTimeoutMs' },
+  rpc_idle_timeout: { listener: 'gossip', field: 'idleTimeoutMs' },
+  proxy_max_conns: { listener: 'sidecarInbound', field: 'maxConnections' },
+  proxy_max_conns_per_client: { listener: 'sidecarInbound', field: 'maxConnectionsPerSource' },
+  proxy_handshake_timeout: { listener: 'sidecarInbound', field: 'handshakeTimeoutMs' },
+  proxy_idle_timeout: { listener: 'sidecarInbound', field: 'idleTimeoutMs' },
+  proxy_upstream_max_conns: { listener: 'sidecarUpstream', field: 'maxConnections' },
+  proxy_upstream_idle_timeout: { listener: 'sidecarUpstream', field: 'idleTimeoutMs' },
+  proxy_tcp_idle_timeout: 'tcp-idle',
+}
+
+function resolveListenerLimits (block: unknown): AgentListenerLimits {
+  const limits: AgentListenerLimits = {
+    http: { ...DEFAULT_LISTENER_LIMITS.http },
+    dnsTcp: { ...DEFAULT_LISTENER_LIMITS.dnsTcp },
+    gossip: { ...DEFAULT_LISTENER_LIMITS.gossip },
+    sidecarInbound: { ...DEFAULT_LISTENER_LIMITS.sidecarInbound },
+    sidecarUpstream: { ...DEFAULT_LISTENER_LIMITS.sidecarUpstream },
+    tcpProxyIdleTimeoutMs: DEFAULT_TCP_PROXY_IDLE_TIMEOUT_MS,
+  }
+  if (block === undefined) return limits
+  expectType(block, 'object', 'limits')
+  for (const [key, value] of Object.entries(block as Record<string, unknown>)) {
+    const target = LISTENER_LIMIT_KEYS[key]
+    if (target === undefined) throw new ConfigError(`limits: unknown key "${key}" (known: ${Object.keys(LISTENER_LIMIT_KEYS).join(', ')})`)
+    const field = target === 'tcp-idle' ? 'idleTimeoutMs' : target.field
+    let parsed: number
+    if (field === 'maxConnections' || field === 'maxConnectionsPerSource') {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new ConfigError(`limits.${key} must be a positive integer, got ${JSON.stringify(value)}`)
+      parsed = value
+    } else {
+      if (typeof value !== 'string') throw new ConfigError(`limits.${key} must be a duration such as "10s" ("0s" disables it), got ${JSON.stringify(value)}`)
+      parsed = parseDuration(value, `limits.${key}`)
+    }
+    if (target === 'tcp-idle') limits.tcpProxyIdleTimeoutMs = parsed
+    else limits[target.listener][target.field] = parsed
+  }
+  return limits
+}
 
 export function readConfigFile (path: string): ConfigFile {
   let text: string
@@ -334,5 +405,6 @@ export function resolveConfig (flags: AgentFlags, options: { now?: () => number 
     defaultIntentionPolicy: policy,
     services,
     checks,
+    listenerLimits: resolveListenerLimits(file.limits),
   }
 }

@@ -28,7 +28,7 @@ import { registerProxySnapshotRoutes } from './http/proxy-snapshot-routes.ts'
 import { combinedSource } from './http/blocking.ts'
 
 export type AgentServicesInit = Pick<AgentConfig,
-  'nodeName' | 'advertiseAddress' | 'datacenter' | 'server' | 'dataDir' | 'enableScriptChecks' | 'defaultIntentionPolicy' | 'services' | 'checks'>
+  'nodeName' | 'advertiseAddress' | 'datacenter' | 'server' | 'dataDir' | 'enableScriptChecks' | 'defaultIntentionPolicy' | 'services' | 'checks' | 'listenerLimits'>
 
 export interface AgentServicesComponents {
   catalog: Catalog
@@ -62,7 +62,15 @@ export class AgentServices {
       { catalog, node, members, log: log.child({ component: 'mesh:connect-ca' }) }
     )
     this.sidecars = new SidecarManager(
-      { nodeAddress: init.advertiseAddress, datacenter: init.datacenter },
+      {
+        nodeAddress: init.advertiseAddress,
+        datacenter: init.datacenter,
+        listenerLimits: {
+          inbound: init.listenerLimits.sidecarInbound,
+          upstream: init.listenerLimits.sidecarUpstream,
+          tcpIdleTimeoutMs: init.listenerLimits.tcpProxyIdleTimeoutMs,
+        },
+      },
       { catalog, ca: this.ca, policy: this.policy, listenerHealth: this.checks, log: log.child({ component: 'mesh:sidecars' }) }
     )
     this.registration = {

@@ -19,6 +19,8 @@ import { ConnectionTracker } from './connections.ts'
 import { ConnectionDeniedError, PeerIdentityError } from './errors.ts'
 import { compose } from './handler.ts'
 import type { Clock } from '../api/clock.ts'
+import { guardServer } from '../api/connection-limits.ts'
+import type { ConnectionLimits, ListenerGuard } from '../api/connection-limits.ts'
 import type { Cell, ForwardTarget, Handler, Layer, PeerIdentity } from './handler.ts'
 import { forwarder } from './forward.ts'
 import { authorizeLayer } from './layers/authorize.ts'
@@ -50,13 +52,18 @@ export interface InboundInit {
   clock: Clock
   random: () => number
   log: Logger
+  /** Listener limits before the snapshot's `inbound.limits.maxConnections` (which wins when set). */
+  listenerLimits: ConnectionLimits
 }
 
 export interface Inbound {
   server: TlsServer
   connections: ConnectionTracker
+  guard: ListenerGuard
   /** Applies new certificates and roots to connections accepted from now on. */
   setTls: (snapshot: ProxySnapshot) => void
+  /** Applies the snapshot's connection cap (service-defaults) to connections accepted from now on. */
+  setLimits: (snapshot: ProxySnapshot) => void
 }
 
 const kState = Symbol('mesh.inboundState')
@@ -112,9 +119,22 @@ export function startInbound (init: InboundInit): Inbound {
     ...tlsOptions(init.snapshot.current),
     requestCert: true,
     rejectUnauthorized: true,
-    ALPNProtocols: ['h2', 'http/1.1']
+    ALPNProtocols: ['h2', 'http/1.1'],
+    // The guard's deadline (below) closes slow handshakes; node's own 120 s one would come later.
+    handshakeTimeout: init.listenerLimits.handshakeTimeoutMs > 0 ? init.listenerLimits.handshakeTimeoutMs + 1000 : 0
   })
-  if (init.snapshot.current.inbound.limits?.maxConnections !== undefined) server.maxConnections = init.snapshot.current.inbound.limits.maxConnections
+  const limitsFor = (snapshot: ProxySnapshot): ConnectionLimits => ({
+    ...init.listenerLimits,
+    maxConnections: snapshot.inbound.limits?.maxConnections ?? init.listenerLimits.maxConnections
+  })
+  const guard = guardServer(server, {
+    listener: 'inbound',
+    limits: limitsFor(init.snapshot.current),
+    handshake: 'tls',
+    clock: init.clock,
+    log,
+    onEvent: (reason) => { init.metrics.recordListenerEvent('inbound', reason) }
+  })
   server.on('tlsClientError', (error: Error) => {
     init.metrics.recordTlsFailure('inbound')
     log.debug({ err: error }, 'inbound TLS handshake failed')
@@ -168,9 +188,8 @@ export function startInbound (init: InboundInit): Inbound {
   return {
     server,
     connections,
-    setTls: (snapshot) => {
-      server.setSecureContext(tlsOptions(snapshot))
-      if (snapshot.inbound.limits?.maxConnections !== undefined) server.maxConnections = snapshot.inbound.limits.maxConnections
-    }
+    guard,
+    setTls: (snapshot) => { server.setSecureContext(tlsOptions(snapshot)) },
+    setLimits: (snapshot) => { guard.setLimits(limitsFor(snapshot)) }
   }
 }

@@ -28,6 +28,7 @@ export class ProxyMetrics {
   private readonly denials: Counter<string>
   private readonly retries: Counter<string>
   private readonly ejections: Counter<string>
+  private readonly listenerEvents: Counter<string>
   private readonly requestSeries = new Map<string, RequestSeries>()
   /** The series of the last request: a sidecar's traffic is mostly one label set. */
   private last: RequestSeries | null = null
@@ -54,6 +55,8 @@ export class ProxyMetrics {
     this.denials = this.counter('mesh_proxy_authorization_denials_total', 'Connections (l4) and requests (l7) refused by intentions', ['proxy', 'level', 'source'])
     this.retries = this.counter('mesh_proxy_retries_total', 'Retries sent, by upstream and reason', ['proxy', 'destination', 'reason'])
     this.ejections = this.counter('mesh_proxy_outlier_ejections_total', 'Endpoints ejected by outlier detection', ['proxy', 'destination'])
+    this.listenerEvents = this.counter('mesh_proxy_listener_connections_closed_total',
+      'Connections refused by a listener cap (listener-cap, source-cap) or closed by its handshake deadline or idle timeout', ['proxy', 'listener', 'reason'])
   }
 
   recordRequest (direction: Direction, source: string, destination: string, statusCode: number, seconds: number): void {
@@ -97,6 +100,11 @@ export class ProxyMetrics {
   recordEjection (destination: string): void {
     this.totals.ejections++
     this.ejections.labels(this.proxyId, destination).inc()
+  }
+
+  /** A connection refused or closed by a listener's limits (api/connection-limits.ts). */
+  recordListenerEvent (listener: string, reason: string): void {
+    this.listenerEvents.labels(this.proxyId, listener, reason).inc()
   }
 
   private counter (name: string, help: string, labelNames: string[]): Counter<string> {

@@ -24,6 +24,8 @@ import type { OutlierInit } from './endpoint-pool.ts'
 import { forwarder } from './forward.ts'
 import { compose } from './handler.ts'
 import type { Clock } from '../api/clock.ts'
+import { guardServer } from '../api/connection-limits.ts'
+import type { ConnectionLimits, ListenerGuard } from '../api/connection-limits.ts'
 import type { Cell, Handler, Layer, PeerIdentity } from './handler.ts'
 import { balanceLayer } from './layers/balance.ts'
 import { concurrencyLayer } from './layers/concurrency.ts'
@@ -61,11 +63,14 @@ export interface OutboundInit {
   outlier?: OutlierInit
   /** Every pool made, so stop() can close what draining left open. */
   pools: Set<Dispatcher>
+  /** Listener limits before the upstream's `limits.maxConnections` (which wins when set). */
+  listenerLimits: ConnectionLimits
 }
 
 export interface Outbound {
   server: NetServer
   connections: ConnectionTracker
+  guard: ListenerGuard
   pool: EndpointPool<Dispatcher>
   /** Applies a new upstream snapshot: endpoints added, kept or drained; limits and split live. */
   update: (upstream: UpstreamSnapshot) => void
@@ -206,14 +211,28 @@ export function startOutbound (init: OutboundInit): Outbound {
     if (upstream.current.protocol === 'tcp') acceptTcp(socket)
     else acceptHttp(socket)
   })
-  if (upstream.current.limits?.maxConnections !== undefined) server.maxConnections = upstream.current.limits.maxConnections
+  const limitsFor = (snapshot: UpstreamSnapshot): ConnectionLimits => ({
+    ...init.listenerLimits,
+    maxConnections: snapshot.limits?.maxConnections ?? init.listenerLimits.maxConnections
+  })
+  const listener = `upstream ${upstream.current.destinationName}`
+  const guard = guardServer(server, {
+    listener,
+    limits: limitsFor(upstream.current),
+    // The local app speaks first over HTTP; a tcp upstream may carry a protocol where the server does.
+    handshake: 'none',
+    clock: init.clock,
+    log: init.log,
+    onEvent: (reason) => { init.metrics.recordListenerEvent(listener, reason) }
+  })
   return {
     server,
     connections,
+    guard,
     pool,
     update: (next) => {
       pool.update(next.endpoints)
-      if (next.limits?.maxConnections !== undefined) server.maxConnections = next.limits.maxConnections
+      guard.setLimits(limitsFor(next))
     },
     rotateTls: () => { pool.replacePools() }
   }

@@ -13,6 +13,8 @@ import type { OutlierInit } from './endpoint-pool.ts'
 import { InvalidSnapshotError } from './errors.ts'
 import { monotonicClock } from '../api/clock.ts'
 import type { Clock } from '../api/clock.ts'
+import { DEFAULT_LISTENER_LIMITS, DEFAULT_TCP_PROXY_IDLE_TIMEOUT_MS, validateConnectionLimits, withOverrides } from '../api/connection-limits.ts'
+import type { ConnectionLimits, ListenerGuardStats } from '../api/connection-limits.ts'
 import type { Cell, PeerIdentity } from './handler.ts'
 import { startInbound } from './inbound.ts'
 import type { Inbound } from './inbound.ts'
@@ -45,6 +47,17 @@ export interface SidecarInit {
    * what follows (the agent marks the sidecar's checks critical and restarts it); logged either way.
    */
   onListenerError?: (error: NodeJS.ErrnoException) => void
+  /** Overrides of the listener limits (api/connection-limits.ts; the agent's `limits.proxy_*` keys). */
+  listenerLimits?: SidecarListenerLimits
+}
+
+export interface SidecarListenerLimits {
+  /** The public mTLS listener; default DEFAULT_LISTENER_LIMITS.sidecarInbound. */
+  inbound?: Partial<ConnectionLimits>
+  /** Each local upstream listener; default DEFAULT_LISTENER_LIMITS.sidecarUpstream. */
+  upstream?: Partial<ConnectionLimits>
+  /** Idle timeout of listeners in `tcp` protocol mode; default DEFAULT_TCP_PROXY_IDLE_TIMEOUT_MS. */
+  tcpIdleTimeoutMs?: number
 }
 
 export interface SidecarPorts {
@@ -57,6 +70,8 @@ export interface SidecarStats extends ProxyMetricsSnapshot {
   inboundConnections: number
   outboundConnections: number
   upstreams: Record<string, { endpoints: number, ejected: number, outstanding: number, drainingPools: number }>
+  /** Per listener: open connections, and those refused or closed by its limits. */
+  listeners: { inbound: ListenerGuardStats, upstreams: Record<string, ListenerGuardStats> }
 }
 
 export interface Sidecar {
@@ -117,14 +132,24 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
     log.warn({ err: error.message }, 'sidecar listener failed')
     init.onListenerError?.(error)
   }
-  const inbound: Inbound = startInbound({ snapshot, ownSpiffeId, appPool, metrics, ring, ids, clock, random, log })
+  const tcpIdleTimeoutMs = init.listenerLimits?.tcpIdleTimeoutMs ?? DEFAULT_TCP_PROXY_IDLE_TIMEOUT_MS
+  const listenerLimits = (defaults: ConnectionLimits, overrides: Partial<ConnectionLimits> | undefined, protocol: string, name: string): ConnectionLimits => {
+    const limits = withOverrides(defaults, overrides)
+    if (protocol === 'tcp' && overrides?.idleTimeoutMs === undefined) limits.idleTimeoutMs = tcpIdleTimeoutMs
+    return validateConnectionLimits(limits, name)
+  }
+  const inbound: Inbound = startInbound({
+    snapshot, ownSpiffeId, appPool, metrics, ring, ids, clock, random, log,
+    listenerLimits: listenerLimits(DEFAULT_LISTENER_LIMITS.sidecarInbound, init.listenerLimits?.inbound, init.snapshot.inbound.protocol, 'sidecar inbound listener')
+  })
   const outbounds = new Map<string, { cell: Cell<UpstreamSnapshot>, outbound: Outbound, port: number }>()
   const startUpstream = async (upstream: UpstreamSnapshot): Promise<void> => {
     const cell: Cell<UpstreamSnapshot> = { current: upstream }
     const outbound = startOutbound({
       upstream: cell, self, secureContext, metrics, ring, ids, clock, random, log, pools,
       retryBudget: init.retryBudget,
-      outlier: init.outlier
+      outlier: init.outlier,
+      listenerLimits: listenerLimits(DEFAULT_LISTENER_LIMITS.sidecarUpstream, init.listenerLimits?.upstream, upstream.protocol, `upstream listener ${upstream.destinationName}`)
     })
     const port = await listen(outbound.server, upstream.localBindPort, upstream.localBindAddress, onListenerError)
     outbounds.set(upstream.destinationName, { cell, outbound, port })
@@ -144,6 +169,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
     const entry = outbounds.get(name)
     if (entry === undefined) return
     outbounds.delete(name)
+    entry.outbound.guard.stop()
     const closed = closeServer(entry.outbound.server)
     entry.outbound.connections.drain()
     await Promise.race([entry.outbound.connections.whenEmpty(), new Promise((resolve) => { setTimeout(resolve, drainMs).unref() })])
@@ -163,6 +189,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
         inbound.setTls(next)
         for (const { outbound } of outbounds.values()) outbound.rotateTls()
       }
+      inbound.setLimits(next)
       if (next.inbound.localServiceAddress !== previous.inbound.localServiceAddress || next.inbound.localServicePort !== previous.inbound.localServicePort) {
         // Requests in progress finish on the old pool; new ones go to the app's new address.
         const old = appPool.current
@@ -188,6 +215,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
     stop: async (options = {}) => {
       if (stopped) return
       stopped = true
+      inbound.guard.stop()
       const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS
       const inboundClosed = closeServer(inbound.server)
       inbound.connections.drain()
@@ -221,7 +249,9 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
         }
         upstreams[name] = { endpoints: outbound.pool.endpoints.length, ejected, outstanding, drainingPools: outbound.pool.drainingCount }
       }
-      return { ...metrics.totals, inboundConnections: inbound.connections.size, outboundConnections, upstreams }
+      const listeners: SidecarStats['listeners'] = { inbound: inbound.guard.stats(), upstreams: {} }
+      for (const [name, { outbound }] of outbounds) listeners.upstreams[name] = outbound.guard.stats()
+      return { ...metrics.totals, inboundConnections: inbound.connections.size, outboundConnections, upstreams, listeners }
     },
 
     traces: () => ring.list()

@@ -12,7 +12,7 @@
 
 import type { Logger } from 'pino'
 import { Registry } from 'prom-client'
-import type { Sidecar } from '../../proxy/sidecar.ts'
+import type { Sidecar, SidecarListenerLimits } from '../../proxy/sidecar.ts'
 import type { ProxySnapshot } from '../../proxy/snapshot.ts'
 import { compileFilter } from '../../catalog/filter.ts'
 import type { Catalog } from '../../catalog/catalog.ts'
@@ -30,6 +30,8 @@ export interface SidecarManagerInit {
   /** Where this agent's services are reached from other agents. */
   nodeAddress: string
   datacenter: string
+  /** Connection limits of every sidecar's listeners (the agent's `limits.proxy_*` keys). */
+  listenerLimits?: SidecarListenerLimits
 }
 
 /** Where listener failures are reported (CheckManager.setListenerFault). */
@@ -215,6 +217,7 @@ export class SidecarManager implements Startable {
             snapshot,
             log: this.components.log,
             metricsRegistry: this.metricsRegistry,
+            listenerLimits: this.init.listenerLimits,
             onListenerError: (error) => { this.listenerDied(id, sidecar, error) },
           })
           this.running.set(id, { sidecar, key })

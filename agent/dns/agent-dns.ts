@@ -9,7 +9,7 @@ import { PortInUseError } from '../errors.ts'
 import type { Startable } from '../lifecycle.ts'
 
 export type AgentDnsInit = Pick<AgentConfig,
-  'dnsPort' | 'clientAddress' | 'domain' | 'altDomain' | 'dnsNodeTtlSeconds' | 'dnsServiceTtlSeconds' | 'dnsOnlyPassing' | 'recursors'>
+  'dnsPort' | 'clientAddress' | 'domain' | 'altDomain' | 'dnsNodeTtlSeconds' | 'dnsServiceTtlSeconds' | 'dnsOnlyPassing' | 'recursors' | 'listenerLimits'>
 
 export interface AgentDnsComponents {
   catalog: Catalog
@@ -44,6 +44,10 @@ export class AgentDns implements Startable {
       serviceTtlOverrides: init.dnsServiceTtlSeconds,
       onlyPassing: init.dnsOnlyPassing,
       recursors: init.recursors,
+      maxTcpConnections: init.listenerLimits.dnsTcp.maxConnections,
+      maxTcpConnectionsPerClient: init.listenerLimits.dnsTcp.maxConnectionsPerSource,
+      tcpHandshakeTimeoutMs: init.listenerLimits.dnsTcp.handshakeTimeoutMs,
+      tcpIdleTimeoutMs: init.listenerLimits.dnsTcp.idleTimeoutMs,
       log: this.components.log,
     })
     let address

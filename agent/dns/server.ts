@@ -22,6 +22,8 @@ import { forwardQuery, parseRecursor } from './recursor.ts'
 import type { RecursorAddress } from './recursor.ts'
 import { assembleAnswer } from './response.ts'
 import { TcpDnsListener } from './tcp.ts'
+import { DEFAULT_LISTENER_LIMITS, validateConnectionLimits } from '../../api/connection-limits.ts'
+import type { ConnectionLimits } from '../../api/connection-limits.ts'
 import {
   CLASS_ANY, CLASS_IN, CLASSIC_UDP_SIZE_BYTES, EXTENDED_RCODE_BADVERS, FLAG_CD, FLAG_RD, HEADER_SIZE_BYTES, headerOnlyAnswer, questionName, RCODE_FORMERR,
   RCODE_NOERROR, RCODE_NOTIMP, RCODE_REFUSED, RCODE_SERVFAIL, readQuery
@@ -54,8 +56,12 @@ export interface DnsServerInit {
   udpAnswerLimit?: number
   /** Largest UDP answer whatever EDNS0 size a client offers. Default 4096 (RFC 6891's suggestion). */
   maxUdpSizeBytes?: number
-  /** Concurrent TCP connections; more are refused. Default 512. */
+  /** Concurrent TCP connections; more are refused. Default 512 (DEFAULT_LISTENER_LIMITS.dnsTcp). */
   maxTcpConnections?: number
+  /** Concurrent TCP connections from one client address; more are refused. Default 64. */
+  maxTcpConnectionsPerClient?: number
+  /** A TCP connection must send its first byte within this. Default 5000; 0 disables. */
+  tcpHandshakeTimeoutMs?: number
   /** A TCP connection silent this long is closed. Default 10000 (RFC 7766 suggests seconds). */
   tcpIdleTimeoutMs?: number
   /** Questions being forwarded at once; more get SERVFAIL rather than piling up. Default 256. */
@@ -108,8 +114,7 @@ export class DnsServer {
   private readonly recursorTimeoutMs: number
   private readonly udpAnswerLimit: number
   private readonly maxUdpSizeBytes: number
-  private readonly maxTcpConnections: number
-  private readonly tcpIdleTimeoutMs: number
+  private readonly tcpLimits: ConnectionLimits
   private readonly maxForwardsInFlight: number
   private readonly settings: Omit<LookupSettings, 'soa'>
   private readonly soaTimers: Omit<SoaSettings, 'serial'>
@@ -149,8 +154,18 @@ export class DnsServer {
     this.recursorTimeoutMs = nonNegative(init.recursorTimeoutMs ?? 2000, 'recursorTimeoutMs')
     this.udpAnswerLimit = init.udpAnswerLimit === undefined || init.udpAnswerLimit <= 0 ? Infinity : init.udpAnswerLimit
     this.maxUdpSizeBytes = Math.max(CLASSIC_UDP_SIZE_BYTES, Math.min(65535, init.maxUdpSizeBytes ?? 4096))
-    this.maxTcpConnections = init.maxTcpConnections ?? 512
-    this.tcpIdleTimeoutMs = init.tcpIdleTimeoutMs ?? 10_000
+    const defaults = DEFAULT_LISTENER_LIMITS.dnsTcp
+    this.tcpLimits = {
+      maxConnections: init.maxTcpConnections ?? defaults.maxConnections,
+      maxConnectionsPerSource: init.maxTcpConnectionsPerClient ?? defaults.maxConnectionsPerSource,
+      handshakeTimeoutMs: init.tcpHandshakeTimeoutMs ?? defaults.handshakeTimeoutMs,
+      idleTimeoutMs: init.tcpIdleTimeoutMs ?? defaults.idleTimeoutMs
+    }
+    try {
+      validateConnectionLimits(this.tcpLimits, 'DNS over TCP')
+    } catch (error) {
+      throw new InvalidDnsConfigError((error as Error).message)
+    }
     this.maxForwardsInFlight = init.maxForwardsInFlight ?? 256
     this.log = (init.log ?? pino({ level: 'silent' })).child({ component: 'mesh:dns' })
     this.random = init.random ?? Math.random
@@ -184,8 +199,8 @@ export class DnsServer {
         throw new DnsBindError(`cannot bind UDP ${this.bindAddress}:${this.port}: ${(error as Error).message}`, { cause: error })
       }
       const tcp = new TcpDnsListener({
-        maxConnections: this.maxTcpConnections,
-        idleTimeoutMs: this.tcpIdleTimeoutMs,
+        limits: this.tcpLimits,
+        log: this.log,
         maxPendingPerConnection: 16,
         onMessage: (message) => this.answer(message, true),
         onError: (error) => this.log.warn({ err: error }, 'DNS TCP error')

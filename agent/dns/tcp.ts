@@ -1,16 +1,22 @@
 // DNS over TCP (RFC 1035 4.2.2, RFC 7766): 2-byte length framing, several queries per connection,
-// answers possibly out of order (each carries its query's id). Bounded against abuse: at most
-// `maxConnections` at once, idle connections closed after `idleTimeoutMs`, at most one partial
-// message buffered (64 KiB) per connection, and reading paused while `maxPendingPerConnection`
-// answers are outstanding or the client is not reading what we write.
+// answers possibly out of order (each carries its query's id). Bounded against abuse: the listener
+// guard (api/connection-limits.ts: connections in all and per client, first byte within the
+// handshake deadline, idle connections closed), at most one partial message buffered (64 KiB) per
+// connection, and reading paused while `maxPendingPerConnection` answers are outstanding or the
+// client is not reading what we write.
 
 import net from 'node:net'
 import { frameForTcp } from './wire.ts'
+import { monotonicClock } from '../../api/clock.ts'
+import type { Clock } from '../../api/clock.ts'
+import { guardServer } from '../../api/connection-limits.ts'
+import type { ConnectionLimits, GuardLog, ListenerGuard } from '../../api/connection-limits.ts'
 
 export interface TcpDnsListenerInit {
-  maxConnections: number
-  idleTimeoutMs: number
+  limits: ConnectionLimits
   maxPendingPerConnection: number
+  clock?: Clock
+  log?: GuardLog
   /** Answers one message; undefined means no answer (the query is dropped). */
   onMessage: (message: Buffer) => Buffer | undefined | Promise<Buffer | undefined>
   onError: (error: Error) => void
@@ -20,11 +26,18 @@ export class TcpDnsListener {
   readonly server: net.Server
   readonly init: TcpDnsListenerInit
   readonly sockets = new Set<net.Socket>()
+  readonly guard: ListenerGuard
 
   constructor (init: TcpDnsListenerInit) {
     this.init = init
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket))
-    this.server.maxConnections = init.maxConnections
+    this.guard = guardServer(this.server, {
+      listener: 'dns-tcp',
+      limits: init.limits,
+      handshake: 'first-byte',
+      clock: init.clock ?? monotonicClock,
+      ...(init.log === undefined ? {} : { log: init.log })
+    })
   }
 
   listen (port: number, host: string): Promise<number> {
@@ -40,13 +53,13 @@ export class TcpDnsListener {
   }
 
   close (): Promise<void> {
+    this.guard.stop()
     for (const socket of this.sockets) socket.destroy()
     return new Promise((resolve) => this.server.close(() => resolve()))
   }
 
   accept (socket: net.Socket): void {
     this.sockets.add(socket)
-    socket.setTimeout(this.init.idleTimeoutMs, () => socket.destroy())
     socket.on('close', () => this.sockets.delete(socket))
     socket.on('error', () => socket.destroy())
     let buffered: Buffer = Buffer.alloc(0)

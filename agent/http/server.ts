@@ -6,11 +6,31 @@ import Fastify, { LogController } from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { HttpError } from './errors.ts'
+import { monotonicClock } from '../../api/clock.ts'
+import type { Clock } from '../../api/clock.ts'
+import { DEFAULT_LISTENER_LIMITS, guardServer } from '../../api/connection-limits.ts'
+import type { ConnectionLimits, ListenerGuard } from '../../api/connection-limits.ts'
 
 export interface HttpServerInit {
   log?: Logger
   /** Largest request body accepted, bytes. */
   bodyLimitBytes?: number
+  /** Connection limits of the listener (config `limits.http_*`); default DEFAULT_LISTENER_LIMITS.http. */
+  limits?: ConnectionLimits
+  /** Timers of the handshake deadline and idle sweep; tests inject a manual clock. */
+  clock?: Clock
+}
+
+/** The whole request (headers and body) must arrive within this; answering may take longer (blocking queries). */
+export const REQUEST_RECEIVE_TIMEOUT_MS = 60_000
+/** An idle keep-alive connection is closed after this (fastify's default, stated). */
+export const KEEP_ALIVE_TIMEOUT_MS = 72_000
+
+const kGuard = Symbol('mesh.httpListenerGuard')
+
+/** The guard of the API's listener (its counts), for the agent's self report and tests. */
+export function httpListenerGuard (app: FastifyInstance): ListenerGuard {
+  return (app as unknown as { [kGuard]: ListenerGuard })[kGuard]
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 4 * 1024 * 1024
@@ -23,7 +43,20 @@ export function buildHttpServer (init: HttpServerInit = {}): FastifyInstance {
     // Consul accepts `?pretty` and unknown query params; keep additional properties, coerce types.
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     return503OnClosing: false,
+    requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
   }) as unknown as FastifyInstance
+
+  const log = init.log?.child({ component: 'mesh:http' })
+  const guard = guardServer(app.server, {
+    listener: 'http',
+    limits: init.limits ?? DEFAULT_LISTENER_LIMITS.http,
+    handshake: 'first-byte',
+    clock: init.clock ?? monotonicClock,
+    ...(log === undefined ? {} : { log }),
+  })
+  Object.defineProperty(app, kGuard, { value: guard })
+  app.addHook('onClose', async () => { guard.stop() })
 
   // Consul's clients send PUT bodies without Content-Type, or with text/plain: parse them as JSON.
   app.removeContentTypeParser(['application/json', 'text/plain'])

@@ -17,6 +17,10 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ComponentLogger, Logger as Libp2pLogger, PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
+import { Server as NetServer } from 'node:net'
+import { monotonicClock } from '../../api/clock.ts'
+import { DEFAULT_LISTENER_LIMITS, guardServer } from '../../api/connection-limits.ts'
+import type { ConnectionLimits } from '../../api/connection-limits.ts'
 
 export const TOPIC_CATALOG = 'mesh/catalog/1'
 export const TOPIC_EVENTS = 'mesh/events/1'
@@ -73,19 +77,47 @@ export interface MeshNodeInit {
   log: Logger
   /** Most connections kept open (gossipsub keeps a handful; syncs and joins open more for a while). */
   maxConnections?: number
+  /** Limits of the TCP listener (config `limits.rpc_*`); default DEFAULT_LISTENER_LIMITS.gossip. */
+  listenerLimits?: ConnectionLimits
+}
+
+type TcpTransportFactory = ReturnType<typeof tcp>
+
+/**
+ * libp2p's TCP transport with its listener behind the listener guard (api/connection-limits.ts):
+ * socket caps in all and per address, the first byte within the handshake deadline (the dialer
+ * speaks first: the pnet nonce or multistream-select), idle sockets closed. libp2p does not expose
+ * the listener's net.Server, so it is read from the listener object; if a libp2p release renames
+ * it, start fails loudly rather than running unguarded.
+ */
+function guardedTcp (limits: ConnectionLimits, log: Logger): TcpTransportFactory {
+  const factory = tcp()
+  return ((components: Parameters<TcpTransportFactory>[0]) => {
+    const transport = factory(components)
+    const createListener = transport.createListener.bind(transport)
+    transport.createListener = (options) => {
+      const listener = createListener(options)
+      const server = (listener as unknown as { server?: unknown }).server
+      if (!(server instanceof NetServer)) throw new Error('libp2p TCP listener has no net.Server to guard (libp2p internals changed)')
+      guardServer(server, { listener: 'gossip', limits, handshake: 'first-byte', clock: monotonicClock, log })
+      return listener
+    }
+    return transport
+  }) as TcpTransportFactory
 }
 
 export type MeshNode = Libp2p<{ pubsub: GossipSub }>
 
 export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const family = init.bindAddress.includes(':') ? 'ip6' : 'ip4'
+  const limits = init.listenerLimits ?? DEFAULT_LISTENER_LIMITS.gossip
   const node = await createLibp2p({
     privateKey: init.privateKey,
     logger: bridgeLogger(init.log),
     addresses: {
       listen: [`/${family}/${init.bindAddress}/tcp/${init.port}`],
     },
-    transports: [tcp()],
+    transports: [guardedTcp(limits, init.log)],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     ...(init.clusterKey === undefined ? {} : { connectionProtector: preSharedKey({ psk: clusterKeyToPsk(init.clusterKey) }) }),
@@ -96,6 +128,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       // for the retry interval; a joining cluster of 50 agents needs far more than 5 per second.
       inboundConnectionThreshold: 256,
       maxIncomingPendingConnections: 64,
+      // Noise (and pnet) must be done within the handshake deadline: Consul's rpc_handshake_timeout.
+      ...(limits.handshakeTimeoutMs > 0 ? { inboundUpgradeTimeout: limits.handshakeTimeoutMs } : {}),
     },
     // SWIM already decides liveness, with Lifeguard's care against false alarms; libp2p's own
     // monitor would ping every open connection every 10 s (a stream, a negotiation and a peer-store

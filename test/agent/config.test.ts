@@ -1,5 +1,6 @@
 // Configuration precedence (flags > file > defaults) and validation messages.
 
+import { DEFAULT_LISTENER_LIMITS } from '../../api/connection-limits.ts'
 import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -89,4 +90,36 @@ t.test('a bad file in a --config-dir is refused naming the file', async (t) => {
   writeFileSync(join(confDir, 'a.json'), '{"colour": "blue"}')
   t.throws(() => resolveConfig({ dataDir: dir, configDir: [confDir] }), /a\.json: unknown key "colour"/)
   t.throws(() => resolveConfig({ dataDir: dir, configDir: [join(dir, 'absent')] }), /cannot read config dir .*absent: ENOENT/)
+})
+
+t.test('the limits block overrides listener limits by Consul-style keys; the rest keep their defaults', async (t) => {
+  const defaults = resolveConfig({ dataDir: dir, node: 'n1' }).listenerLimits
+  t.same(defaults.http, DEFAULT_LISTENER_LIMITS.http, 'no limits block: the documented defaults')
+  t.same(defaults.sidecarInbound, DEFAULT_LISTENER_LIMITS.sidecarInbound)
+  const path = file('limits.json', {
+    limits: {
+      http_max_conns_per_client: 20, rpc_handshake_timeout: '2s', dns_idle_timeout: '1500ms',
+      proxy_max_conns: 100, proxy_handshake_timeout: '0s', proxy_tcp_idle_timeout: '10m', proxy_upstream_max_conns: 7,
+    },
+  })
+  const limits = resolveConfig({ dataDir: dir, node: 'n1', configFile: path }).listenerLimits
+  t.equal(limits.http.maxConnectionsPerSource, 20)
+  t.equal(limits.http.maxConnections, DEFAULT_LISTENER_LIMITS.http.maxConnections, 'keys not given keep their default')
+  t.equal(limits.gossip.handshakeTimeoutMs, 2000)
+  t.equal(limits.dnsTcp.idleTimeoutMs, 1500)
+  t.equal(limits.sidecarInbound.maxConnections, 100)
+  t.equal(limits.sidecarInbound.handshakeTimeoutMs, 0, '"0s" disables a deadline')
+  t.equal(limits.sidecarUpstream.maxConnections, 7)
+  t.equal(limits.tcpProxyIdleTimeoutMs, 600_000)
+  for (const [limitsBlock, message] of [
+    [{ http_max_conns: 0 }, /limits.http_max_conns must be a positive integer/],
+    [{ http_max_conns: '10' }, /limits.http_max_conns must be a positive integer/],
+    [{ rpc_handshake_timeout: 5 }, /limits.rpc_handshake_timeout must be a duration/],
+    [{ rpc_handshake_timeout: 'soon' }, /limits.rpc_handshake_timeout/],
+    [{ http_max_conn: 1 }, /limits: unknown key "http_max_conn"/],
+    ['many', /limits must be a object/],
+  ] as const) {
+    const bad = file('bad-limits.json', { limits: limitsBlock })
+    t.throws(() => resolveConfig({ dataDir: dir, node: 'n1', configFile: bad }), message, JSON.stringify(limitsBlock))
+  }
 })
