@@ -37,6 +37,8 @@ export interface StartOptions {
   logLevel?: string
   /** DNS port: -1 (default) disables DNS, 0 picks a free one. */
   dnsPort?: number
+  /** Address of the HTTP API and DNS listeners (default 127.0.0.1). */
+  clientAddress?: string
 }
 
 export class Cluster {
@@ -55,7 +57,7 @@ export class Cluster {
     const args = [
       ...(options.nodeArgs ?? []), MESH, 'agent', 'start', ...(options.dev === false ? [] : ['--dev']),
       '--node', options.name, '--data-dir', dataDir, '--bind', `${bind}:0`, '--advertise', bind,
-      '--client', '127.0.0.1', '--http-port', '0', '--dns-port', String(options.dnsPort ?? -1), '--log-level', options.logLevel ?? 'warn',
+      '--client', options.clientAddress ?? '127.0.0.1', '--http-port', '0', '--dns-port', String(options.dnsPort ?? -1), '--log-level', options.logLevel ?? 'warn',
       ...(options.join ?? []).flatMap((address) => ['--join', address]),
       ...(options.args ?? []),
     ]
@@ -154,10 +156,10 @@ export async function memberStatus (agent: AgentProcess, name: string): Promise<
   return (await members(agent)).find((member) => member.Name === name)?.Status
 }
 
-/** A port that was free a moment ago on 127.0.0.1 (for listeners the test does not bind itself). */
-export async function freePort (): Promise<number> {
+/** A port that was free a moment ago on `address` (for listeners the test does not bind itself). */
+export async function freePort (address = '127.0.0.1'): Promise<number> {
   const server = createNetServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(0, address, resolve))
   const port = (server.address() as { port: number }).port
   await new Promise((resolve) => server.close(resolve))
   return port
