@@ -1,0 +1,69 @@
+// Soak: a steady rate of requests through a sidecar pair (web → api on one agent, 127.0.0.101) with
+// 1,000 idle mutual-TLS connections held open on api's sidecar beside it (from 127.0.0.102–105).
+// RSS and open file descriptors are sampled from /proc/<pid> and must stay flat; no request may
+// fail. MESH_SOAK_SECONDS sets the duration (default 60 s; docs/reliability.md has a 10-minute run).
+
+import t from 'tap'
+import { Cluster } from '../../e2e/harness.ts'
+import { FLOOD_SOURCES, Flood, callUpstream, sampleProcess, startMeshPair } from './support.ts'
+import type { ProcessSample } from './support.ts'
+
+const SOAK_SECONDS = Number(process.env.MESH_SOAK_SECONDS ?? 60)
+const RATE_PER_SECOND = 50
+const IDLE_CONNECTIONS = 1000
+const SAMPLE_EVERY_MS = 5000
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+t.test(`soak for ${SOAK_SECONDS} s at ${RATE_PER_SECOND} requests/s with ${IDLE_CONNECTIONS} idle connections beside`, { timeout: (SOAK_SECONDS + 180) * 1000 }, async (t) => {
+  if (!Number.isFinite(SOAK_SECONDS) || SOAK_SECONDS < 20) throw new Error(`MESH_SOAK_SECONDS must be a number of seconds ≥ 20, got ${process.env.MESH_SOAK_SECONDS}`)
+  const cluster = new Cluster()
+  const idle = new Flood()
+  let pair: Awaited<ReturnType<typeof startMeshPair>> | undefined
+  t.teardown(async () => {
+    await idle.destroy()
+    pair?.app.close()
+    await cluster.cleanup()
+  })
+  // The idle connections are authenticated callers, kept for the whole run: the idle timeout is set past it.
+  pair = await startMeshPair(cluster, { proxy_idle_timeout: `${SOAK_SECONDS + 120}s` }, 'soak')
+  const pid = pair.agent.process.pid!
+  const sources = FLOOD_SOURCES.slice(0, 4)
+  await idle.open(pair.inboundPort, sources, IDLE_CONNECTIONS / sources.length, 'tls', pair.leaf)
+  t.equal(idle.connections.filter((connection) => connection.secured).length, IDLE_CONNECTIONS, `${IDLE_CONNECTIONS} idle mutual-TLS connections are open`)
+
+  const samples: Array<ProcessSample & { atS: number }> = []
+  const failures: string[] = []
+  let sent = 0
+  const startMs = Date.now()
+  const endMs = startMs + SOAK_SECONDS * 1000
+  let nextSampleMs = startMs
+  while (Date.now() < endMs) {
+    const slotMs = startMs + sent * (1000 / RATE_PER_SECOND)
+    if (slotMs > Date.now()) await new Promise((resolve) => setTimeout(resolve, slotMs - Date.now()))
+    sent++
+    const status = await callUpstream(pair.upstreamPort)
+    if (status !== 200) failures.push(`${status} at ${Math.round((Date.now() - startMs) / 1000)} s`)
+    if (Date.now() >= nextSampleMs) {
+      samples.push({ ...sampleProcess(pid), atS: Math.round((Date.now() - startMs) / 1000) })
+      nextSampleMs += SAMPLE_EVERY_MS
+    }
+  }
+  const rateReached = sent / SOAK_SECONDS
+  const quarter = Math.max(1, Math.floor(samples.length / 4))
+  const early = samples.slice(0, quarter)
+  const late = samples.slice(-quarter)
+  const rss = { early: median(early.map((sample) => sample.rssMb)), late: median(late.map((sample) => sample.rssMb)), max: Math.max(...samples.map((sample) => sample.rssMb)) }
+  const fds = { early: median(early.map((sample) => sample.fds)), late: median(late.map((sample) => sample.fds)), max: Math.max(...samples.map((sample) => sample.fds)) }
+  t.comment(`${sent} requests in ${SOAK_SECONDS} s (${rateReached.toFixed(1)}/s); RSS median ${rss.early} MB in the first quarter, ${rss.late} MB in the last, max ${rss.max} MB; fds ${fds.early} → ${fds.late}, max ${fds.max}`)
+  t.comment(`samples (s: MB/fds): ${samples.map((sample) => `${sample.atS}: ${sample.rssMb}/${sample.fds}`).join(', ')}`)
+  t.same(failures, [], `no request failed (${sent} sent)`)
+  t.ok(rateReached >= RATE_PER_SECOND * 0.9, `the steady rate was kept (${rateReached.toFixed(1)} of ${RATE_PER_SECOND}/s)`)
+  t.ok(rss.late <= rss.early * 1.1, `RSS flat: last quarter ${rss.late} MB within 10 % of the first quarter's ${rss.early} MB`)
+  t.ok(fds.late <= fds.early + 10, `open fds flat: ${fds.early} → ${fds.late}`)
+  t.ok(fds.early >= IDLE_CONNECTIONS, `the ${IDLE_CONNECTIONS} idle connections stayed open (${fds.early} fds)`)
+  t.equal(idle.openCount, IDLE_CONNECTIONS, 'none of the idle connections was closed during the run')
+})
