@@ -1,7 +1,8 @@
 // Soak: a steady rate of requests through a sidecar pair (web → api on one agent, 127.0.0.101) with
 // 1,000 idle mutual-TLS connections held open on api's sidecar beside it (from 127.0.0.102–105).
 // RSS and open file descriptors are sampled from /proc/<pid> and must stay flat; no request may
-// fail. MESH_SOAK_SECONDS sets the duration (default 60 s; docs/reliability.md has a 10-minute run).
+// fail. MESH_SOAK_SECONDS sets the duration (default 60 s; docs/reliability.md has a 10-minute run:
+// `MESH_SOAK_SECONDS=600 npx tap --timeout=900 test/faults/listeners/soak.test.ts`).
 
 import t from 'tap'
 import { Cluster } from '../../e2e/harness.ts'
