@@ -9,7 +9,7 @@ import { HttpError } from './errors.ts'
 import { monotonicClock } from '../../api/clock.ts'
 import type { Clock } from '../../api/clock.ts'
 import { DEFAULT_LISTENER_LIMITS, guardServer } from '../../api/connection-limits.ts'
-import type { ConnectionLimits, ListenerGuard } from '../../api/connection-limits.ts'
+import type { ConnectionLimits } from '../../api/connection-limits.ts'
 
 export interface HttpServerInit {
   log?: Logger
@@ -26,12 +26,6 @@ export const REQUEST_RECEIVE_TIMEOUT_MS = 60_000
 /** An idle keep-alive connection is closed after this (fastify's default, stated). */
 export const KEEP_ALIVE_TIMEOUT_MS = 72_000
 
-const kGuard = Symbol('mesh.httpListenerGuard')
-
-/** The guard of the API's listener (its counts), for the agent's self report and tests. */
-export function httpListenerGuard (app: FastifyInstance): ListenerGuard {
-  return (app as unknown as { [kGuard]: ListenerGuard })[kGuard]
-}
 
 export const DEFAULT_BODY_LIMIT_BYTES = 4 * 1024 * 1024
 
@@ -55,7 +49,6 @@ export function buildHttpServer (init: HttpServerInit = {}): FastifyInstance {
     clock: init.clock ?? monotonicClock,
     ...(log === undefined ? {} : { log }),
   })
-  Object.defineProperty(app, kGuard, { value: guard })
   app.addHook('onClose', async () => { guard.stop() })
 
   // Consul's clients send PUT bodies without Content-Type, or with text/plain: parse them as JSON.
