@@ -151,3 +151,29 @@ t.test('TCP: connections over maxTcpConnections are refused, the others keep wor
   const [chunk] = await once(open[0]!, 'data') as [Buffer]
   t.equal(decode(chunk.subarray(2)).id, 41, 'an admitted connection is still answered')
 })
+
+t.test('TCP: a client over maxTcpConnectionsPerClient is refused; a silent connection goes at tcpHandshakeTimeoutMs', async (t) => {
+  const { server, port } = await startServer(catalog(), { maxTcpConnectionsPerClient: 1, tcpHandshakeTimeoutMs: 100, tcpIdleTimeoutMs: 60_000 })
+  t.teardown(() => server.stop())
+  const silent = net.connect({ port, host: '127.0.0.1' })
+  silent.on('error', () => undefined)
+  await once(silent, 'connect')
+  const started = performance.now()
+  const second = net.connect({ port, host: '127.0.0.1' })
+  second.on('error', () => undefined)
+  await once(second, 'close')
+  t.pass('a second connection from the same address is closed by the server')
+  await once(silent, 'close')
+  t.ok(performance.now() - started >= 90, 'the silent connection is closed at the first-byte deadline, well before the idle timeout')
+  const talking = net.connect({ port, host: '127.0.0.1' })
+  talking.on('error', () => undefined)
+  t.teardown(() => talking.destroy())
+  await once(talking, 'connect')
+  talking.write(dnsPacket.streamEncode(query('web.service.consul', 'A', { id: 42 })))
+  const [chunk] = await once(talking, 'data') as [Buffer]
+  t.equal(decode(chunk.subarray(2)).id, 42, 'once the slot is free, a client that speaks is answered')
+})
+
+t.test('bad TCP limits are refused with a clear error', async (t) => {
+  await t.rejects(startServer(catalog(), { maxTcpConnectionsPerClient: 0 }), { code: 'MESH_ERR_DNS_INVALID_CONFIG', message: /maxConnectionsPerSource must be a positive integer/ })
+})
