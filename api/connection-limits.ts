@@ -46,6 +46,8 @@ export interface ListenerGuardStats {
   refusedSourceCap: number
   handshakeTimeouts: number
   idleTimeouts: number
+  /** The limits in force. */
+  limits: ConnectionLimits
 }
 
 /** What the guard needs of a socket: net.Socket has all of it; tests pass fakes. */
@@ -126,7 +128,7 @@ export class ListenerGuard {
   private readonly byKey = new Map<string, Tracked>()
   private readonly perSource = new Map<string, number>()
   private sweepTimer: TimerHandle | undefined
-  private readonly counts: ListenerGuardStats = { active: 0, peakActive: 0, sources: 0, refusedListenerCap: 0, refusedSourceCap: 0, handshakeTimeouts: 0, idleTimeouts: 0 }
+  private readonly counts: Omit<ListenerGuardStats, 'limits'> = { active: 0, peakActive: 0, sources: 0, refusedListenerCap: 0, refusedSourceCap: 0, handshakeTimeouts: 0, idleTimeouts: 0 }
   private unlogged = new Map<RefusalReason | TimeoutReason, number>()
   private lastLogMs = -Infinity
   private lastSource = ''
@@ -148,7 +150,7 @@ export class ListenerGuard {
   }
 
   stats (): ListenerGuardStats {
-    return { ...this.counts, active: this.tracked.size, sources: this.perSource.size }
+    return { ...this.counts, active: this.tracked.size, sources: this.perSource.size, limits: { ...this.limits } }
   }
 
   /**

@@ -56,7 +56,7 @@ export interface SidecarListenerLimits {
   inbound?: Partial<ConnectionLimits>
   /** Each local upstream listener; default DEFAULT_LISTENER_LIMITS.sidecarUpstream. */
   upstream?: Partial<ConnectionLimits>
-  /** Idle timeout of listeners in `tcp` protocol mode; default DEFAULT_TCP_PROXY_IDLE_TIMEOUT_MS. */
+  /** Idle timeout of listeners in `tcp` protocol mode (instead of inbound's or upstream's); default DEFAULT_TCP_PROXY_IDLE_TIMEOUT_MS. */
   tcpIdleTimeoutMs?: number
 }
 
@@ -135,7 +135,8 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
   const tcpIdleTimeoutMs = init.listenerLimits?.tcpIdleTimeoutMs ?? DEFAULT_TCP_PROXY_IDLE_TIMEOUT_MS
   const listenerLimits = (defaults: ConnectionLimits, overrides: Partial<ConnectionLimits> | undefined, protocol: string, name: string): ConnectionLimits => {
     const limits = withOverrides(defaults, overrides)
-    if (protocol === 'tcp' && overrides?.idleTimeoutMs === undefined) limits.idleTimeoutMs = tcpIdleTimeoutMs
+    // tcp mode carries long-lived sessions (databases): its own idle timeout, whatever the HTTP one.
+    if (protocol === 'tcp') limits.idleTimeoutMs = tcpIdleTimeoutMs
     return validateConnectionLimits(limits, name)
   }
   const inbound: Inbound = startInbound({

@@ -59,6 +59,21 @@ t.test('upstream: the upstream\'s maxConnections overrides the default listener 
   await first.closed
 })
 
+t.test('tcp mode: inbound and upstream listeners take the tcp idle timeout instead of the HTTP one', async (t) => {
+  const pki = testPki()
+  const app = await startEchoApp('web')
+  const upstream = { destinationName: 'db', localBindAddress: '127.0.0.1', localBindPort: 0, protocol: 'tcp' as const, endpoints: [], connectTimeoutMs: 1000, requestTimeoutMs: 1000 }
+  const sidecar = await startSidecar({
+    snapshot: snapshotFor({ service: 'web', leaf: pki.web, pki, appPort: app.port, protocol: 'tcp', upstreams: [upstream, { ...upstream, destinationName: 'api', protocol: 'http' }] }),
+    listenerLimits: { inbound: { idleTimeoutMs: 1000 }, upstream: { idleTimeoutMs: 2000 }, tcpIdleTimeoutMs: 123_000 }
+  })
+  t.teardown(async () => { await sidecar.stop({ drainMs: 0 }); await app.close() })
+  const { listeners } = sidecar.stats()
+  t.equal(listeners.inbound.limits.idleTimeoutMs, 123_000, 'tcp inbound')
+  t.equal(listeners.upstreams.db!.limits.idleTimeoutMs, 123_000, 'tcp upstream')
+  t.equal(listeners.upstreams.api!.limits.idleTimeoutMs, 2000, 'an http upstream keeps the upstream idle timeout')
+})
+
 t.test('bad listener limits are refused before anything listens', async (t) => {
   const pki = testPki()
   await t.rejects(startSidecar({
