@@ -62,7 +62,7 @@ export interface Inbound {
   guard: ListenerGuard
   /** Applies new certificates and roots to connections accepted from now on. */
   setTls: (snapshot: ProxySnapshot) => void
-  /** Applies the snapshot's connection cap (service-defaults) to connections accepted from now on. */
+  /** Applies the snapshot's `inbound.limits.maxConnections` to connections accepted from now on. */
   setLimits: (snapshot: ProxySnapshot) => void
 }
 
