@@ -136,6 +136,9 @@ export interface FloodConnection {
 export class Flood {
   readonly connections: FloodConnection[] = []
   private readonly timers = new Set<NodeJS.Timeout>()
+  private holding = false
+  /** Connections opened again by hold() after the agent closed one. */
+  reopened = 0
 
   /** Connections of `source` that were open at least `forMs` (kept by the listener, not refused). */
   keptFrom (source: string, forMs: number): number {
@@ -150,12 +153,34 @@ export class Flood {
     await Promise.all(opened)
   }
 
+  /**
+   * Like open(), and keeps them open as a client pool would: a connection the agent closes (its
+   * HTTP keep-alive timeout closes a connection that never sends a request after 60 s) is opened
+   * again at once, until destroy().
+   */
+  async hold (port: number, sources: string[], perSource: number, mode: FloodMode, tls?: MeshPair['leaf']): Promise<void> {
+    this.holding = true
+    const reopen = { port, mode, tls }
+    this.reopen = reopen
+    await this.open(port, sources, perSource, mode, tls)
+  }
+
+  private reopen: { port: number, mode: FloodMode, tls?: MeshPair['leaf'] } | undefined
+
   private async openOne (port: number, source: string, mode: FloodMode, tls?: MeshPair['leaf']): Promise<void> {
     const raw = netConnect({ host: AGENT_ADDRESS, port, localAddress: source })
     const connection: FloodConnection = { socket: raw, source, openedMs: Date.now(), closedMs: undefined, secured: false }
     this.connections.push(connection)
     raw.on('error', () => {})
-    raw.once('close', () => { connection.closedMs = Date.now() })
+    raw.once('close', () => {
+      connection.closedMs = Date.now()
+      if (this.holding && this.reopen !== undefined) {
+        this.reopened++
+        // Forget the closed one so the list stays the size of the pool.
+        this.connections.splice(this.connections.indexOf(connection), 1)
+        void this.openOne(this.reopen.port, source, this.reopen.mode, this.reopen.tls)
+      }
+    })
     await new Promise<void>((resolve) => {
       raw.once('connect', () => { resolve() })
       raw.once('close', () => { resolve() })
@@ -189,6 +214,7 @@ export class Flood {
 
   /** Closes whatever the agent left open. */
   async destroy (): Promise<void> {
+    this.holding = false
     for (const timer of this.timers) clearInterval(timer)
     this.timers.clear()
     const waits = this.connections.filter((connection) => connection.closedMs === undefined).map(async (connection) => {
