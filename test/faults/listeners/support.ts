@@ -70,7 +70,9 @@ export async function startMeshPair (cluster: Cluster, limits: Record<string, un
   await ok(http(agent, 'PUT', '/v1/agent/service/register', {
     Name: 'web', Port: 1, Connect: { SidecarService: { Proxy: { Upstreams: [{ DestinationName: 'api', LocalBindAddress: AGENT_ADDRESS, LocalBindPort: upstreamPort }] } } }
   }))
-  await waitFor('web to reach api through the sidecars', async () => (await callUpstream(upstreamPort)) === 200, 60_000)
+  await waitFor('web to reach api through the sidecars', async () => (await callUpstream(upstreamPort)) === 200, 60_000).catch((error: Error) => {
+    throw new Error(`${error.message}\nagent output:\n${agent.output()}`)
+  })
   const inboundPort = ((await http(agent, 'GET', '/v1/agent/service/api-1-sidecar-proxy')).body as { Port: number }).Port
   const leaf = (await http(agent, 'GET', '/v1/agent/connect/ca/leaf/web')).body as { CertPEM: string, PrivateKeyPEM: string }
   const roots = (await http(agent, 'GET', '/v1/agent/connect/ca/roots')).body as { Roots: Array<{ RootCert: string }> }
