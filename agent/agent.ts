@@ -47,6 +47,9 @@ import { registerAgentRoutes } from './http/agent-routes.ts'
 import { AnswerCache } from './http/answer-cache.ts'
 import { registerCatalogRoutes } from './http/catalog-routes.ts'
 import { registerHealthRoutes } from './http/health-routes.ts'
+import { registerReloadRoutes } from './http/reload-routes.ts'
+import { ConfigReloader } from './reload.ts'
+import type { ReloadSummary } from '../api/reload.ts'
 import { AgentServices } from './services.ts'
 import { VERSION } from './version.ts'
 import { PortInUseError } from './errors.ts'
@@ -64,6 +67,13 @@ export interface AgentInfo {
   dnsAddress: string | undefined
   dnsPort: number | undefined
   encrypted: boolean
+}
+
+export interface AgentStartHooks {
+  /** Called after a leave requested over HTTP completes, so the process can exit. */
+  onShutdown?: () => void
+  /** Loads the configuration afresh, as the start's was loaded; throws a ConfigError when it is invalid. */
+  loadConfig: () => AgentConfig
 }
 
 /** What the components are built from, opened before any of them exists. */
@@ -91,17 +101,19 @@ export class Agent {
   private readonly dns: AgentDns
   private readonly join: ClusterJoin
   private readonly lifecycle: Lifecycle
+  private readonly reloader: ConfigReloader
   private stopping: Promise<void> | undefined
   private readonly startedAtMs = Date.now()
 
   /**
    * Opens the foundation, builds the components and starts them; on failure, undoes what it did and
    * rethrows. `onShutdown` is called after a leave requested over HTTP completes, so the process can exit.
+   * `loadConfig` loads the configuration again as it was loaded for `config` (a reload calls it).
    */
-  static async start (config: AgentConfig, log: Logger, options: { onShutdown?: () => void } = {}): Promise<Agent> {
+  static async start (config: AgentConfig, log: Logger, options: AgentStartHooks): Promise<Agent> {
     const foundation = await openFoundation(config, log)
     try {
-      const agent = new Agent(config, log, foundation, options.onShutdown)
+      const agent = new Agent(config, log, foundation, options)
       await agent.lifecycle.start()
       return agent
     } catch (error) {
@@ -110,11 +122,11 @@ export class Agent {
     }
   }
 
-  private constructor (config: AgentConfig, log: Logger, foundation: Foundation, onShutdown: (() => void) | undefined) {
+  private constructor (config: AgentConfig, log: Logger, foundation: Foundation, hooks: AgentStartHooks) {
     this.config = config
     this.log = log
     this.foundation = foundation
-    this.onShutdown = onShutdown
+    this.onShutdown = hooks.onShutdown
     const { nodeId, catalog, node, gossipPort } = foundation
     const selfAddr = `${config.advertiseAddress.includes(':') ? `[${config.advertiseAddress}]` : config.advertiseAddress}:${gossipPort}`
     const livePeers = (): SyncPeer[] => this.livePeers()
@@ -161,6 +173,14 @@ export class Agent {
         log: log.child({ component: 'mesh:agent' }),
       }
     )
+    // The root logger's level is the children's too: pino children without a level of their own read it.
+    this.reloader = new ConfigReloader({ config }, {
+      load: hooks.loadConfig,
+      local: () => this.services.localRegistrations(),
+      registrations: this.services.configRegistrations(),
+      setLogLevel: (level) => { log.level = level },
+      log: log.child({ component: 'mesh:reload' }),
+    })
     this.http = buildHttpServer({ log })
     this.registerRoutes(this.http)
 
@@ -232,6 +252,12 @@ export class Agent {
     registerCatalogRoutes(app, { catalog: this.foundation.catalog, answers })
     registerHealthRoutes(app, { catalog: this.foundation.catalog, answers })
     this.services.registerRoutes(app)
+    registerReloadRoutes(app, { reload: async () => await this.reload() })
+  }
+
+  /** Loads the config again and applies what changed (see agent/reload.ts); rejects naming the problem. */
+  async reload (): Promise<ReloadSummary> {
+    return await this.reloader.reload()
   }
 
   /** The `/v1/agent/self` answer. */

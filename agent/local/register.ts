@@ -122,3 +122,12 @@ export async function deregisterLocalService (deps: LocalRegistrationDeps, servi
   deps.checks.sync({ services: sidecar === undefined ? [serviceId] : [serviceId, sidecar.ID] })
   return true
 }
+
+/** Removes a local check; false when unknown. */
+export async function deregisterLocalCheck (deps: LocalRegistrationDeps, checkId: string): Promise<boolean> {
+  const { catalog } = deps
+  if (catalog.localCheck(checkId) === undefined) return false
+  await catalog.deregisterCheck(checkId)
+  deps.checks.sync({ checks: [checkId] })
+  return true
+}
