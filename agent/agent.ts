@@ -49,6 +49,7 @@ import { registerCatalogRoutes } from './http/catalog-routes.ts'
 import { registerHealthRoutes } from './http/health-routes.ts'
 import { registerReloadRoutes } from './http/reload-routes.ts'
 import { ConfigReloader } from './reload.ts'
+import { configRegistrations, localRegistrations } from './local/config-registrations.ts'
 import type { ReloadSummary } from '../api/reload.ts'
 import { AgentServices } from './services.ts'
 import { VERSION } from './version.ts'
@@ -176,8 +177,8 @@ export class Agent {
     // The root logger's level is the children's too: pino children without a level of their own read it.
     this.reloader = new ConfigReloader({ config }, {
       load: hooks.loadConfig,
-      local: () => this.services.localRegistrations(),
-      registrations: this.services.configRegistrations(),
+      local: () => localRegistrations(catalog),
+      registrations: configRegistrations(this.services.registration),
       setLogLevel: (level) => { log.level = level },
       log: log.child({ component: 'mesh:reload' }),
     })

@@ -18,16 +18,7 @@ import { ReloadIncompleteError } from './errors.ts'
 import type { LogLevel } from './log.ts'
 import { planReload } from './reload-plan.ts'
 import type { LocalRegistrations, ReloadPlan } from './reload-plan.ts'
-
-/** How config-file definitions are written: the same calls the agent's start makes. */
-export interface ConfigRegistrations {
-  /** Registers (or re-registers) a service definition; `label` names it in errors ("services[2]"). */
-  registerService (definition: Record<string, unknown>, label: string): Promise<void>
-  registerCheck (definition: Record<string, unknown>, label: string): Promise<void>
-  /** Removes a service with its checks and sidecar; false when it is not registered. */
-  deregisterService (id: string): Promise<boolean>
-  deregisterCheck (id: string): Promise<boolean>
-}
+import type { ConfigRegistrations } from './local/config-registrations.ts'
 
 export interface ConfigReloaderInit {
   /** The configuration the agent started with. */

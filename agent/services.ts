@@ -8,15 +8,12 @@ import type { Logger } from 'pino'
 import type { Catalog } from '../catalog/catalog.ts'
 import { CheckManager } from './local/checks/manager.ts'
 import type { LocalCatalog } from './local/local-catalog.ts'
-import { deregisterLocalCheck, deregisterLocalService, registerCheckPayload, registerServicePayload } from './local/register.ts'
-import type { ConfigRegistrations } from './reload.ts'
-import type { LocalRegistrations } from './reload-plan.ts'
+import { configRegistrations } from './local/config-registrations.ts'
 import type { LocalRegistrationDeps } from './local/register.ts'
 import { probeListenPort } from './local/port-probe.ts'
 import type { MemberInfo } from './membership/types.ts'
 import type { MeshNode } from './transport/libp2p.ts'
 import { registerAgentServiceRoutes } from './http/agent-service-routes.ts'
-import { ConfigError } from './config.ts'
 import type { AgentConfig } from './config.ts'
 import { AgentPolicy } from './connect/policy.ts'
 import { AgentCA } from './connect/cluster-ca.ts'
@@ -79,40 +76,9 @@ export class AgentServices {
 
   /** (Re-)registers the services and checks of the config file; needs the checks started. */
   async registerConfigured (): Promise<void> {
-    for (const [index, service] of this.init.services.entries()) await this.registerConfiguredService(service, `services[${index}]`)
-    for (const [index, check] of this.init.checks.entries()) await this.registerConfiguredCheck(check, `checks[${index}]`)
-  }
-
-  /** Registers one config-file service (at start and on reload); a refusal is a ConfigError naming `label`. */
-  async registerConfiguredService (definition: Record<string, unknown>, label: string): Promise<void> {
-    try {
-      await registerServicePayload(this.registration, definition)
-    } catch (error) {
-      throw new ConfigError(`${label}: ${(error as Error).message}`)
-    }
-  }
-
-  /** Registers one config-file check (at start and on reload); a refusal is a ConfigError naming `label`. */
-  async registerConfiguredCheck (definition: Record<string, unknown>, label: string): Promise<void> {
-    try {
-      await registerCheckPayload(this.registration, definition)
-    } catch (error) {
-      throw new ConfigError(`${label}: ${(error as Error).message}`)
-    }
-  }
-
-  /** What a reload reads and writes of the local registrations (agent/reload.ts). */
-  configRegistrations (): ConfigRegistrations {
-    return {
-      registerService: async (definition, label) => await this.registerConfiguredService(definition, label),
-      registerCheck: async (definition, label) => await this.registerConfiguredCheck(definition, label),
-      deregisterService: async (id) => await deregisterLocalService(this.registration, id),
-      deregisterCheck: async (id) => await deregisterLocalCheck(this.registration, id),
-    }
-  }
-
-  localRegistrations (): LocalRegistrations {
-    return { services: this.catalog.localServices(), checkIds: this.catalog.localChecks().map(check => check.CheckID) }
+    const writes = configRegistrations(this.registration)
+    for (const [index, service] of this.init.services.entries()) await writes.registerService(service, `services[${index}]`)
+    for (const [index, check] of this.init.checks.entries()) await writes.registerCheck(check, `checks[${index}]`)
   }
 
   registerRoutes (app: FastifyInstance): void {
