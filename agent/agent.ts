@@ -290,6 +290,8 @@ export class Agent {
         PeerID: foundation.node.peerId.toString(),
         Gossip: `${config.advertiseAddress}:${foundation.gossipPort}`,
         Encrypted: config.encryptKey !== undefined,
+        // The level in effect: a reload may have changed it since start.
+        LogLevel: this.log.level,
         ...this.services.selfStatus(),
       },
     }

@@ -34,7 +34,10 @@ export interface StartOptions {
   startTimeoutMs?: number
   /** Dev timings (default). False runs the LAN preset, as a real deployment would. */
   dev?: boolean
-  logLevel?: string
+  /** --log-level (default warn); null passes none, so the config files' log_level applies. */
+  logLevel?: string | null
+  /** --client: the HTTP API's address (default 127.0.0.1). */
+  clientAddress?: string
   /** DNS port: -1 (default) disables DNS, 0 picks a free one. */
   dnsPort?: number
 }
@@ -55,7 +58,8 @@ export class Cluster {
     const args = [
       ...(options.nodeArgs ?? []), MESH, 'agent', 'start', ...(options.dev === false ? [] : ['--dev']),
       '--node', options.name, '--data-dir', dataDir, '--bind', `${bind}:0`, '--advertise', bind,
-      '--client', '127.0.0.1', '--http-port', '0', '--dns-port', String(options.dnsPort ?? -1), '--log-level', options.logLevel ?? 'warn',
+      '--client', options.clientAddress ?? '127.0.0.1', '--http-port', '0', '--dns-port', String(options.dnsPort ?? -1),
+      ...(options.logLevel === null ? [] : ['--log-level', options.logLevel ?? 'warn']),
       ...(options.join ?? []).flatMap((address) => ['--join', address]),
       ...(options.args ?? []),
     ]
