@@ -20,6 +20,9 @@
 // intentions they use; checks stop before the catalog they write to closes; membership stops
 // after replication and before udp; libp2p stops, then the catalog closes, then a temporary data
 // dir is removed, after every component stopped.
+// Reload (SIGHUP, PUT /v1/agent/reload) runs beside the list, not in it: the ConfigReloader gets the
+// config loader, the config-file registration calls and a log-level setter, and applies a plan of
+// the files' changes while every component is up (agent/reload.ts).
 
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
