@@ -261,6 +261,8 @@ export class Agent {
 
   /** Loads the config again and applies what changed (see agent/reload.ts); rejects naming the problem. */
   async reload (): Promise<ReloadSummary> {
+    // A SIGHUP during shutdown must not write to a catalog that is closing.
+    if (this.stopping !== undefined) throw new Error('the agent is shutting down; nothing was reloaded')
     return await this.reloader.reload()
   }
 
@@ -339,6 +341,8 @@ export class Agent {
           this.log.warn({ err: (error as Error).message }, 'graceful leave failed')
         }
       }
+      // A reload in progress finishes its writes before the components it writes through stop.
+      await this.reloader.settled()
       await this.lifecycle.stop()
       await this.foundation.close()
     })()

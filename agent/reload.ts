@@ -67,6 +67,11 @@ export class ConfigReloader {
     return this.current
   }
 
+  /** Resolves once no reload is in progress (whatever its outcome): the agent's stop waits for it. */
+  async settled (): Promise<void> {
+    await this.queue.catch(() => {})
+  }
+
   /** Reloads once the reload in progress (if any) is done; resolves with what changed. */
   async reload (): Promise<ReloadSummary> {
     const run = this.queue.catch(() => {}).then(async () => await this.reloadNow())

@@ -19,6 +19,9 @@ export function buildHttpServer (init: HttpServerInit = {}): FastifyInstance {
   const app = Fastify({
     loggerInstance: init.log?.child({ component: 'mesh:http' }),
     logController: new LogController({ disableRequestLogging: true }),
+    // No route sets its own level; a request's logger without one follows the agent's level live
+    // (fastify would pin it to the level the server was built with, past any reload).
+    childLoggerFactory: (logger, bindings) => logger.child(bindings),
     bodyLimit: init.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     // Consul accepts `?pretty` and unknown query params; keep additional properties, coerce types.
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
