@@ -1,6 +1,7 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { Registry } from 'prom-client'
 import { cleanupPki } from './fixtures/certs.ts'
 import { get } from './fixtures/mesh.ts'
 import { startTopology } from './fixtures/topology.ts'
@@ -47,4 +48,34 @@ t.test('metrics after traffic parse and carry the documented series', async (t) 
     t.equal(lint.code, 0, `promtool check metrics: ${lint.output}`)
   })
   await mesh.stop()
+})
+
+t.test('mesh_proxy_split_weight shows the split each upstream runs, replaced on update, gone on stop', async (t) => {
+  const registry = new Registry()
+  const mesh = await startTopology({
+    subsets: ['v1', 'v2'],
+    upstream: { split: [{ subset: 'v1', weight: 90 }, { subset: 'v2', weight: 10 }] },
+    webInit: { metricsRegistry: registry },
+  })
+  const weights = async (): Promise<Array<[string, number]>> => [...parseExposition(await registry.metrics())]
+    .filter(([key]) => key.startsWith('mesh_proxy_split_weight{'))
+  t.same(await weights(), [
+    ['mesh_proxy_split_weight{proxy="web-sidecar-proxy",destination="api",subset="v1"}', 90],
+    ['mesh_proxy_split_weight{proxy="web-sidecar-proxy",destination="api",subset="v2"}', 10],
+  ], 'the split the sidecar started with')
+
+  const base = mesh.webSnapshot.upstreams[0]!
+  await mesh.web.update({ ...mesh.webSnapshot, upstreams: [{ ...base, split: [{ subset: 'v2', weight: 60 }, { subset: '', weight: 25 }, { subset: 'v2', weight: 15 }] }] })
+  t.same(await weights(), [
+    ['mesh_proxy_split_weight{proxy="web-sidecar-proxy",destination="api",subset="v2"}', 75],
+    ['mesh_proxy_split_weight{proxy="web-sidecar-proxy",destination="api",subset=""}', 25],
+  ], 'an update replaces every leg; legs to one subset add up; v1 is gone')
+
+  await mesh.web.update({ ...mesh.webSnapshot, upstreams: [{ ...base, split: undefined }] })
+  t.same(await weights(), [], 'an upstream without a split has no series')
+
+  await mesh.web.update({ ...mesh.webSnapshot, upstreams: [{ ...base, split: [{ subset: 'v1', weight: 100 }] }] })
+  t.equal((await weights()).length, 1)
+  await mesh.stop()
+  t.same(await weights(), [], 'a stopped sidecar leaves no series in a shared registry')
 })
