@@ -164,7 +164,7 @@ async function main (): Promise<number> {
   for (const [index, address] of ADDRESSES.entries()) {
     const agent = await cluster.start({ name: `canary-${index + 1}`, bindAddress: address, join: index === 0 ? [] : [agents[0]!.gossipAddr] })
     agents.push(agent)
-    say(`agent ${agent.name} pid ${String(agent.process.pid)} gossip ${agent.gossipAddr} HTTP ${agent.httpUrl}`)
+    say(`agent ${agent.name} pid ${String(agent.process.pid)} gossip ${agent.gossipAddr} HTTP ${agent.httpUrl} data dir ${agent.dataDir}`)
   }
   const [one, two, three] = agents as [AgentProcess, AgentProcess, AgentProcess]
   for (const agent of agents) await waitFor(`${agent.name} to see three members`, async () => (await members(agent)).filter((member) => member.Status === 1).length === 3)
@@ -180,12 +180,15 @@ async function main (): Promise<number> {
   // The caller's sidecar will listen for web here; the caller sends its requests to it.
   const upstreamPort = await freePort(ADDRESSES[0])
   const caller = await startApp('caller', ['caller', '--address', ADDRESSES[0], '--upstream', `${ADDRESSES[0]}:${upstreamPort}`, '--rate', String(rate)])
-  say(`web v1 on ${ADDRESSES[1]}:${v1.port}, web v2 on ${ADDRESSES[2]}:${v2.port}, caller on ${ADDRESSES[0]}:${caller.port} calling web at ${ADDRESSES[0]}:${upstreamPort}`)
+  say(`web v1 pid ${String(v1.child.pid)} on ${ADDRESSES[1]}:${v1.port}`)
+  say(`web v2 pid ${String(v2.child.pid)} on ${ADDRESSES[2]}:${v2.port}`)
+  say(`caller pid ${String(caller.child.pid)} on ${ADDRESSES[0]}:${caller.port}, calling web through its sidecar at ${ADDRESSES[0]}:${upstreamPort}`)
   for (const [agent, file, ports] of [
     [two, 'web-v1.json', { port: v1.port }],
     [three, 'web-v2.json', { port: v2.port }],
     [one, 'caller.json', { port: caller.port, upstreamPort }],
   ] as const) {
+    say(`mesh register services/${file} (ports of this run) on ${agent.name}`)
     process.stdout.write(indent(await mesh(agent, ['register', definition(tempDir, file, ports)])) + '\n')
   }
   await waitFor('both web sidecars to pass their checks (up to 10 s)', async () => {
