@@ -15,13 +15,15 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Cluster, freePort, http, members, waitFor } from '../../test/e2e/harness.ts'
 import type { AgentProcess } from '../../test/e2e/harness.ts'
 import { parseExposition, sumOf } from '../../test/fixtures/prometheus.ts'
 import type { Sample } from '../../test/fixtures/prometheus.ts'
 import type { CallerStats } from './app.ts'
+import { share, summary, toleranceOf } from './summary.ts'
+import type { StepResult } from './summary.ts'
 
 const EXAMPLE = new URL('.', import.meta.url).pathname
 const ROOT = new URL('../..', import.meta.url).pathname
@@ -31,24 +33,7 @@ const ADDRESSES = ['127.0.0.71', '127.0.0.72', '127.0.0.73'] as const
 const BASE_CONFIG = 'config/00-base'
 const STEPS = ['config/10-v2-0', 'config/20-v2-10', 'config/30-v2-50', 'config/40-v2-100']
 const CALLER_PROXY = 'caller-sidecar-proxy'
-/** How far a measured share may be from its weight, in standard deviations of a binomial draw. */
-const SIGMAS = 4
 
-interface StepResult {
-  dir: string
-  /** v2's weight in the splitter file, in percent. */
-  weight: number
-  /** From `mesh config apply` starting to the caller's sidecar running the new split. */
-  switchMs: number
-  v1: number
-  v2: number
-  /** The same window counted in the answers' bodies by the caller. */
-  bodyV1: number
-  bodyV2: number
-  /** Allowed distance of the measured v2 share from the weight, in percentage points. */
-  tolerance: number
-  failedDuringStep: number
-}
 
 const started = performance.now()
 const say = (message: string): void => { process.stdout.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}\n`) }
@@ -259,12 +244,10 @@ async function main (): Promise<number> {
       v2: v2After - v2Before,
       bodyV1: (end.byVersion.v1 ?? 0) - (start.byVersion.v1 ?? 0),
       bodyV2: (end.byVersion.v2 ?? 0) - (start.byVersion.v2 ?? 0),
-      tolerance: 0,
+      tolerance: toleranceOf(weight, v1After - v1Before + v2After - v2Before),
       failedDuringStep: end.failed - failedBefore,
     }
     const n = result.v1 + result.v2
-    const p = weight / 100
-    result.tolerance = 100 * SIGMAS * Math.sqrt(p * (1 - p) / Math.max(1, n))
     results.push(result)
     say(`step ${weight} %: in effect after ${switchMs.toFixed(0)} ms; next ${n} requests: v1 ${result.v1}, v2 ${result.v2} ` +
       `= ${share(result).toFixed(1)} % to v2 (bodies: v1 ${result.bodyV1}, v2 ${result.bodyV2}); failed so far ${end.failed}`)
@@ -272,48 +255,9 @@ async function main (): Promise<number> {
   const last = await control('stop')
   const final = await settled(last.sent)
   const sidecarFailures = await outboundFailures() - failuresBefore
-  return report(results, final, sidecarFailures, requests)
-}
-
-/** v2's share of the requests counted by the two web sidecars, in percent. */
-function share (result: StepResult): number {
-  const n = result.v1 + result.v2
-  return n === 0 ? 0 : 100 * result.v2 / n
-}
-
-function report (results: StepResult[], final: CallerStats, sidecarFailures: number, requests: number): number {
-  const rows = [
-    ['step', 'splitter', 'in effect', 'v1 (metrics)', 'v2 (metrics)', 'to v2', 'tolerance', 'v1/v2 (bodies)', 'failed', 'ok'],
-    ...results.map((result) => {
-      const off = Math.abs(share(result) - result.weight)
-      const within = off <= result.tolerance + 1e-9 && result.v1 + result.v2 >= requests
-      return [
-        `${result.weight} %`,
-        relative(EXAMPLE, join(EXAMPLE, result.dir)),
-        `${result.switchMs.toFixed(0)} ms`,
-        String(result.v1),
-        String(result.v2),
-        `${share(result).toFixed(1)} %`,
-        result.tolerance === 0 ? 'exact' : `±${result.tolerance.toFixed(1)} pp`,
-        `${result.bodyV1}/${result.bodyV2}`,
-        String(result.failedDuringStep),
-        within ? 'yes' : 'NO',
-      ]
-    }),
-  ]
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
-  process.stdout.write('\n' + rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n\n')
-  const splitsOk = results.every((result) => Math.abs(share(result) - result.weight) <= result.tolerance + 1e-9 && result.v1 + result.v2 >= requests)
-  process.stdout.write(`tolerance: a measured share may be ${SIGMAS} standard deviations of a binomial draw of that many requests from its weight; 0 % and 100 % must be exact\n`)
-  process.stdout.write(`requests: ${final.sent} sent through the caller's sidecar, ${final.ok} answered by a version, ${final.failed} failed (caller); ${sidecarFailures} answered non-200 (caller's sidecar metrics)\n`)
-  for (const failure of final.failures) process.stdout.write(`  ${failure}\n`)
-  const failed = final.failed > 0 || sidecarFailures > 0 || final.ok !== final.sent
-  if (failed || !splitsOk) {
-    process.stdout.write(`FAILED: ${failed ? 'some requests failed' : ''}${failed && !splitsOk ? '; ' : ''}${splitsOk ? '' : 'a split is outside its tolerance'}\n`)
-    return 1
-  }
-  process.stdout.write('PASSED: every step within tolerance, zero failed requests\n')
-  return 0
+  const { text, code } = summary(results, final, sidecarFailures, requests)
+  process.stdout.write(text)
+  return code
 }
 
 let code = 1
