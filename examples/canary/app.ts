@@ -86,7 +86,7 @@ async function caller (args: string[]): Promise<void> {
   const upstream = values.upstream ?? usage('caller needs --upstream HOST:PORT (its sidecar\'s listener for web)')
   if (!/^[^\s/:]+:\d{1,5}$/.test(upstream)) usage(`--upstream must be HOST:PORT, not ${upstream}`)
   const rate = Number(values.rate ?? '100')
-  if (!Number.isFinite(rate) || rate <= 0 || rate > 2000) usage(`--rate must be a number of requests per second from 1 to 2000, not ${String(values.rate)}`)
+  if (!Number.isFinite(rate) || rate < 1 || rate > 2000) usage(`--rate must be a number of requests per second from 1 to 2000, not ${String(values.rate)}`)
   const log = pino({ name: 'canary-caller' })
 
   const stats: CallerStats = { sent: 0, ok: 0, failed: 0, byVersion: {}, settledThrough: 0, failures: [] }
@@ -111,7 +111,9 @@ async function caller (args: string[]): Promise<void> {
         stats.byVersion[version] = (stats.byVersion[version] ?? 0) + 1
       }
     } catch (error) {
-      fail(seq, (error as Error).cause === undefined ? (error as Error).message : `${(error as Error).message}: ${String(((error as Error).cause as Error).message ?? (error as Error).cause)}`)
+      // fetch says only "fetch failed"; its cause says why (ECONNREFUSED, a reset, the timeout).
+      const { message, cause } = error as Error & { cause?: unknown }
+      fail(seq, cause instanceof Error ? `${message}: ${cause.message}` : message)
     } finally {
       inFlight.delete(seq)
       stats.settledThrough = inFlight.size === 0 ? stats.sent : Math.min(...inFlight) - 1
