@@ -128,6 +128,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
     })
     const port = await listen(outbound.server, upstream.localBindPort, upstream.localBindAddress, onListenerError)
     outbounds.set(upstream.destinationName, { cell, outbound, port })
+    metrics.setSplit(upstream.destinationName, upstream.split)
   }
   let inboundPort = 0
   try {
@@ -144,6 +145,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
     const entry = outbounds.get(name)
     if (entry === undefined) return
     outbounds.delete(name)
+    metrics.setSplit(name, undefined)
     const closed = closeServer(entry.outbound.server)
     entry.outbound.connections.drain()
     await Promise.race([entry.outbound.connections.whenEmpty(), new Promise((resolve) => { setTimeout(resolve, drainMs).unref() })])
@@ -181,6 +183,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
         }
         entry.cell.current = upstream
         entry.outbound.update(upstream)
+        metrics.setSplit(name, upstream.split)
       }
       for (const upstream of next.upstreams) if (!outbounds.has(upstream.destinationName)) await startUpstream(upstream)
     },
@@ -195,6 +198,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
       await Promise.race([inbound.connections.whenEmpty(), new Promise((resolve) => { setTimeout(resolve, drainMs).unref() })])
       inbound.connections.destroyAll()
       await Promise.all([inboundClosed, upstreamsStopped])
+      metrics.clearSplits()
       await Promise.all([appPool.current, ...pools].map((pool) => pool.destroy().catch(() => {})))
       pools.clear()
       log.info('sidecar stopped')

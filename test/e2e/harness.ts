@@ -158,10 +158,10 @@ export async function memberStatus (agent: AgentProcess, name: string): Promise<
   return (await members(agent)).find((member) => member.Name === name)?.Status
 }
 
-/** A port that was free a moment ago on 127.0.0.1 (for listeners the test does not bind itself). */
-export async function freePort (): Promise<number> {
+/** A port that was free a moment ago on `address` (for listeners the test does not bind itself). */
+export async function freePort (address = '127.0.0.1'): Promise<number> {
   const server = createNetServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(0, address, resolve))
   const port = (server.address() as { port: number }).port
   await new Promise((resolve) => server.close(resolve))
   return port
