@@ -28,6 +28,7 @@ export async function runAgent (options: AgentStartOptions): Promise<void> {
     const config = resolveConfig(options)
     const log = createLogger({ level: config.logLevel, format: config.logFormat })
     agent = await Agent.start(config, log, { onShutdown: () => process.exit(0) })
+    for (const warning of config.warnings) log.warn({ component: 'mesh:config' }, warning)
   } catch (error) {
     process.stderr.write(`Error: ${(error as Error).message}\n`)
     process.exit(1)
