@@ -188,7 +188,8 @@ export function parsePort (value: number | string, field: string, options: { all
   return port
 }
 
-const HOSTNAME_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+/** A host name, optionally fully qualified with a trailing dot, as the CLI accepts it (cli/addresses.ts). */
+const HOSTNAME_PATTERN = /^(?=.{1,254}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/
 
 export function parseHostPort (value: string, field: string, defaultPort: number, options: { allowHostname?: boolean } = {}): { host: string, port: number } {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value)

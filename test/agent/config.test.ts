@@ -113,7 +113,7 @@ t.test('bound to 0.0.0.0, the agent advertises the first non-loopback IPv4 addre
 })
 
 t.test('--join keeps host names for the join to resolve; a malformed one is refused', async (t) => {
-  const config = resolveConfig({ dataDir: dir, node: 'n1', join: ['mesh-1', 'mesh-2.example:9301', '10.0.0.1', '[::1]:8301'] })
-  t.same(config.join, ['mesh-1:8301', 'mesh-2.example:9301', '10.0.0.1:8301', '[::1]:8301'])
+  const config = resolveConfig({ dataDir: dir, node: 'n1', join: ['mesh-1', 'mesh-2.example:9301', 'mesh-3.example.:9301', '10.0.0.1', '[::1]:8301'] })
+  t.same(config.join, ['mesh-1:8301', 'mesh-2.example:9301', 'mesh-3.example.:9301', '10.0.0.1:8301', '[::1]:8301'], 'a fully qualified name with its trailing dot too, as the CLI accepts it')
   t.throws(() => resolveConfig({ dataDir: dir, node: 'n1', join: ['mesh_1:8301'] }), /--join must be an IP address or host name/)
 })
