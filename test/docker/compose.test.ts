@@ -66,6 +66,20 @@ t.test('docker compose runs a three-agent cluster from the image', { skip: reaso
   t.match(build, /mesh v\d+\.\d+\.\d+\s+Node v24\./, 'the image runs mesh on Node 24')
   t.ok(await imageExists(image), `image ${image} built from ${base.tag} with --network none`)
 
+  // The default command, in a container without a network: bound to 0.0.0.0 with no address but
+  // loopback, the agent advertises 127.0.0.1 and says that others cannot reach it.
+  const isolated = `${project}-isolated`
+  t.teardown(async () => { await run('docker', ['rm', '--force', '--volumes', isolated]) })
+  await runOk('docker', ['run', '--detach', '--name', isolated, '--network', 'none', image])
+  const isolatedLogs = await waitFor('the isolated agent\'s banner', async () => {
+    const logs = await run('docker', ['logs', isolated])
+    return /HTTP API: /.test(logs.stdout) ? logs.stdout + logs.stderr : undefined
+  }, 60_000, 250)
+  t.match(isolatedLogs, /Gossip: 127\.0\.0\.1:8301 /, 'the default command gossips on 8301 and advertises 127.0.0.1')
+  t.match(isolatedLogs, /HTTP API: http:\/\/0\.0\.0\.0:8500/, 'with the HTTP API on every address of the container')
+  t.match(isolatedLogs, /no non-loopback IPv4 address: advertising 127\.0\.0\.1/, 'and warns that only this machine can reach it')
+  await runOk('docker', ['rm', '--force', '--volumes', isolated])
+
   try {
     await composeRun('up', '--detach', '--no-build')
     const agents: HttpAgent[] = ADDRESSES.map((address) => ({ httpUrl: `http://${address}:${httpPort}` }))
