@@ -10,13 +10,15 @@ FROM ${BASE}
 WORKDIR /opt/mesh
 
 # Dependencies, in their own layer so that a source change does not reinstall them. With a
-# registry, `npm ci --omit=dev` installs them from package-lock.json. Without one, put a
-# production node_modules into the build context as node_modules.tar (made where the registry is
-# reachable: `npm ci --omit=dev && tar -cf node_modules.tar node_modules`): ADD unpacks it, the
-# wildcard lets it be absent, and npm ci is skipped.
+# registry, npm ci installs them from package-lock.json: --ignore-scripts because the project's
+# own `prepare` script (tap build) needs the development dependencies, then classic-level's
+# install script, the only one among the production dependencies (it uses the prebuilt LevelDB
+# addon, or compiles one). Without a registry, put a production node_modules into the build
+# context as node_modules.tar (see docs/deploy.md): ADD unpacks it, the wildcard lets it be
+# absent, and npm ci is skipped.
 ADD package.json package-lock.json node_modules.tar* ./
 RUN if [ -d node_modules ]; then echo "dependencies: node_modules.tar from the build context"; \
-    else npm ci --omit=dev --no-audit --no-fund && npm cache clean --force; fi
+    else npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm rebuild classic-level && npm cache clean --force; fi
 
 COPY api/ api/
 COPY agent/ agent/
