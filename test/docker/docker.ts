@@ -137,6 +137,6 @@ export async function buildMeshImage (tag: string, baseTag: string, workDir: str
     cd "$REPO"
     git ls-files -z --cached --others --exclude-standard \\
       | tar -c --null --ignore-failed-read -T - -C "$WORK" node_modules.tar \\
-      | docker build --network none --build-arg BASE="$BASE" -t "$TAG" - 2>&1
+      | docker build --force-rm --network none --build-arg BASE="$BASE" -t "$TAG" - 2>&1
   `, { REPO: REPO_ROOT, WORK: workDir, BASE: baseTag, TAG: tag })
 }
