@@ -2,8 +2,9 @@
 // network (a debootstrapped base and the dependencies from the build context), start the three
 // compose agents on 127.0.0.61-63 with free ports, and check that they find each other by host
 // name, replicate a registration that DNS answers on another agent, run the CLI inside the
-// container as the unprivileged user, leave gracefully on `docker stop`, and that `down -v` leaves
-// nothing behind. Skips, saying why, where there is no Docker daemon or compose.
+// container as the unprivileged user, pass the image's health check, leave gracefully on
+// `docker stop`, and that `down -v` leaves nothing behind. The image's default command runs once
+// in a container without a network. Skips, saying why, where there is no Docker daemon or compose.
 // Run with `npm run test:docker`; it is not part of `npm test`.
 
 import t from 'tap'
@@ -110,6 +111,14 @@ t.test('docker compose runs a three-agent cluster from the image', { skip: reaso
     const cli = await composeRun('exec', '-T', 'mesh-3', 'mesh', 'members')
     for (const name of NAMES) t.match(cli, new RegExp(`^${name}\\s+\\S+\\s+alive`, 'm'), `\`mesh members\` inside the mesh-3 container lists ${name}`)
     t.equal((await composeRun('exec', '-T', 'mesh-1', 'id', '-u')).trim(), '10001', 'the agent runs as the unprivileged mesh user')
+
+    // The image's HEALTHCHECK (`mesh members` every 30 s) asks the agent at MESH_HTTP_ADDR.
+    const mesh2 = (await composeRun('ps', '--quiet', 'mesh-2')).trim()
+    const health = await waitFor('mesh-2\'s health check', async () => {
+      const status = (await runOk('docker', ['inspect', '--format', '{{.State.Health.Status}}', mesh2])).trim()
+      return status === 'starting' ? undefined : status
+    }, 90_000, 1000)
+    t.equal(health, 'healthy', 'the health check passes against the agent\'s own HTTP address')
 
     await composeRun('stop', '--timeout', '15', 'mesh-1')
     const left = await waitFor('mesh-3 to see mesh-1 leave', async () => {
