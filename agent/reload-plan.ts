@@ -57,7 +57,7 @@ export interface ReloadPlan {
  * The fields a reload cannot apply, under the names the config file gives them. Typed over every
  * AgentConfig field but the reloadable ones, so a new config field must be placed here to compile.
  */
-const RESTART_FIELDS: Record<Exclude<keyof AgentConfig, 'services' | 'checks' | 'logLevel' | 'dataDirIsTemporary' | 'membershipPreset'>, string> = {
+const RESTART_FIELDS: Record<Exclude<keyof AgentConfig, 'services' | 'checks' | 'logLevel' | 'dataDirIsTemporary' | 'membershipPreset' | 'warnings'>, string> = {
   nodeName: 'node_name',
   datacenter: 'datacenter',
   dataDir: 'data_dir',

@@ -28,6 +28,7 @@ export async function runAgent (options: AgentStartOptions): Promise<void> {
   try {
     const config = resolveConfig(options)
     const log = createLogger({ level: config.logLevel, format: config.logFormat })
+    for (const warning of config.warnings) log.warn({ component: 'mesh:config' }, warning)
     agent = await Agent.start(config, log, { onShutdown: () => process.exit(0), loadConfig: () => resolveConfig(options) })
   } catch (error) {
     process.stderr.write(`Error: ${(error as Error).message}\n`)

@@ -118,7 +118,10 @@ export class Cluster {
   }
 }
 
-export async function http (agent: AgentProcess, method: string, path: string, body?: unknown): Promise<{ status: number, headers: Headers, body: unknown, text: string }> {
+/** Any agent the test can reach over HTTP: one the harness started, or one in a container. */
+export type HttpAgent = Pick<AgentProcess, 'httpUrl'>
+
+export async function http (agent: HttpAgent, method: string, path: string, body?: unknown): Promise<{ status: number, headers: Headers, body: unknown, text: string }> {
   const response = await fetch(agent.httpUrl + path, {
     method,
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -148,13 +151,13 @@ export async function waitFor<T> (what: string, probe: () => Promise<T | undefin
 
 export interface ConsulMember { Name: string, Addr: string, Port: number, Status: number, Tags: Record<string, string> }
 
-export async function members (agent: AgentProcess): Promise<ConsulMember[]> {
+export async function members (agent: HttpAgent): Promise<ConsulMember[]> {
   const response = await http(agent, 'GET', '/v1/agent/members')
   if (response.status !== 200) throw new Error(`members: HTTP ${response.status}`)
   return response.body as ConsulMember[]
 }
 
-export async function memberStatus (agent: AgentProcess, name: string): Promise<number | undefined> {
+export async function memberStatus (agent: HttpAgent, name: string): Promise<number | undefined> {
   return (await members(agent)).find((member) => member.Name === name)?.Status
 }
 
