@@ -37,6 +37,11 @@ export interface StartOptions {
   logLevel?: string
   /** DNS port: -1 (default) disables DNS, 0 picks a free one. */
   dnsPort?: number
+  /**
+   * A command that runs the agent's node process, e.g. `['ip', 'netns', 'exec', 'ns1']`; it must
+   * exec the process it is given, so the child's pid and signals are the agent's own.
+   */
+  launcher?: string[]
 }
 
 export class Cluster {
@@ -59,7 +64,8 @@ export class Cluster {
       ...(options.join ?? []).flatMap((address) => ['--join', address]),
       ...(options.args ?? []),
     ]
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [command, ...prefix] = [...(options.launcher ?? []), process.execPath]
+    const child = spawn(command, [...prefix, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
