@@ -24,8 +24,10 @@ t.test('a one-way cut plus 10 % loss on every link for 2 minutes: no member is e
   const lab = await NetLab.create(NAMES)
   t.teardown(async () => await lab.close())
 
-  await lab.startAgent('a', { logLevel: 'info' })
-  for (const name of NAMES.slice(1)) await lab.startAgent(name, { join: ['a'], logLevel: 'info' })
+  // The LAN timings a deployment runs (not --dev's), info logs for the membership events.
+  const agentOptions = { dev: false, logLevel: 'info' }
+  await lab.startAgent('a', agentOptions)
+  for (const name of NAMES.slice(1)) await lab.startAgent(name, { ...agentOptions, join: ['a'] })
 
   const members = async (name: string): Promise<Member[]> => {
     const answer = await lab.http(name, 'GET', '/v1/agent/members')
