@@ -63,7 +63,7 @@ export class NetLab {
   readonly hosts: Host[]
   readonly cluster = new Cluster()
   private readonly bridgeNs: string
-  private readonly namespaces: string[] = []
+  private readonly createdNamespaces: string[] = []
   private readonly agentsByHost = new Map<string, AgentProcess>()
   private closed = false
   private readonly exitHook = (): void => this.closeSync()
@@ -128,7 +128,7 @@ export class NetLab {
 
   private async addNamespace (ns: string): Promise<void> {
     await ip(['netns', 'add', ns])
-    this.namespaces.push(ns)
+    this.createdNamespaces.push(ns)
   }
 
   /**
@@ -175,33 +175,38 @@ export class NetLab {
     for (const [side, other] of [[left, right], [right, left]]) {
       for (const name of side) {
         const host = this.host(name)
-        await nft(host, `add rule inet ${NFT_TABLE} input ip saddr ${addrs(other)} drop`)
-        await nft(host, `add rule inet ${NFT_TABLE} output ip daddr ${addrs(other)} drop`)
+        await nftDrop(host, 'input', `ip saddr ${addrs(other)}`, 'partition')
+        await nftDrop(host, 'output', `ip daddr ${addrs(other)}`, 'partition')
       }
     }
   }
 
   /** One direction only: `to` receives nothing from `from`, while everything it sends to `from` arrives. */
   async cutOneWay (from: string, to: string): Promise<void> {
-    await nft(this.host(to), `add rule inet ${NFT_TABLE} input ip saddr ${this.host(from).addr} drop`)
+    await nftDrop(this.host(to), 'input', `ip saddr ${this.host(from).addr}`, `cut-from-${from}`)
   }
 
   /** Drops `percent` % of the packets every host sends on its veth, independently per packet. */
   async loss (percent: number): Promise<void> {
     if (!Number.isInteger(percent) || percent < 1 || percent > 100) throw new Error('loss is a whole percentage from 1 to 100')
     for (const host of this.hosts) {
-      await nft(host, `add rule inet ${NFT_TABLE} output oifname "eth0" numgen random mod 100 < ${percent} drop`)
+      await nftDrop(host, 'output', `oifname "eth0" numgen random mod 100 < ${percent}`, 'loss')
     }
   }
 
-  /** Packets each host's rules dropped so far (nftables counters), by host name. */
-  async dropped (): Promise<Record<string, number>> {
-    const result: Record<string, number> = {}
+  /** Packets dropped so far by each host's fault rules, by host and by fault ('partition', 'loss', 'cut-from-b'). */
+  async dropped (): Promise<Record<string, Record<string, number>>> {
+    const result: Record<string, Record<string, number>> = {}
     for (const host of this.hosts) {
       const { stdout } = await run('ip', ['netns', 'exec', host.ns, 'nft', '-j', 'list', 'table', 'inet', NFT_TABLE])
       result[host.name] = countDrops(JSON.parse(stdout) as { nftables: unknown[] })
     }
     return result
+  }
+
+  /** Every namespace this lab made (the bridge's first), for checks that teardown removed them. */
+  namespaces (): string[] {
+    return [...this.createdNamespaces]
   }
 
   /** Removes every fault rule: each host's chains are flushed, the network is whole again. */
@@ -218,7 +223,7 @@ export class NetLab {
     this.closed = true
     process.removeListener('exit', this.exitHook)
     await this.cluster.cleanup()
-    for (const ns of this.namespaces.reverse()) {
+    for (const ns of [...this.createdNamespaces].reverse()) {
       await ip(['netns', 'del', ns]).catch(() => {})
     }
   }
@@ -230,23 +235,24 @@ export class NetLab {
     for (const agent of this.cluster.agents) {
       try { agent.process.kill('SIGKILL') } catch { /* already gone */ }
     }
-    for (const ns of this.namespaces.reverse()) {
+    for (const ns of [...this.createdNamespaces].reverse()) {
       try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }) } catch { /* already gone */ }
     }
   }
 }
 
-/** Sums the counters of the drop rules in `nft -j list table` output (rules are added with `counter`). */
-function countDrops (listing: { nftables: unknown[] }): number {
-  let total = 0
+/** Sums the counters of the drop rules in `nft -j list table` output by the rules' comments. */
+function countDrops (listing: { nftables: unknown[] }): Record<string, number> {
+  const totals: Record<string, number> = {}
   for (const item of listing.nftables) {
-    const rule = (item as { rule?: { expr?: Array<Record<string, unknown>> } }).rule
-    for (const expr of rule?.expr ?? []) {
+    const rule = (item as { rule?: { comment?: string, expr?: Array<Record<string, unknown>> } }).rule
+    if (rule?.comment === undefined) continue
+    for (const expr of rule.expr ?? []) {
       const counter = expr.counter as { packets?: number } | undefined
-      if (counter?.packets !== undefined) total += counter.packets
+      if (counter?.packets !== undefined) totals[rule.comment] = (totals[rule.comment] ?? 0) + counter.packets
     }
   }
-  return total
+  return totals
 }
 
 async function ip (args: string[]): Promise<void> {
@@ -258,11 +264,14 @@ async function ip (args: string[]): Promise<void> {
 }
 
 async function nft (host: Host, command: string): Promise<void> {
-  // Every drop rule counts what it dropped, so a test can show that its fault really happened.
-  const counted = command.includes(' drop') ? command.replace(/ drop$/, ' counter drop') : command
   try {
-    await run('ip', ['netns', 'exec', host.ns, 'nft', counted])
+    await run('ip', ['netns', 'exec', host.ns, 'nft', command])
   } catch (error) {
-    throw new Error(`nft ${counted} in ${host.ns}: ${String((error as { stderr?: string }).stderr ?? (error as Error).message).trim()}`)
+    throw new Error(`nft ${command} in ${host.ns}: ${String((error as { stderr?: string }).stderr ?? (error as Error).message).trim()}`)
   }
+}
+
+/** A drop rule that counts what it dropped under `label`, so a test can show its fault happened. */
+async function nftDrop (host: Host, chain: 'input' | 'output', match: string, label: string): Promise<void> {
+  await nft(host, `add rule inet ${NFT_TABLE} ${chain} ${match} counter drop comment "${label}"`)
 }
