@@ -118,6 +118,17 @@ export class Cluster {
     await Promise.all(this.agents.map(async (agent) => await agent.exited))
     for (const dir of this.tempDirs) rmSync(dir, { recursive: true, force: true })
   }
+
+  /**
+   * For exit and signal hooks, where nothing asynchronous runs: SIGKILL every agent still running
+   * and remove the temp dirs.
+   */
+  cleanupSync (): void {
+    for (const agent of this.agents) {
+      if (agent.process.exitCode === null && agent.process.signalCode === null) agent.process.kill('SIGKILL')
+    }
+    for (const dir of this.tempDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
+  }
 }
 
 export async function http (agent: AgentProcess, method: string, path: string, body?: unknown): Promise<{ status: number, headers: Headers, body: unknown, text: string }> {

@@ -10,8 +10,9 @@
 // every link; tc netem does the same where the kernel has sch_netem, nftables needs no extra
 // kernel module beyond nf_tables). `heal()` removes every rule.
 //
-// Teardown removes every agent process, namespace and temp dir: `close()` from t.teardown, and a
-// synchronous process 'exit' hook for a test process that dies before its teardown runs.
+// Teardown removes every agent process, namespace and temp dir: `close()` from t.teardown, and
+// synchronous hooks on process 'exit' and on SIGTERM/SIGINT/SIGHUP for a test process that ends
+// before its teardown runs.
 
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -24,6 +25,7 @@ const SUBNET_PREFIX = '10.77.0.'
 const FIRST_HOST_OCTET = 11
 const NFT_TABLE = 'mesh_faults'
 const NAME_PATTERN = /^[a-z][a-z0-9]{0,7}$/
+const CLEANUP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP']
 
 export interface Host {
   /** The test's name for the host, also the agent's node name. */
@@ -67,6 +69,14 @@ export class NetLab {
   private readonly agentsByHost = new Map<string, AgentProcess>()
   private closed = false
   private readonly exitHook = (): void => this.closeSync()
+  /**
+   * A signal (the runner's timeout, Ctrl-C) ends the process without 'exit': clean up, then let the
+   * signal do what it would have done, unless someone else (the test runner) also handles it.
+   */
+  private readonly signalHook = (signal: NodeJS.Signals): void => {
+    this.closeSync()
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+  }
 
   private constructor (names: string[]) {
     const suffix = randomBytes(4).toString('hex')
@@ -83,6 +93,7 @@ export class NetLab {
     if (new Set(names).size !== names.length) throw new Error('host names must be unique')
     const lab = new NetLab(names)
     process.once('exit', lab.exitHook)
+    for (const signal of CLEANUP_SIGNALS) process.once(signal, lab.signalHook)
     try {
       await lab.build()
     } catch (error) {
@@ -222,6 +233,7 @@ export class NetLab {
     if (this.closed) return
     this.closed = true
     process.removeListener('exit', this.exitHook)
+    for (const signal of CLEANUP_SIGNALS) process.removeListener(signal, this.signalHook)
     await this.cluster.cleanup()
     for (const ns of [...this.createdNamespaces].reverse()) {
       await ip(['netns', 'del', ns]).catch(() => {})
@@ -232,9 +244,7 @@ export class NetLab {
   private closeSync (): void {
     if (this.closed) return
     this.closed = true
-    for (const agent of this.cluster.agents) {
-      try { agent.process.kill('SIGKILL') } catch { /* already gone */ }
-    }
+    try { this.cluster.cleanupSync() } catch { /* what is left goes with the namespaces */ }
     for (const ns of [...this.createdNamespaces].reverse()) {
       try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }) } catch { /* already gone */ }
     }
