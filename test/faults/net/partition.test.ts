@@ -1,7 +1,7 @@
 // A 2|3 partition of five agents on five test hosts, held for 60 s, then healed. During the
 // partition each side marks the other failed (as it should) and both sides keep taking
-// registrations. After the heal every agent must again see all five members alive and every
-// registration made before and during the partition, within 5 s. The time each agent took is
+// registrations. After the heal every agent must again see all five members alive, every
+// registration made before and during the partition, and every node's serfHealth passing, within 5 s. The time each agent took is
 // measured and printed (docs/reliability.md, "Network faults", records the figures).
 
 import t from 'tap'
@@ -41,6 +41,12 @@ t.test('a 60 s partition 2|3 heals: all alive and every registration everywhere 
     if (answer.status !== 200) throw new Error(`services on ${name}: HTTP ${answer.status} ${answer.text}`)
     return new Set(Object.keys(answer.body as Record<string, unknown>))
   }
+  /** Nodes whose serfHealth check this agent reports critical (its view of who failed). */
+  const criticalNodes = async (name: string): Promise<string[]> => {
+    const answer = await lab.http(name, 'GET', '/v1/health/state/critical')
+    if (answer.status !== 200) throw new Error(`critical checks on ${name}: HTTP ${answer.status} ${answer.text}`)
+    return (answer.body as Array<{ Node: string, CheckID: string }>).filter((check) => check.CheckID === 'serfHealth').map((check) => check.Node).sort()
+  }
   const register = async (name: string, service: string): Promise<void> => {
     const answer = await lab.http(name, 'PUT', '/v1/agent/service/register', { Name: service, ID: service, Port: 8080 })
     if (answer.status !== 200) throw new Error(`register ${service} on ${name}: HTTP ${answer.status} ${answer.text}`)
@@ -73,6 +79,8 @@ t.test('a 60 s partition 2|3 heals: all alive and every registration everywhere 
     }
   }
   t.pass('each side marked the other side failed')
+  t.same(await criticalNodes('a'), RIGHT_SIDE, 'the catalog on a reports serfHealth critical for c, d and e')
+  t.same(await criticalNodes('c'), LEFT_SIDE, 'the catalog on c reports serfHealth critical for a and b')
 
   const duringBySide = new Map<string[], string[]>()
   for (const side of [LEFT_SIDE, RIGHT_SIDE]) {
@@ -105,17 +113,18 @@ t.test('a 60 s partition 2|3 heals: all alive and every registration everywhere 
   await lab.heal()
   const healedAt = Date.now()
   // Members and catalog are timed apart (they heal by different mechanisms); an agent has
-  // converged once both are whole.
+  // converged once both are whole: all members alive, every registration listed, no node's
+  // serfHealth critical.
   const membersAfterMs = new Map<string, number>()
   const catalogAfterMs = new Map<string, number>()
   const convergedAfterMs = new Map<string, number>()
   const deadline = healedAt + OBSERVE_MS
   while (convergedAfterMs.size < NAMES.length && Date.now() < deadline) {
     await Promise.all(NAMES.filter((name) => !convergedAfterMs.has(name)).map(async (name) => {
-      const [list, services] = await Promise.all([members(name), serviceNames(name)])
+      const [list, services, critical] = await Promise.all([members(name), serviceNames(name), criticalNodes(name)])
       const at = Date.now() - healedAt
       if (!membersAfterMs.has(name) && list.length === NAMES.length && seesAll(list, ALIVE, NAMES)) membersAfterMs.set(name, at)
-      if (!catalogAfterMs.has(name) && hasAll(services, registered)) catalogAfterMs.set(name, at)
+      if (!catalogAfterMs.has(name) && hasAll(services, registered) && critical.length === 0) catalogAfterMs.set(name, at)
       if (membersAfterMs.has(name) && catalogAfterMs.has(name)) convergedAfterMs.set(name, Math.max(membersAfterMs.get(name)!, catalogAfterMs.get(name)!))
     }))
   }
@@ -129,5 +138,6 @@ t.test('a 60 s partition 2|3 heals: all alive and every registration everywhere 
   t.ok(slowest <= CONVERGENCE_PROMISE_MS, `every agent sees 5 alive members and all ${registered.length} registrations within ${CONVERGENCE_PROMISE_MS} ms of the heal (slowest ${slowest} ms)`)
   for (const name of NAMES) {
     t.ok(hasAll(await serviceNames(name), registered), `${name} lists all ${registered.length} registrations`)
+    t.same(await criticalNodes(name), [], `${name} reports every node's serfHealth passing`)
   }
 })
