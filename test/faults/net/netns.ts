@@ -80,8 +80,8 @@ export class NetLab {
 
   private constructor (names: string[]) {
     const suffix = randomBytes(4).toString('hex')
-    this.bridgeNs = `mf-${suffix}-br`
-    this.hosts = names.map((name, index) => ({ name, ns: `mf-${suffix}-${name}`, addr: `${SUBNET_PREFIX}${FIRST_HOST_OCTET + index}` }))
+    this.bridgeNs = `mf-${suffix}-bridge`
+    this.hosts = names.map((name, index) => ({ name, ns: `mf-${suffix}-h-${name}`, addr: `${SUBNET_PREFIX}${FIRST_HOST_OCTET + index}` }))
   }
 
   /** Creates the bridge namespace and one namespace per name (lowercase, up to 8 characters). */
