@@ -40,6 +40,11 @@ export interface StartOptions {
   clientAddress?: string
   /** DNS port: -1 (default) disables DNS, 0 picks a free one. */
   dnsPort?: number
+  /**
+   * A command that runs the agent's node process, e.g. `['ip', 'netns', 'exec', 'ns1']`; it must
+   * exec the process it is given, so the child's pid and signals are the agent's own.
+   */
+  launcher?: string[]
 }
 
 export class Cluster {
@@ -63,7 +68,8 @@ export class Cluster {
       ...(options.join ?? []).flatMap((address) => ['--join', address]),
       ...(options.args ?? []),
     ]
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [command, ...prefix] = [...(options.launcher ?? []), process.execPath]
+    const child = spawn(command, [...prefix, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
@@ -115,6 +121,17 @@ export class Cluster {
     }
     await Promise.all(this.agents.map(async (agent) => await agent.exited))
     for (const dir of this.tempDirs) rmSync(dir, { recursive: true, force: true })
+  }
+
+  /**
+   * For exit and signal hooks, where nothing asynchronous runs: SIGKILL every agent still running
+   * and remove the temp dirs.
+   */
+  cleanupSync (): void {
+    for (const agent of this.agents) {
+      if (agent.process.exitCode === null && agent.process.signalCode === null) agent.process.kill('SIGKILL')
+    }
+    for (const dir of this.tempDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
   }
 }
 
