@@ -6,6 +6,22 @@ import type { GossipEntry, MemberState, MemberStatus, MembershipMessage } from '
 
 export const PROTOCOL_VERSION = 1
 
+/**
+ * The highest incarnation a member may hold (memberlist's uint32). Accusations (suspect, dead,
+ * leave) are bounded one below it, so the accused can always refute at accusation + 1; a member
+ * already at the bound answers an accusation with its alive at the bound, which wins the tie
+ * (see state.ts). Anything above is refused at decode, so no datagram can push a member past
+ * the point where it could answer.
+ */
+export const MAX_INCARNATION = 0xffff_ffff
+/** The highest incarnation an accusation may carry: its refutation still fits. */
+export const MAX_ACCUSATION_INCARNATION = MAX_INCARNATION - 1
+
+/** The incarnation an accusation about a member at `incarnation` goes out with: one below the bound at most. */
+export function accusationIncarnation (incarnation: number): number {
+  return Math.min(incarnation, MAX_ACCUSATION_INCARNATION)
+}
+
 export const limits = Object.freeze({
   nameChars: 128,
   idChars: 128,
@@ -99,13 +115,12 @@ function gossipList (value: unknown): GossipEntry[] {
 function gossipEntry (value: unknown): GossipEntry {
   const entry = record(value, 'gossip entry')
   const name = validateName(entry.name, 'name')
-  const incarnation = counter(entry.incarnation, 'incarnation')
   switch (entry.type) {
     case 'alive':
-      return { type: 'alive', name, id: validateId(entry.id, 'id'), addr: validateAddr(entry.addr, 'addr'), meta: validateMeta(entry.meta), incarnation }
+      return { type: 'alive', name, id: validateId(entry.id, 'id'), addr: validateAddr(entry.addr, 'addr'), meta: validateMeta(entry.meta), incarnation: incarnationOf(entry.incarnation, false) }
     case 'suspect':
     case 'dead':
-      return { type: entry.type, name, incarnation, from: validateName(entry.from, 'from') }
+      return { type: entry.type, name, incarnation: incarnationOf(entry.incarnation, true), from: validateName(entry.from, 'from') }
     default:
       throw new MessageDecodeError('unknown gossip entry type')
   }
@@ -124,7 +139,7 @@ function memberList (value: unknown): MemberState[] {
       id: validateId(member.id, 'id'),
       addr: validateAddr(member.addr, 'addr'),
       meta: validateMeta(member.meta),
-      incarnation: counter(member.incarnation, 'incarnation'),
+      incarnation: incarnationOf(member.incarnation, member.status !== 'alive'),
       status: member.status as MemberStatus
     }
   })
@@ -148,6 +163,16 @@ function seq (value: unknown): number {
 function counter (value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new MessageDecodeError(`${field} must be a non-negative integer`)
   return value
+}
+
+/** An incarnation within its bound: MAX_INCARNATION, or one below it for an accusation. */
+function incarnationOf (value: unknown, accusation: boolean): number {
+  const incarnation = counter(value, 'incarnation')
+  const max = accusation ? MAX_ACCUSATION_INCARNATION : MAX_INCARNATION
+  if (incarnation > max) {
+    throw new MessageDecodeError(`${accusation ? 'an accusation\'s incarnation' : 'incarnation'} must be at most ${max}`)
+  }
+  return incarnation
 }
 
 function bool (value: unknown, field: string): boolean {
