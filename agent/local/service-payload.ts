@@ -72,7 +72,7 @@ export function normalizeServicePayload (payload: unknown, context: ServicePaylo
   if (connect !== undefined) {
     const connectFields = new PayloadFields(connect, message => invalid(`Invalid service: ${message}`), 'Connect.')
     const native = connectFields.boolean('Native') ?? false
-    sidecarPayload = connectFields.object('SidecarService')
+    sidecarPayload = connectFields.opaqueObject('SidecarService')
     if (kind === 'connect-proxy' && native) throw invalid('A Proxy cannot also be Connect Native, only typical services')
     if (kind === 'connect-proxy' && sidecarPayload !== undefined) throw invalid('A SidecarService cannot be specified on a Connect proxy')
     if (native && sidecarPayload !== undefined) throw invalid('Services that are Connect native cannot have a sidecar service')

@@ -300,3 +300,27 @@ t.test('maintenance mode: a critical _service_maintenance check reported as main
   await put('/v1/agent/maintenance?enable=false')
   t.notOk('_node_maintenance' in (await get('/v1/agent/checks')).json())
 })
+
+/** JSON text of `{"a":{"a":…}}` nested `depth` levels, built as text (JSON.stringify itself overflows). */
+const nestedJson = (depth: number): string => '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1)
+
+t.test('deeply nested registrations are refused with 400 naming the cap, and nothing is registered', async t => {
+  const { app, get } = await setup(t)
+  const send = (payload: string) => app.inject({ method: 'PUT', url: '/v1/agent/service/register', payload })
+  const cases: Array<[string, string, RegExp]> = [
+    ['Connect.SidecarService nested 5,000 levels', `{"Name":"web","Port":8080,"Connect":{"SidecarService":${nestedJson(5000)}}}`, /the body nests deeper than 64 levels/],
+    ['Proxy.Config nested 2,000 levels', `{"Name":"p","Kind":"connect-proxy","Port":21000,"Proxy":{"DestinationServiceName":"web","Config":${nestedJson(2000)}}}`, /the body nests deeper than 64 levels/],
+    ['Connect.SidecarService nested 40 levels', `{"Name":"web","Port":8080,"Connect":{"SidecarService":${nestedJson(40)}}}`, /Connect\.SidecarService nests deeper than 32 levels \(the cap is 32 levels/],
+    ['Proxy.Config nested 40 levels', `{"Name":"p","Kind":"connect-proxy","Port":21000,"Proxy":{"DestinationServiceName":"web","Config":${nestedJson(40)}}}`, /Proxy\.Config nests deeper than 32 levels/],
+    ['an upstream Config nested 40 levels', `{"Name":"p","Kind":"connect-proxy","Port":21000,"Proxy":{"DestinationServiceName":"web","Upstreams":[{"DestinationName":"db","LocalBindPort":9191,"Config":${nestedJson(40)}}]}}`, /Proxy\.Upstreams\[0\]\.Config nests deeper than 32 levels/],
+    ['Proxy.Config holding 20,000 values', `{"Name":"p","Kind":"connect-proxy","Port":21000,"Proxy":{"DestinationServiceName":"web","Config":{"list":[${Array(20_000).fill('1').join(',')}]}}}`, /Proxy\.Config holds more than 10000 values/],
+  ]
+  for (const [what, payload, message] of cases) {
+    const response = await send(payload)
+    t.equal(response.statusCode, 400, what)
+    t.match(response.body, message, what)
+  }
+  t.same((await get('/v1/agent/services')).json(), {}, 'nothing was registered')
+  const fine = await send(`{"Name":"p","Kind":"connect-proxy","Port":21000,"Proxy":{"DestinationServiceName":"web","Config":${nestedJson(32)}}}`)
+  t.equal(fine.statusCode, 200, 'a Config at the cap is accepted')
+})
