@@ -72,8 +72,10 @@ export function normalizeCheckPayload (payload: unknown, context: CheckPayloadCo
     if (context.owner === undefined) throw new InvalidCheckError('Missing check name')
     name = `Service '${context.owner.Service}' check`
   }
+  // A check's name is text (it may hold "/", as "HTTP /health" does) but must still be well formed.
+  fields.identifier('Name', name, { pathSegment: false })
   const explicitId = fields.string('CheckID', ['ID'])
-  const checkId = explicitId !== undefined && explicitId !== '' ? explicitId : (context.defaultCheckId ?? name)
+  const checkId = fields.identifier('CheckID', explicitId !== undefined && explicitId !== '' ? explicitId : (context.defaultCheckId ?? name))
 
   const statusText = fields.string('Status')
   if (statusText !== undefined && statusText !== '' && !STATUSES.includes(statusText as HealthStatus)) {

@@ -6,6 +6,7 @@
 
 import { parseDurationMs } from '../../api/duration.ts'
 import { isRecord, jsonShapeProblem, type JsonShapeLimits } from '../../api/guards.ts'
+import { identifierProblem, type IdentifierRule } from '../../api/identifiers.ts'
 
 /**
  * Caps on an opaque object a registration carries through unread (Proxy.Config, an upstream's
@@ -90,6 +91,16 @@ export class PayloadFields {
     const value = this.raw(field, aliases)
     if (value === undefined) return undefined
     if (!isRecord(value)) throw this.error(field, 'must be an object')
+    return value
+  }
+
+  /**
+   * `value` (read from `field`, or derived from it) as an ID or name: refused, naming the field
+   * and the rule, unless it passes api/identifiers.ts (by default as a path segment).
+   */
+  identifier (field: string, value: string, rule: IdentifierRule = { pathSegment: true }): string {
+    const problem = identifierProblem(value, rule)
+    if (problem !== undefined) throw this.error(field, `${JSON.stringify(value.slice(0, 64))} ${problem}`)
     return value
   }
 

@@ -36,9 +36,9 @@ export function normalizeServicePayload (payload: unknown, context: ServicePaylo
   const fields = new PayloadFields(payload, message => invalid(`Invalid service: ${message}`))
   const name = fields.string('Name', ['Service']) ?? ''
   if (name === '') throw invalid('Missing service name')
+  fields.identifier('Name', name)
   const givenId = fields.string('ID') ?? ''
-  const id = givenId === '' ? name : givenId
-  if (id.includes('/')) throw fields.error('ID', `${JSON.stringify(id)} must not contain "/": it could not be named in the API's paths`)
+  const id = fields.identifier('ID', givenId === '' ? name : givenId)
 
   const kind = fields.string('Kind') ?? ''
   if (kind !== '' && kind !== 'connect-proxy') throw invalid(`Invalid service: Kind ${JSON.stringify(kind)} is not supported; use "" or "connect-proxy"`)

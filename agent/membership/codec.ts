@@ -1,6 +1,7 @@
 // Wire codec of membership messages: versioned JSON in a Uint8Array, size-bounded, and a decoder
 // that validates every field and bound before anything reaches the state machine.
 
+import { identifierProblem } from '../../api/identifiers.ts'
 import { MessageDecodeError, MessageTooLargeError, UnsupportedVersionError } from './errors.ts'
 import type { GossipEntry, MemberState, MemberStatus, MembershipMessage } from './types.ts'
 
@@ -94,12 +95,19 @@ export function validateMeta (value: unknown): Record<string, string> {
   return clean
 }
 
+/** A member's name: what the catalog and the API's paths name its node by (api/identifiers.ts). */
 export function validateName (value: unknown, field: string): string {
-  return text(value, field, limits.nameChars)
+  return identifier(text(value, field, limits.nameChars), field)
 }
 
 export function validateId (value: unknown, field: string): string {
-  return text(value, field, limits.idChars)
+  return identifier(text(value, field, limits.idChars), field)
+}
+
+function identifier (value: string, field: string): string {
+  const problem = identifierProblem(value, { pathSegment: true })
+  if (problem !== undefined) throw new MessageDecodeError(`${field} ${problem}`)
+  return value
 }
 
 export function validateAddr (value: unknown, field: string): string {

@@ -130,8 +130,15 @@ const refusals: Array<{ name: string, body: unknown, message: string | RegExp }>
   { name: 'proxy without destination', body: { Name: 'p', Kind: 'connect-proxy', Port: 21000 }, message: 'Proxy.DestinationServiceName must be non-empty for Connect proxy services' },
   { name: 'sidecar upstream without port', body: { Name: 'web', Connect: { SidecarService: { Proxy: { Upstreams: [{ DestinationName: 'db' }] } } } }, message: 'Invalid SidecarService: Connect.SidecarService.Proxy.Upstreams[0].LocalBindPort: upstream local bind port cannot be zero' },
   { name: 'native with sidecar', body: { Name: 'web', Connect: { Native: true, SidecarService: {} } }, message: 'Services that are Connect native cannot have a sidecar service' },
-  { name: 'name too long for the catalog', body: { Name: 'x'.repeat(300) }, message: 'invalid catalog entry: ID is longer than 256 characters' },
-  { name: 'a sidecar whose ID is too long for the catalog', body: { Name: 'x'.repeat(245), Port: 80, Connect: { SidecarService: {} } }, message: 'invalid catalog entry: ID is longer than 256 characters' },
+  { name: 'name too long for the catalog', body: { Name: 'x'.repeat(300) }, message: /^Invalid service: Name "x+" must be at most 256 characters long$/ },
+  { name: 'a sidecar whose ID is too long for the catalog', body: { Name: 'x'.repeat(245), Port: 80, Connect: { SidecarService: {} } }, message: /^Invalid SidecarService: Connect\.SidecarService\.ID "x+" must be at most 256 characters long$/ },
+  { name: 'an ID holding a lone UTF-16 surrogate', body: { Name: 'web', ID: 'web-\ud800' }, message: /^Invalid service: ID "web-\\ud800" must be well-formed Unicode \(it holds a lone UTF-16 surrogate\)$/ },
+  { name: 'a name holding a lone UTF-16 surrogate', body: { Name: '\udc00web' }, message: /Name .* must be well-formed Unicode/ },
+  { name: 'an ID holding a control character', body: { Name: 'web', ID: 'web\u0000' }, message: /^Invalid service: ID .* must not contain control characters$/ },
+  { name: 'a name holding "/"', body: { Name: 'a/b', ID: 'ab' }, message: /Name "a\/b" must not contain "\/"/ },
+  { name: 'a check ID holding a lone surrogate', body: { Name: 'web', Check: { CheckID: 'c\ud83d', TTL: '10s' } }, message: /CheckID .* must be well-formed Unicode/ },
+  { name: 'a check ID holding "/"', body: { Name: 'web', Check: { CheckID: 'c/1', TTL: '10s' } }, message: /CheckID "c\/1" must not contain "\/"/ },
+  { name: 'a check name holding a control character', body: { Name: 'web', Check: { Name: 'bell\u0007', TTL: '10s' } }, message: /Name .* must not contain control characters/ },
   { name: 'not an object', body: [1, 2], message: /Request decode failed/ },
 ]
 
@@ -323,4 +330,14 @@ t.test('deeply nested registrations are refused with 400 naming the cap, and not
   t.same((await get('/v1/agent/services')).json(), {}, 'nothing was registered')
   const fine = await send(`{"Name":"p","Kind":"connect-proxy","Port":21000,"Proxy":{"DestinationServiceName":"web","Config":${nestedJson(32)}}}`)
   t.equal(fine.statusCode, 200, 'a Config at the cap is accepted')
+})
+
+t.test('IDs and names that pass the identifier rule register and deregister through their paths', async t => {
+  const { put, get } = await setup(t)
+  const id = 'web-é-😀-1'
+  const response = await put('/v1/agent/service/register', { Name: 'web', ID: id, Check: { Name: 'GET /health', TTL: '10s' } })
+  t.equal(response.statusCode, 200, response.body)
+  t.match((await get('/v1/agent/checks')).json()[`service:${id}`], { Name: 'GET /health' }, 'a check name may hold "/" (it is not a path segment)')
+  t.equal((await put(`/v1/agent/service/deregister/${encodeURIComponent(id)}`)).statusCode, 200)
+  t.same((await get('/v1/agent/services')).json(), {}, 'deregistered by its path')
 })
