@@ -2,7 +2,7 @@
 // that validates every field and bound before anything reaches the state machine.
 
 import { identifierProblem } from '../../api/identifiers.ts'
-import { MessageDecodeError, MessageTooLargeError, UnsupportedVersionError } from './errors.ts'
+import { describeReceived, MessageDecodeError, MessageTooLargeError, UnsupportedVersionError } from './errors.ts'
 import type { GossipEntry, MemberState, MemberStatus, MembershipMessage } from './types.ts'
 
 export const PROTOCOL_VERSION = 1
@@ -78,7 +78,7 @@ export function decodeMessage (bytes: Uint8Array, maxBytes: number): MembershipM
     case 'push-pull':
       return { type: 'push-pull', join: bool(body.join, 'join'), reply: bool(body.reply, 'reply'), members: memberList(body.members) }
     default:
-      throw new MessageDecodeError(`unknown type ${JSON.stringify(body.type)?.slice(0, 40)}`)
+      throw new MessageDecodeError(`unknown type ${describeReceived(body.type)}`)
   }
 }
 

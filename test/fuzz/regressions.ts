@@ -17,6 +17,9 @@ export const httpRegressions: HttpCase[] = [
 export const membershipRegressions: string[] = [
   // A forged dead at 2^53−1 kept a live member failed for good: its refutation could not be expressed.
   '{"v":1,"type":"gossip","gossip":[{"type":"dead","name":"a2","incarnation":9007199254740991,"from":"x"}]}',
+  // Found by fuzzing: a version object whose "toString" is data made the decoder throw a TypeError
+  // (String(version)) instead of a MembershipError.
+  '{"v":{"toString":null}}',
 ]
 
 /** DNS packets, hex (see dns.test.ts). */
