@@ -2,7 +2,7 @@
 // "%d", "%o", "%j", and its own "%a" multiaddr, "%p" peer id, "%e" error, "%b"/"%t"/"%m" bytes),
 // so each line is formatted here before it reaches pino: a log never shows raw placeholders.
 // Debug noise stays at trace; a failed connection upgrade (the usual symptom of a peer with
-// another cluster key) is reported at WARN once per address, everything else libp2p calls an
+// another cluster key) is reported at WARN once per remote host, everything else libp2p calls an
 // error at DEBUG (libp2p reports every refused or reset peer connection that way).
 
 import type { ComponentLogger, Logger as Libp2pLogger } from '@libp2p/interface'
@@ -73,8 +73,10 @@ export function bridgeLibp2pLogger (log: Logger): ComponentLogger {
       if (typeof formatter === 'string' && formatter.startsWith('failed to upgrade')) {
         // libp2p's upgrader: (direction, 'from' | 'to', remote multiaddr, error).
         const address = valueText(args[2])
-        if (!reported.has(address) && reported.size < MAX_REPORTED_ADDRESSES) {
-          reported.add(address)
+        // Once per remote host: each retry comes from a new ephemeral port.
+        const host = address.replace(/\/(tcp|udp)\/\d+.*$/, '')
+        if (!reported.has(host) && reported.size < MAX_REPORTED_ADDRESSES) {
+          reported.add(host)
           log.warn({ libp2p: component, address, reason: text }, 'could not secure a connection: the peer may use another cluster key (--encrypt), or none')
         }
         return
