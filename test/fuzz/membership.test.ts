@@ -10,7 +10,7 @@ import { Membership } from '../../agent/membership/membership.ts'
 import { lan, membershipConfig } from '../../agent/membership/config.ts'
 import type { MembershipMessage } from '../../agent/membership/types.ts'
 import { mulberry32 } from '../sim/engine.ts'
-import { anyJson, anyText, fuzzParameters } from './fuzz.ts'
+import { anyJson, anyText, assertReached, fuzzParameters } from './fuzz.ts'
 import { membershipRegressions } from './regressions.ts'
 
 const config = membershipConfig({}, lan)
@@ -69,7 +69,7 @@ t.test('decoding any bytes yields a message or a MembershipError, nothing else',
     const again = decodeMessage(encodeMessage(message, config.maxReliableMessageBytes), config.maxReliableMessageBytes)
     if (JSON.stringify(again) !== JSON.stringify(message)) throw new Error('a decoded message does not survive a round trip')
   }), parameters)
-  t.ok(decoded > (parameters.numRuns ?? 0) / 10, `${decoded} of ${parameters.numRuns} generated datagrams were valid messages (the generator reaches the core)`)
+  assertReached(t, decoded > (parameters.numRuns ?? 0) / 10, `${decoded} of ${parameters.numRuns} generated datagrams were valid messages (the generator reaches the core)`)
 })
 
 t.test('a core fed any decoded messages never throws, stays within the bound, and only sends what peers accept', async t => {
@@ -94,5 +94,5 @@ t.test('a core fed any decoded messages never throws, stays within the bound, an
     if (self === undefined || self.status !== 'alive') throw new Error(`the member sees itself ${self?.status}`)
     if (self.incarnation > MAX_INCARNATION) throw new Error(`incarnation ${self.incarnation} above the bound`)
   }), fuzzParameters(300))
-  t.ok(sent > 0, `${sent} messages sent by the cores were all accepted by the decoder`)
+  assertReached(t, sent > 0, `${sent} messages sent by the cores were all accepted by the decoder`)
 })
