@@ -108,3 +108,66 @@ t.test('every DNS message is answered without an internal failure, and what is a
   // The generators reach every path: answers with records, NXDOMAIN (3), FORMERR (1), dropped input.
   for (const outcome of ['records', 'rcode 3', 'rcode 1', 'none']) assertReached(t, (outcomes.get(outcome) ?? 0) > 0, `${outcome}: ${outcomes.get(outcome) ?? 0}`)
 })
+
+t.test('DNS over TCP: any byte stream, cut into any chunks, gets each complete frame answered exactly once', async t => {
+  const { TcpDnsListener } = await import('../../agent/dns/tcp.ts')
+  const net = await import('node:net')
+  const errors: Error[] = []
+  const listener = new TcpDnsListener({
+    maxConnections: 8,
+    idleTimeoutMs: 10_000,
+    maxPendingPerConnection: 4,
+    // Answers each message with itself, asynchronously for odd first bytes (like forwarded questions).
+    onMessage: (message) => (message[0] & 1) === 1 ? Promise.resolve(Buffer.from(message)) : Buffer.from(message),
+    onError: (error) => { errors.push(error) },
+  })
+  const port = await listener.listen(0, '127.0.0.91')
+  t.teardown(() => listener.close())
+  const frame = fc.oneof(
+    { weight: 5, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 300 }).map(body => ({ body, length: body.length })) },
+    { weight: 1, arbitrary: fc.record({ body: fc.uint8Array({ maxLength: 20 }), length: fc.integer({ min: 0, max: 65535 }) }) }
+  )
+  let framesAnswered = 0
+  await fc.assert(fc.asyncProperty(fc.array(frame, { maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 8 }), async (frames, cuts) => {
+    const stream = Buffer.concat(frames.map(({ body, length }) => { const header = Buffer.alloc(2); header.writeUInt16BE(length); return Buffer.concat([header, body]) }))
+    // What a correct server answers: every complete frame up to the first zero-length one (which ends the connection).
+    const expected: Buffer[] = []
+    let endsInReset = false
+    for (let offset = 0; offset + 2 <= stream.length;) {
+      const length = stream.readUInt16BE(offset)
+      if (length === 0) { endsInReset = true; break }
+      if (offset + 2 + length > stream.length) break
+      expected.push(stream.subarray(offset + 2, offset + 2 + length))
+      offset += 2 + length
+    }
+    const received = await new Promise<Buffer>((resolve, reject) => {
+      const socket = net.connect({ port, host: '127.0.0.91' })
+      const chunks: Buffer[] = []
+      socket.on('data', (chunk: Buffer) => { chunks.push(chunk) })
+      socket.on('close', () => { resolve(Buffer.concat(chunks)) })
+      socket.on('error', (error: NodeJS.ErrnoException) => { if (error.code === 'ECONNRESET' || error.code === 'EPIPE') return; reject(error) })
+      socket.on('connect', () => {
+        let offset = 0
+        for (const cut of cuts) { if (offset < stream.length) socket.write(stream.subarray(offset, offset + cut)); offset += cut }
+        if (offset < stream.length) socket.write(stream.subarray(offset))
+        socket.end()
+      })
+    })
+    const answers: Buffer[] = []
+    for (let offset = 0; offset + 2 <= received.length; offset += 2 + received.readUInt16BE(offset)) answers.push(received.subarray(offset + 2, offset + 2 + received.readUInt16BE(offset)))
+    // Answers may come out of order (RFC 7766; each carries its query's id), so compare as multisets.
+    // A zero-length frame resets the connection: answers still in flight may be lost, never invented or repeated.
+    const remaining = new Map<string, number>()
+    for (const message of expected) remaining.set(message.toString('hex'), (remaining.get(message.toString('hex')) ?? 0) + 1)
+    for (const answer of answers) {
+      const key = answer.toString('hex')
+      const left = remaining.get(key) ?? 0
+      if (left === 0) throw new Error(`an answer that answers no frame, or one frame twice: ${key.slice(0, 40)}`)
+      remaining.set(key, left - 1)
+    }
+    if (!endsInReset && answers.length !== expected.length) throw new Error(`${answers.length} answers for ${expected.length} complete frames`)
+    framesAnswered += answers.length
+  }), fuzzParameters(120))
+  t.same(errors, [], 'no handler error')
+  assertReached(t, framesAnswered > 100, `${framesAnswered} frames answered`)
+})
