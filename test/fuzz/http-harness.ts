@@ -31,7 +31,7 @@ export interface HttpHarness {
   app: FastifyInstance
   catalog: Catalog
   routes: RouteTemplate[]
-  /** What a refused request must leave unchanged: the catalog's index and its digest. */
+  /** What a refused request must leave unchanged: the catalog's index and digest, the CA's roots and configuration. */
   state: () => string
 }
 
@@ -76,5 +76,10 @@ export async function startHttpHarness (t: Test): Promise<HttpHarness> {
     policy.stop()
     cluster.cleanup()
   })
-  return { app, catalog, routes, state: () => `${catalog.index} ${JSON.stringify(catalog.digest())}` }
+  return {
+    app,
+    catalog,
+    routes,
+    state: () => JSON.stringify([catalog.index, catalog.digest(), server.ca.roots(), server.ca.configuration()]),
+  }
 }

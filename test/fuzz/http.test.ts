@@ -110,7 +110,20 @@ t.test('registrations near the valid shape: no 5xx, and a refused one stores not
     fc.record({ Kind: fc.constantFrom('service-defaults', 'proxy-defaults', 'service-intentions', 'service-router', 'service-splitter', 'service-resolver', 'x'), Name: mostly(fc.constantFrom('web', 'global'), anyText()), Protocol: fc.constantFrom('http', 'tcp', 'grpc', 'x'), Sources: anyJson(3), Routes: anyJson(3), Splits: anyJson(3), Config: anyJson(3) }, { requiredKeys: ['Kind', 'Name'] })
       .map(json => ({ method: 'PUT', url: '/v1/config', query: {}, body: { json } }) as HttpCase),
     fc.record({ SourceName: mostly(fc.constantFrom('web', 'db'), anyText()), DestinationName: mostly(fc.constant('api'), anyText()), Action: mostly(fc.constantFrom('allow', 'deny'), fc.constant('x')), Permissions: anyJson(3), Meta: mostly(fc.constant({}), anyJson(2)), Description: anyText() }, { requiredKeys: ['SourceName', 'DestinationName', 'Action'] })
-      .map(json => ({ method: 'POST', url: '/v1/connect/intentions', query: {}, body: { json } }) as HttpCase)
+      .map(json => ({ method: 'POST', url: '/v1/connect/intentions', query: {}, body: { json } }) as HttpCase),
+    // CA configuration; key types and sizes kept to EC, so an accepted change costs one quick EC root.
+    fc.record({
+      Provider: mostly(fc.constant('consul'), anyText()),
+      Config: mostly(fc.record({
+        LeafCertTTL: fc.constantFrom('72h', '1h', '30m', '9000h', 'x', ''),
+        IntermediateCertTTL: fc.constantFrom('8760h', '1h', 'x'),
+        RootCertTTL: fc.constantFrom('87600h', '1h', 'x'),
+        PrivateKeyType: fc.constantFrom('ec', 'x', ''),
+        PrivateKeyBits: fc.constantFrom(256, 384, 1, -1),
+        CSRMaxPerSecond: anyJson(1),
+        RootCert: mostly(fc.constant(undefined), anyText(100)),
+      }, { requiredKeys: [] }), anyJson(2)),
+    }, { requiredKeys: [] }).map(json => ({ method: 'PUT', url: '/v1/connect/ca/configuration', query: {}, body: { json } }) as HttpCase)
   )
   let accepted = 0
   await fc.assert(fc.asyncProperty(request, async request => {
