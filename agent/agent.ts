@@ -10,8 +10,9 @@
 // Start (each entry may rely on every entry above it being up):
 //   udp → membership (sends over udp) → replication (peers come from membership) → peer
 //   connections → intentions → CA (answers /mesh/ca over libp2p, asks membership who the servers
-//   are) → checks → sidecars (need CA leaves and intentions) → local state (the config file's
-//   services, which need the checks running, then every local entry republished) → HTTP (every
+//   are) → checks → sidecars (need CA leaves and intentions) → local state (registrations no
+//   request can name dropped, the config file's services, which need the checks running, then
+//   every local entry republished) → HTTP (every
 //   route's component is up) → DNS → join (everything is up before the cluster hears of us; a
 //   server alone bootstraps the CA here).
 // Stop is the reverse, so: a graceful leave (stop with `leave`) is announced and given time to
@@ -55,6 +56,7 @@ import { ConfigReloader } from './reload.ts'
 import { configRegistrations, localRegistrations } from './local/config-registrations.ts'
 import type { ReloadSummary } from '../api/reload.ts'
 import { AgentServices } from './services.ts'
+import { dropUnaddressableRegistrations } from './local/unaddressable.ts'
 import { VERSION } from './version.ts'
 import { PortInUseError } from './errors.ts'
 
@@ -195,6 +197,7 @@ export class Agent {
     // Nothing to undo on stop: registrations persist in the catalog, and the published entries are out.
     const localState: Startable = {
       start: async () => {
+        await dropUnaddressableRegistrations(catalog, log.child({ component: 'mesh:local' }))
         await this.services.registerConfigured()
         await catalog.republishLocal()
       },

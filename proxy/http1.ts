@@ -17,7 +17,7 @@ import { STATUS_CODES } from 'node:http'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
-import { BadRequestError } from './errors.ts'
+import { BadRequestError, CallerClosedError } from './errors.ts'
 import { discardBody, newRequest } from './handler.ts'
 import type { ProxyRequest, ProxyResponse } from './handler.ts'
 import type { ServeContext } from './serve.ts'
@@ -469,7 +469,7 @@ class Http1Connection {
     // A caller that goes away cancels the upstream exchange, as with node's server.
     const request = this.current
     if (request !== null) {
-      request.abort?.(new Error('caller closed the connection'))
+      request.abort?.(new CallerClosedError())
       this.context.connection?.requestEnded()
     }
   }

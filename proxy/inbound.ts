@@ -71,7 +71,10 @@ function buildInboundHandler (init: InboundInit): Handler {
   const layers: Layer[] = [
     traceLayer({ ring: init.ring, ids: init.ids, clock: init.clock }),
     metricsLayer({ metrics: init.metrics, clock: init.clock }),
-    respondLayer({ onUnexpected: (error) => { init.log.error({ err: error }, 'unexpected error in inbound stack') } }),
+    respondLayer({
+      onUnexpected: (error) => { init.log.error({ err: error }, 'unexpected error in inbound stack') },
+      onCallerClosed: () => { init.log.debug({ stack: 'inbound' }, 'caller closed the connection before the answer; request cancelled') }
+    }),
     authorizeLayer({ authorizer: view(() => snapshot.current.authorize), onDeny: (source) => { init.metrics.recordDenial('l7', source) } }),
     identityHeadersLayer(init.ownSpiffeId),
     rateLimitLayer({ limits: view(() => snapshot.current.inbound.rateLimits), clock: init.clock }),

@@ -89,7 +89,10 @@ function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Dispatcher
   const layers: Layer[] = [
     traceLayer({ ring: init.ring, ids: init.ids, clock: init.clock }),
     metricsLayer({ metrics: init.metrics, clock: init.clock }),
-    respondLayer({ onUnexpected: (error) => { init.log.error({ err: error }, 'unexpected error in outbound stack') } }),
+    respondLayer({
+      onUnexpected: (error) => { init.log.error({ err: error }, 'unexpected error in outbound stack') },
+      onCallerClosed: () => { init.log.debug({ stack: 'outbound' }, 'caller closed the connection before the answer; request cancelled') }
+    }),
     faultLayer({ faults: view(() => upstream.current.faults), clock: init.clock, random: init.random }),
     concurrencyLayer({ limits: view(() => upstream.current.limits) }),
     requestTimeoutLayer({ timeoutMs: view(() => upstream.current.requestTimeoutMs), clock: init.clock }),

@@ -5,6 +5,7 @@
 import Fastify, { LogController } from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { jsonShapeProblem } from '../../api/guards.ts'
 import { HttpError } from './errors.ts'
 
 export interface HttpServerInit {
@@ -14,6 +15,13 @@ export interface HttpServerInit {
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 4 * 1024 * 1024
+/**
+ * Deepest nesting of a JSON body. JSON.parse itself has no depth limit (it does not recurse), but
+ * structuredClone and JSON.stringify do and overflow the stack near 2,000 levels; a body is
+ * refused at this depth before any route sees it. Registration fields kept opaque have their own,
+ * tighter cap (agent/local/payload-fields.ts).
+ */
+export const BODY_MAX_DEPTH = 64
 
 export function buildHttpServer (init: HttpServerInit = {}): FastifyInstance {
   const app = Fastify({
@@ -33,11 +41,19 @@ export function buildHttpServer (init: HttpServerInit = {}): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     const text = (body as string)
     if (text.trim() === '') { done(null, undefined); return }
+    let parsed: unknown
     try {
-      done(null, JSON.parse(text))
+      parsed = JSON.parse(text)
     } catch (error) {
       done(new HttpError(400, 'MESH_ERR_HTTP_BAD_JSON', `Request decode failed: ${(error as Error).message}`), undefined)
+      return
     }
+    const problem = jsonShapeProblem(parsed, { maxDepth: BODY_MAX_DEPTH, maxValues: Number.POSITIVE_INFINITY })
+    if (problem !== undefined) {
+      done(new HttpError(400, 'MESH_ERR_HTTP_BAD_JSON', `Request decode failed: the body ${problem} (the cap is ${BODY_MAX_DEPTH})`), undefined)
+      return
+    }
+    done(null, parsed)
   })
 
   app.setErrorHandler((error: Error & { statusCode?: number, validation?: unknown, code?: string }, request, reply) => {

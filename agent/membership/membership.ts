@@ -17,7 +17,7 @@
 // themselves live in state.ts.
 
 import { pino, type Logger } from 'pino'
-import { encodedSizeBytes, validateAddr, validateId, validateMeta, validateName } from './codec.ts'
+import { accusationIncarnation, encodedSizeBytes, MAX_INCARNATION, validateAddr, validateId, validateMeta, validateName } from './codec.ts'
 import { lan, membershipConfig, type MembershipConfig } from './config.ts'
 import { InvalidSelfError, NotStartedError } from './errors.ts'
 import type { MemberRecord } from './member-table.ts'
@@ -135,6 +135,7 @@ export class Membership {
       throw new InvalidSelfError((error as Error).message)
     }
     const self = this.state.self
+    if (self.incarnation >= MAX_INCARNATION) throw new InvalidSelfError(`incarnation is at its bound (${MAX_INCARNATION}): the member's meta can no longer change`)
     self.meta = { ...clean }
     self.incarnation++
     this.state.broadcastAlive(self)
@@ -304,7 +305,7 @@ export class Membership {
       nacks: 0
     }
     const buddy: GossipEntry[] = target.status === 'suspect'
-      ? [{ type: 'suspect', name: target.name, incarnation: target.incarnation, from: this.state.self.name }]
+      ? [{ type: 'suspect', name: target.name, incarnation: accusationIncarnation(target.incarnation), from: this.state.self.name }]
       : []
     this.sendDatagram(target.addr, { type: 'ping', seq, target: target.name, gossip: buddy })
   }

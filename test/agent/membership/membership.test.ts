@@ -2,6 +2,7 @@
 import t from 'tap'
 import { Membership } from '../../../agent/membership/membership.ts'
 import { lan } from '../../../agent/membership/config.ts'
+import { MAX_INCARNATION } from '../../../agent/membership/codec.ts'
 import type { GossipEntry, MembershipMessage, MembershipOutput } from '../../../agent/membership/types.ts'
 import { mulberry32 } from '../../sim/engine.ts'
 
@@ -326,4 +327,23 @@ t.test('when the number of live members has doubled, a push-pull starts at once'
   t.same(sends(runTicks(a, 1200)).filter(send => send.reliable), [], '2 → 3 is not a doubling')
   a.receive('b:8301', { type: 'gossip', gossip: [alive('d')] }, 1201)
   t.equal(sends(runTicks(a, 1800)).filter(send => send.reliable).length, 1, '2 → 4 is')
+})
+
+t.test('at the incarnation bound: the refutation stays at the bound, meta cannot change, and the alive wins a tie', async t => {
+  const a = agent('a')
+  a.receive('b:8301', { type: 'gossip', gossip: [{ type: 'suspect', name: 'a', incarnation: MAX_INCARNATION - 1, from: 'b' }] }, 10)
+  t.equal(a.member('a')?.incarnation, MAX_INCARNATION, 'refuted at accusation + 1, the bound')
+  a.receive('b:8301', { type: 'gossip', gossip: [alive('a', MAX_INCARNATION)] }, 20)
+  t.equal(a.member('a')?.incarnation, MAX_INCARNATION, 'never above the bound')
+  t.throws(() => a.updateMeta({ role: 'other' }, 30), { code: 'MESH_ERR_MEMBERSHIP_INVALID_SELF', message: /at its bound/ })
+  t.same(a.member('a')?.meta, { role: 'test' }, 'the refused meta change changed nothing')
+
+  // A peer that failed b at the bound through its own probes takes b's alive at the bound.
+  const peer = withPeers()
+  peer.receive('b:8301', { type: 'gossip', gossip: [alive('b', MAX_INCARNATION)] }, 30)
+  const verdict = peer.receive('c:8301', { type: 'gossip', gossip: [{ type: 'dead', name: 'b', incarnation: MAX_INCARNATION, from: 'c' }] }, 40)
+  t.same(events(verdict), ['fail:b'])
+  t.ok(gossipOf(runTicks(peer, 1000)).every(entry => entry.type === 'alive' || entry.incarnation <= MAX_INCARNATION - 1), 'accusations leave one below the bound')
+  t.same(events(peer.receive('b:8301', { type: 'gossip', gossip: [alive('b', MAX_INCARNATION)] }, 1100)), ['join:b'], 'the alive at the bound wins the tie')
+  t.equal(peer.member('b')?.status, 'alive')
 })
