@@ -22,10 +22,10 @@
 // dir is removed, after every component stopped.
 
 import { rmSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
-import { Catalog } from '../catalog/catalog.ts'
+import type { Catalog } from '../catalog/catalog.ts'
+import { openAgentCatalog, RecoveryTracker } from './catalog-data.ts'
 import type { AgentConfig } from './config.ts'
 import { loadOrCreateNodeId, loadOrCreatePeerKey, prepareDataDir } from './identity.ts'
 import { Lifecycle } from './lifecycle.ts'
@@ -144,9 +144,16 @@ export class Agent {
       { selfAddr, maxDatagramBytes: 64 * 1024, maxReliableBytes: timing.maxReliableMessageBytes },
       { core, node, datagrams: this.datagrams, log: membershipLog, onEvent: (type, member) => this.onMembershipEvent(type, member) }
     )
+    const recovery = catalog.recovering ? new RecoveryTracker(catalog, log.child({ component: 'mesh:agent' })) : undefined
     this.replication = new Replication(
       { syncIntervalMs: config.dev ? 2000 : 10_000 },
-      { catalog, node, log: log.child({ component: 'mesh:replication' }), peers: livePeers }
+      {
+        catalog,
+        node,
+        log: log.child({ component: 'mesh:replication' }),
+        peers: livePeers,
+        onSynced: recovery === undefined ? undefined : async (peer) => await recovery.synced(peer.name),
+      }
     )
     this.peers = new PeerConnections({}, { node, log: log.child({ component: 'mesh:peers' }), candidates: livePeers })
     this.services = new AgentServices(config, { catalog, node, members, log: log.child({ component: 'mesh:local' }) })
@@ -169,10 +176,12 @@ export class Agent {
       stop: async () => await this.datagrams.stop(),
     }
     // Nothing to undo on stop: registrations persist in the catalog, and the published entries are out.
+    // While recovering, what survived is not re-versioned yet: a peer may hold a newer copy of it
+    // (the update the damage lost), which must win; RecoveryTracker republishes once restored.
     const localState: Startable = {
       start: async () => {
         await this.services.registerConfigured()
-        await catalog.republishLocal()
+        if (!catalog.recovering) await catalog.republishLocal()
       },
       stop: () => {},
     }
@@ -327,8 +336,9 @@ async function openFoundation (config: AgentConfig, log: Logger): Promise<Founda
   try {
     const nodeId = loadOrCreateNodeId(config.dataDir)
     const peerKey = await loadOrCreatePeerKey(config.dataDir)
-    catalog = await Catalog.open({
-      path: join(config.dataDir, 'catalog'),
+    catalog = await openAgentCatalog({
+      dataDir: config.dataDir,
+      recover: config.recover,
       self: {
         Node: config.nodeName,
         ID: nodeId,

@@ -29,6 +29,8 @@ export interface AgentConfig {
   dataDir: string
   /** True when dataDir is a temporary directory created for --dev and removed on exit. */
   dataDirIsTemporary: boolean
+  /** `--recover`: start from what is readable in a damaged catalog and restore the rest from peers. */
+  recover: boolean
   server: boolean
   dev: boolean
   bindAddress: string
@@ -310,6 +312,7 @@ export function resolveConfig (flags: AgentFlags, options: { now?: () => number 
     datacenter,
     dataDir,
     dataDirIsTemporary,
+    recover: flags.recover === true,
     server: dev || flags.server === true || file.server === true,
     dev,
     bindAddress: bind.host,
