@@ -51,15 +51,7 @@ export class Cluster {
 
   async start (options: StartOptions): Promise<AgentProcess> {
     const dataDir = options.dataDir ?? this.tempDir(`mesh-${options.name}-`)
-    const bind = options.bindAddress ?? '127.0.0.1'
-    const args = [
-      ...(options.nodeArgs ?? []), MESH, 'agent', 'start', ...(options.dev === false ? [] : ['--dev']),
-      '--node', options.name, '--data-dir', dataDir, '--bind', `${bind}:0`, '--advertise', bind,
-      '--client', '127.0.0.1', '--http-port', '0', '--dns-port', String(options.dnsPort ?? -1), '--log-level', options.logLevel ?? 'warn',
-      ...(options.join ?? []).flatMap((address) => ['--join', address]),
-      ...(options.args ?? []),
-    ]
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, agentArgs(options, dataDir), { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
@@ -93,6 +85,21 @@ export class Cluster {
     return agent
   }
 
+  /**
+   * Runs an agent that is expected to refuse to start: resolves with its exit code and output
+   * once it exits; one still running after `startTimeoutMs` is killed and reported with code null.
+   */
+  async startRefused (options: StartOptions & { dataDir: string }): Promise<{ code: number | null, output: string }> {
+    const child = spawn(process.execPath, agentArgs(options, options.dataDir), { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.startTimeoutMs ?? 30_000)
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)))
+    clearTimeout(timer)
+    return { code, output }
+  }
+
   /** kill -9: no leave, no cleanup, as a crash. */
   async kill (agent: AgentProcess): Promise<void> {
     agent.process.kill('SIGKILL')
@@ -112,6 +119,17 @@ export class Cluster {
     await Promise.all(this.agents.map(async (agent) => await agent.exited))
     for (const dir of this.tempDirs) rmSync(dir, { recursive: true, force: true })
   }
+}
+
+function agentArgs (options: StartOptions, dataDir: string): string[] {
+  const bind = options.bindAddress ?? '127.0.0.1'
+  return [
+    ...(options.nodeArgs ?? []), MESH, 'agent', 'start', ...(options.dev === false ? [] : ['--dev']),
+    '--node', options.name, '--data-dir', dataDir, '--bind', `${bind}:0`, '--advertise', bind,
+    '--client', '127.0.0.1', '--http-port', '0', '--dns-port', String(options.dnsPort ?? -1), '--log-level', options.logLevel ?? 'warn',
+    ...(options.join ?? []).flatMap((address) => ['--join', address]),
+    ...(options.args ?? []),
+  ]
 }
 
 export async function http (agent: AgentProcess, method: string, path: string, body?: unknown): Promise<{ status: number, headers: Headers, body: unknown, text: string }> {
