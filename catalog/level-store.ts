@@ -126,6 +126,21 @@ export class LevelCatalogStore implements CatalogStore {
     cpSync(damaged, target, { recursive: true, filter: (source) => ![ACKED_FILE, 'LOCK'].includes(basename(source)) || source === damaged })
     // `level`'s Level is classic-level's ClassicLevel, whose static repair its typings leave out.
     await (Level as unknown as { repair: (location: string) => Promise<void> }).repair(target)
+    // The repaired copy acknowledges what it holds: the loss is known and reported by the caller.
+    const db = new Level<string, unknown>(target, { valueEncoding: 'json', createIfMissing: false })
+    await db.open()
+    try {
+      const meta = await db.sublevel<string, unknown>('meta', { valueEncoding: 'json' }).get('meta') as CatalogMeta | undefined
+      const marker = await openFile(join(target, ACKED_FILE), 'w', 0o600)
+      try {
+        await marker.write(ackedBytes({ counter: meta?.counter ?? 0, index: meta?.index ?? 0 }), 0, ACKED_BYTES, 0)
+        await marker.datasync()
+      } finally {
+        await marker.close()
+      }
+    } finally {
+      await db.close()
+    }
   }
 
   async load (onStored: (stored: Stored) => void): Promise<CatalogMeta> {
@@ -230,13 +245,16 @@ export class LevelCatalogStore implements CatalogStore {
 
   /** Rewrites the acknowledged mark in place (fixed size) and, with `sync`, waits for the disk. */
   private async writeAcked (meta: CatalogMeta, sync: boolean): Promise<void> {
-    const text = JSON.stringify({ index: meta.index, counter: meta.counter })
-    const buffer = Buffer.alloc(ACKED_BYTES, ' ')
-    buffer.write(text)
-    buffer[ACKED_BYTES - 1] = 0x0a
-    await this.marker.write(buffer, 0, ACKED_BYTES, 0)
+    await this.marker.write(ackedBytes(meta), 0, ACKED_BYTES, 0)
     if (sync) await this.marker.datasync()
   }
+}
+
+function ackedBytes (meta: CatalogMeta): Buffer {
+  const buffer = Buffer.alloc(ACKED_BYTES, ' ')
+  buffer.write(JSON.stringify({ index: meta.index, counter: meta.counter }))
+  buffer[ACKED_BYTES - 1] = 0x0a
+  return buffer
 }
 
 /** Whether `path` already holds a LevelDB database (or its remains), which must not be re-created. */
