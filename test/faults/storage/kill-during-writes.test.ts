@@ -7,7 +7,7 @@ import t from 'tap'
 import { Cluster, http } from '../../e2e/harness.ts'
 import type { AgentProcess } from '../../e2e/harness.ts'
 
-const ADDRESS = '127.0.0.81'
+const ADDRESS = '127.0.0.83'
 const ROUNDS = 20
 const CONCURRENCY = 8
 
