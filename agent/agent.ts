@@ -339,6 +339,7 @@ async function openFoundation (config: AgentConfig, log: Logger): Promise<Founda
     catalog = await openAgentCatalog({
       dataDir: config.dataDir,
       recover: config.recover,
+      sync: config.catalogSync,
       self: {
         Node: config.nodeName,
         ID: nodeId,

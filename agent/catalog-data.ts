@@ -24,6 +24,8 @@ export interface CatalogDataInit {
   dataDir: string
   /** `--recover`: start from what is readable in a damaged catalog instead of refusing. */
   recover: boolean
+  /** Sync writes before acknowledging them (false: --unsafe-no-fsync). */
+  sync: boolean
   self: NodeRecord
   log: Logger
 }
@@ -37,7 +39,7 @@ export async function openAgentCatalog (init: CatalogDataInit): Promise<Catalog>
   const path = catalogPath(dataDir)
   let damage: StoreDamagedError
   try {
-    const catalog = await Catalog.open({ path, self, log })
+    const catalog = await Catalog.open({ path, self, log, sync: init.sync })
     if (init.recover) log.info({ component: 'mesh:agent', path }, '--recover: the catalog is intact, nothing to recover')
     return catalog
   } catch (error) {
@@ -52,13 +54,13 @@ export async function openAgentCatalog (init: CatalogDataInit): Promise<Catalog>
   let salvaged = true
   try {
     await LevelCatalogStore.salvage(aside, path)
-    catalog = await Catalog.open({ path, self, log, recovering: true })
+    catalog = await Catalog.open({ path, self, log, sync: init.sync, recovering: true })
   } catch (error) {
     // Nothing readable: start empty; everything of this node comes back from peers.
     salvaged = false
     agentLog.warn({ damaged: aside, err: (error as Error).message }, '--recover: nothing of the damaged catalog could be read back; starting from an empty one')
     if (existsSync(path)) rmSync(path, { recursive: true, force: true })
-    catalog = await Catalog.open({ path, self, log, recovering: true })
+    catalog = await Catalog.open({ path, self, log, sync: init.sync, recovering: true })
   }
   agentLog.warn({
     dataDir,

@@ -31,6 +31,8 @@ export interface AgentConfig {
   dataDirIsTemporary: boolean
   /** `--recover`: start from what is readable in a damaged catalog and restore the rest from peers. */
   recover: boolean
+  /** Sync catalog writes before acknowledging them (false only with --unsafe-no-fsync). */
+  catalogSync: boolean
   server: boolean
   dev: boolean
   bindAddress: string
@@ -313,6 +315,7 @@ export function resolveConfig (flags: AgentFlags, options: { now?: () => number 
     dataDir,
     dataDirIsTemporary,
     recover: flags.recover === true,
+    catalogSync: flags.unsafeNoFsync !== true,
     server: dev || flags.server === true || file.server === true,
     dev,
     bindAddress: bind.host,

@@ -40,6 +40,8 @@ export interface AgentStartOptions {
   dataDir?: string
   /** Start from what is readable in a damaged data dir (kept aside) and restore this node's records from peers. */
   recover?: boolean
+  /** Acknowledge catalog writes without syncing them to disk: a power loss may lose acknowledged registrations. */
+  unsafeNoFsync?: boolean
   /** Agents to join at start, "ADDR" or "ADDR:PORT", in the order given. */
   join?: string[]
   /** Cluster key: base64 of exactly 32 bytes (as `mesh keygen` prints). */

@@ -142,9 +142,13 @@ export class Catalog {
     return await this.mutate(() => this.core.registerService(service, checks, options, this.now()))
   }
 
-  /** Several services (distinct IDs: a service and its sidecar) with their checks, in one batch: all or nothing. */
-  async registerServices (registrations: Array<{ service: ServiceRecord, checks: LocalCheck[] }>, options: { replaceExistingChecks?: boolean } = {}): Promise<Entry[]> {
-    return await this.mutate(() => this.core.registerServices(registrations, options, this.now()))
+  /**
+   * Several services (distinct IDs: a service and its sidecar) with their checks, in one batch: all
+   * or nothing. Resolves once durable; `onApplied` is called when the write is applied in memory
+   * (reads show it, the next write plans after it), which is before it is durable.
+   */
+  async registerServices (registrations: Array<{ service: ServiceRecord, checks: LocalCheck[] }>, options: { replaceExistingChecks?: boolean, onApplied?: () => void } = {}): Promise<Entry[]> {
+    return await this.mutate(() => this.core.registerServices(registrations, options, this.now()), options.onApplied)
   }
 
   async deregisterService (serviceId: string): Promise<Entry[]> {
@@ -204,20 +208,26 @@ export class Catalog {
 
   digest (): CatalogDigest {
     const digest = makeDigest(this.core.state)
-    // While recovering, a peer must not take our (salvaged) maximum for all we had: without our
-    // node in the digest it sends every entry of ours it holds.
-    if (this.core.recovering) delete digest.nodes[this.core.selfName]
+    // While recovering, a peer must not take our salvaged maximum for all we had: our node's
+    // version in the digest is the highest one taken back so far, so the peer sends what it holds
+    // of ours above it, in ascending pages, until nothing more comes back.
+    if (this.core.recovering) {
+      const self = this.core.selfName
+      if (this.core.adoptedVersion === 0) delete digest.nodes[self]
+      else digest.nodes[self] = { version: this.core.adoptedVersion, hash: digest.nodes[self]?.hash ?? '0000000000000000' }
+    }
     return digest
   }
 
   /** Whether the catalog was opened from a salvaged store and has not finished recovering. */
   get recovering (): boolean { return this.core.recovering }
 
-  /** Ends recovery (own copies from peers are outvoted again); returns how many came back, by kind. */
-  finishRecovery (): { node: number, service: number, check: number } {
-    const adopted = { ...this.core.adopted }
+  /** Own entries taken back from peers so far while recovering, by kind. */
+  get adopted (): { node: number, service: number, check: number } { return { ...this.core.adopted } }
+
+  /** Ends recovery: from now on copies of our own entries that differ from ours are outvoted again. */
+  finishRecovery (): void {
     this.core.recovering = false
-    return adopted
   }
 
   /** Entries `digest`'s owner lacks, at most `maxBytes` serialized; throws InvalidDigestError. */
@@ -291,8 +301,10 @@ export class Catalog {
   }
 
   /** Plans and stages one input in turn, then waits (outside the turn) until it is durable. */
-  private async mutate<R> (plan: () => CatalogPlan<R>): Promise<R> {
-    return await this.settle(await this.exclusive(() => this.stage(plan())))
+  private async mutate<R> (plan: () => CatalogPlan<R>, onApplied?: () => void): Promise<R> {
+    const staged = await this.exclusive(() => this.stage(plan()))
+    onApplied?.()
+    return await this.settle(staged)
   }
 
   /**

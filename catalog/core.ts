@@ -93,6 +93,8 @@ export class CatalogCore {
   recovering: boolean
   /** Own entries adopted back from peers while recovering, by kind. */
   readonly adopted = { node: 0, service: 0, check: 0 }
+  /** Highest version among them: the digest asks peers for what is above it, page by page. */
+  adoptedVersion = 0
   private restoredIndex = 0
 
   constructor (init: CatalogCoreInit) {
@@ -273,7 +275,11 @@ export class CatalogCore {
       batch: commit.batch,
       apply: () => {
         const { result: applied, changes } = commit.apply()
-        for (const entry of applied) if (adopting.has(identity(entry))) this.adopted[entry.kind as 'node' | 'service' | 'check']++
+        for (const entry of applied) {
+          if (entry.scope !== 'node' || !adopting.has(identity(entry))) continue
+          this.adopted[entry.kind]++
+          this.adoptedVersion = Math.max(this.adoptedVersion, entry.version)
+        }
         for (const entry of applied) {
           if (entry.scope !== 'node' || entry.deleted) continue
           const leftAt = this.leftAtVersion.get(entry.node)

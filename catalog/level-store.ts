@@ -73,6 +73,8 @@ export class LevelCatalogStore implements CatalogStore {
   private readonly log: Logger
   private queue: Pending[] = []
   private flushing: Promise<void> | undefined
+  /** The chain of mark writes, one per group, in order. */
+  private marking: Promise<void> = Promise.resolve()
   private failure: Error | undefined
   private closed = false
 
@@ -212,35 +214,53 @@ export class LevelCatalogStore implements CatalogStore {
     if (this.closed) return
     this.closed = true
     await this.flushing
+    await this.marking
     await this.marker.close().catch(() => {})
     await this.db.close()
   }
 
-  /** Writes everything queued, group by group, until the queue is empty. */
+  /**
+   * Writes everything queued, group by group, until the queue is empty. A group is acknowledged
+   * once its batch and then the mark that covers it are on disk; the mark of one group is synced
+   * while the next group's batch is written, so the two syncs overlap. The mark never gets ahead
+   * of what LevelDB holds: it is written only after its batch is durable, and in order.
+   */
   private async flush (): Promise<void> {
     // Writers of the same tick join the first group.
     await null
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 && this.failure === undefined) {
         const group = this.queue
         this.queue = []
         try {
           await this.db.batch(group.flatMap(pending => pending.operations), { sync: this.sync })
-          await this.writeAcked(group[group.length - 1].meta, this.sync)
         } catch (error) {
-          this.failure = error instanceof Error ? error : new Error(String(error))
-          this.log.error({ path: this.path, err: this.failure.message, batches: group.length + this.queue.length }, 'catalog store write failed; no further writes are accepted')
-          for (const pending of [...group, ...this.queue]) pending.reject(this.failure)
-          this.queue = []
+          this.fail(error, group)
           return
         }
-        this.stats.groups++
-        this.stats.batches += group.length
-        for (const pending of group) pending.resolve()
+        const meta = group[group.length - 1].meta
+        this.marking = this.marking.then(async () => {
+          if (this.failure !== undefined) throw this.failure
+          await this.writeAcked(meta, this.sync)
+        }).then(() => {
+          this.stats.groups++
+          this.stats.batches += group.length
+          for (const pending of group) pending.resolve()
+        }, (error: unknown) => { this.fail(error, group) })
       }
     } finally {
       this.flushing = undefined
     }
+  }
+
+  /** The store failed: rejects `group` and everything queued, and every later write. */
+  private fail (error: unknown, group: Pending[]): void {
+    if (this.failure === undefined) {
+      this.failure = error instanceof Error ? error : new Error(String(error))
+      this.log.error({ path: this.path, err: this.failure.message }, 'catalog store write failed; no further writes are accepted')
+    }
+    for (const pending of [...group, ...this.queue]) pending.reject(this.failure)
+    this.queue = []
   }
 
   /** Rewrites the acknowledged mark in place (fixed size) and, with `sync`, waits for the disk. */
