@@ -6,9 +6,10 @@
 // Durability (docs/reliability.md, "Data directory"): a write's promise resolves only once its
 // batch is on disk. Writes that arrive while a flush is under way queue up, and the next flush
 // stores everything queued as one synced LevelDB batch (group commit), so one fsync covers many
-// registrations. After each synced batch the store records what it has acknowledged — the modify
-// index and version counter of the last batch — in a small file beside LevelDB's own
-// (`MESH-ACKED`, itself synced). LevelDB treats a cut write-ahead log as a crash in the middle of a
+// registrations. The store also records what it has acknowledged — the modify index and version
+// counter of the last batch — in a small file beside LevelDB's own (`MESH-ACKED`, synced in
+// parallel with the next group's batch, and after the last one once writes pause; it covers every
+// acknowledged write but, at most, the last group's while writes keep coming). LevelDB treats a cut write-ahead log as a crash in the middle of a
 // write and silently drops the tail, paranoid checks or not; comparing the meta that survived with
 // the acknowledged mark is what turns that into a refusal. Other damage (CURRENT, MANIFEST, a
 // table file, a record that does not decode) stops the open the same way: a StoreDamagedError
@@ -73,8 +74,11 @@ export class LevelCatalogStore implements CatalogStore {
   private readonly log: Logger
   private queue: Pending[] = []
   private flushing: Promise<void> | undefined
-  /** The chain of mark writes, one per group, in order. */
+  /** The chain of mark writes, in order, and what the last one written (or queued) says. */
   private marking: Promise<void> = Promise.resolve()
+  private marked: CatalogMeta | undefined
+  /** The meta of the last group acknowledged. */
+  private acknowledged: CatalogMeta = { counter: 0, index: 0 }
   private failure: Error | undefined
   private closed = false
 
@@ -169,6 +173,8 @@ export class LevelCatalogStore implements CatalogStore {
       throw new StoreDamagedError(this.path, `a record does not read back (${reason})`, fileNamed(reason, this.path))
     }
     const loaded = { counter: meta?.counter ?? 0, index: meta?.index ?? 0 }
+    this.acknowledged = loaded
+    this.marked = loaded
     if (this.acked === undefined) {
       if (loaded.index > 0) this.log.warn({ path: this.path, file: ACKED_FILE }, 'catalog store had no acknowledged-writes mark; made one from what it holds (a loss before now cannot be detected)')
       await this.writeAcked(loaded, true)
@@ -214,16 +220,17 @@ export class LevelCatalogStore implements CatalogStore {
     if (this.closed) return
     this.closed = true
     await this.flushing
-    await this.marking
+    await this.marking.catch(() => {})
     await this.marker.close().catch(() => {})
     await this.db.close()
   }
 
   /**
-   * Writes everything queued, group by group, until the queue is empty. A group is acknowledged
-   * once its batch and then the mark that covers it are on disk; the mark of one group is synced
-   * while the next group's batch is written, so the two syncs overlap. The mark never gets ahead
-   * of what LevelDB holds: it is written only after its batch is durable, and in order.
+   * Writes everything queued, group by group, until the queue is empty: one synced LevelDB write
+   * per group, which resolves the group. The mark is synced alongside (in parallel, so a group
+   * costs one sync's time), bringing it up to every group acknowledged before; once the queue is
+   * empty it is brought up to the last group too. It is only ever written with what LevelDB
+   * already holds durably, so a crash can leave it behind what is stored, never ahead.
    */
   private async flush (): Promise<void> {
     // Writers of the same tick join the first group.
@@ -232,25 +239,32 @@ export class LevelCatalogStore implements CatalogStore {
       while (this.queue.length > 0 && this.failure === undefined) {
         const group = this.queue
         this.queue = []
+        const marked = this.mark(this.acknowledged)
         try {
-          await this.db.batch(group.flatMap(pending => pending.operations), { sync: this.sync })
+          await Promise.all([this.db.batch(group.flatMap(pending => pending.operations), { sync: this.sync }), marked])
         } catch (error) {
           this.fail(error, group)
           return
         }
-        const meta = group[group.length - 1].meta
-        this.marking = this.marking.then(async () => {
-          if (this.failure !== undefined) throw this.failure
-          await this.writeAcked(meta, this.sync)
-        }).then(() => {
-          this.stats.groups++
-          this.stats.batches += group.length
-          for (const pending of group) pending.resolve()
-        }, (error: unknown) => { this.fail(error, group) })
+        this.acknowledged = group[group.length - 1].meta
+        this.stats.groups++
+        this.stats.batches += group.length
+        for (const pending of group) pending.resolve()
+      }
+      if (this.failure === undefined) {
+        this.mark(this.acknowledged).catch((error: unknown) => { this.fail(error, []) })
       }
     } finally {
       this.flushing = undefined
     }
+  }
+
+  /** Brings the mark up to `meta` (in order with earlier mark writes; nothing when it is there). */
+  private async mark (meta: CatalogMeta): Promise<void> {
+    if (meta === this.marked) return await this.marking
+    this.marked = meta
+    this.marking = this.marking.then(async () => await this.writeAcked(meta, this.sync))
+    return await this.marking
   }
 
   /** The store failed: rejects `group` and everything queued, and every later write. */
