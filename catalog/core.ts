@@ -5,8 +5,9 @@
 // Each input (a local write, a merge, a liveness change, garbage collection) returns a plan: the
 // batch of store operations to persist, and `apply()`, which changes the in-memory state and says
 // what happened (the watch changes with their modify indexes, and the entries this agent wrote,
-// to publish). The shell persists the batch first and applies only once it is stored, so neither
-// the store nor a reader ever sees half a change; a plan whose batch failed is dropped unapplied.
+// to publish). The shell hands the batch to the store (one atomic batch) before it applies the
+// plan, so neither the store nor a reader ever sees half a change; a plan whose batch the store
+// refuses is dropped unapplied (catalog.ts says what happens when the disk fails later).
 // Plans are meant to be applied at once, one at a time, in the order they were made.
 //
 // Rules (docs/catalog.md): one writer per node, versioned by its own counter; tombstones for
