@@ -250,6 +250,9 @@ export class LevelCatalogStore implements CatalogStore {
         this.stats.groups++
         this.stats.batches += group.length
         for (const pending of group) pending.resolve()
+        // Let the writers just resolved write again before the next group is taken, so the
+        // writers do not split into two cohorts that take turns at half the group size.
+        await new Promise<void>(resolve => setImmediate(resolve))
       }
       if (this.failure === undefined) {
         this.mark(this.acknowledged).catch((error: unknown) => { this.fail(error, []) })
