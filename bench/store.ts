@@ -8,7 +8,7 @@
 // rounds each; the median of each is reported. Usage: npm run bench:store [-- 1,16,64].
 // Writes docs/benchmarks/store.md.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Catalog } from '../catalog/catalog.ts'
@@ -100,6 +100,8 @@ async function measure (what: string, runOnce: (writers: number, sync: boolean) 
 
 const { loadavg } = await import('node:os')
 const load = loadavg()[0].toFixed(1)
+const TMPFS_MAGIC = 0x01021994
+const filesystem = statfsSync(tmpdir()).type === TMPFS_MAGIC ? 'tmpfs, where a sync costs nothing: these ratios say nothing about disks' : 'a disk filesystem'
 const viaHttp = await measure('http', httpRun)
 const inProcess = await measure('catalog', run)
 
@@ -108,7 +110,7 @@ const page = `# Benchmark: catalog writes, synced with group commit
 \`npm run bench:store\` (bench/store.ts). A write is acknowledged only once its batch is synced to
 disk; writes queued meanwhile share the next sync (docs/reliability.md, "Data directory"). Each
 figure is the median of ${ROUNDS} rounds, synced and not synced alternating; data dirs on
-${tmpdir()} (a disk, not tmpfs). Load average at the start: ${load}.
+${tmpdir()} (${filesystem}). Load average at the start: ${load}.
 
 ## Through the HTTP API
 
