@@ -85,6 +85,8 @@ export class Catalog {
   private closed = false
   private closing: Promise<void> | undefined
   private failed: StoreFailedError | undefined
+  /** Staged inputs waiting for the disk. */
+  private readonly settling = new Set<Promise<unknown>>()
 
   private constructor (init: CatalogInit, store: CatalogStore) {
     this.core = new CatalogCore({ self: init.self, tombstoneTtlMs: init.tombstoneTtlMs, limits: init.limits, recovering: init.recovering })
@@ -129,6 +131,8 @@ export class Catalog {
   async close (): Promise<void> {
     this.closing ??= (async () => {
       await this.exclusive(async () => { this.closed = true })
+      // Writes staged before the close still become durable and are announced first.
+      await Promise.allSettled([...this.settling])
       this.watch.close()
       this.localWriteListeners.clear()
       await this.store.close()
@@ -304,7 +308,13 @@ export class Catalog {
   private async mutate<R> (plan: () => CatalogPlan<R>, onApplied?: () => void): Promise<R> {
     const staged = await this.exclusive(() => this.stage(plan()))
     onApplied?.()
-    return await this.settle(staged)
+    const settled = this.settle(staged)
+    this.settling.add(settled)
+    try {
+      return await settled
+    } finally {
+      this.settling.delete(settled)
+    }
   }
 
   /**
