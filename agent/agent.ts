@@ -3,7 +3,8 @@
 // receives the agent), and runs them through one ordered list of startables (agent/lifecycle.ts).
 //
 // Open (before any component is built, because they are built from it; closed after all stopped):
-//   data dir → node identity → catalog (opened from LevelDB) → libp2p node, listening. libp2p
+//   data dir → node identity → catalog (opened from LevelDB; a damaged one refuses the start,
+//   or with --recover is salvaged: agent/catalog-data.ts) → libp2p node, listening. libp2p
 //   listens first because the SWIM address the membership core is created with carries the port
 //   it got (the OS's pick with `--bind host:0`); listening before composing, rather than handing
 //   components a getter for the port, lets every component be built once, complete, up front.
