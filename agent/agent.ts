@@ -3,7 +3,8 @@
 // receives the agent), and runs them through one ordered list of startables (agent/lifecycle.ts).
 //
 // Open (before any component is built, because they are built from it; closed after all stopped):
-//   data dir → node identity → catalog (opened from LevelDB) → libp2p node, listening. libp2p
+//   data dir → node identity → catalog (opened from LevelDB; a damaged one refuses the start,
+//   or with --recover is salvaged: agent/catalog-data.ts) → libp2p node, listening. libp2p
 //   listens first because the SWIM address the membership core is created with carries the port
 //   it got (the OS's pick with `--bind host:0`); listening before composing, rather than handing
 //   components a getter for the port, lets every component be built once, complete, up front.
@@ -26,10 +27,10 @@
 // the files' changes while every component is up (agent/reload.ts).
 
 import { rmSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
-import { Catalog } from '../catalog/catalog.ts'
+import type { Catalog } from '../catalog/catalog.ts'
+import { openAgentCatalog, RecoveryTracker } from './catalog-data.ts'
 import type { AgentConfig } from './config.ts'
 import { loadOrCreateNodeId, loadOrCreatePeerKey, prepareDataDir } from './identity.ts'
 import { Lifecycle } from './lifecycle.ts'
@@ -162,9 +163,16 @@ export class Agent {
       { selfAddr, maxDatagramBytes: 64 * 1024, maxReliableBytes: timing.maxReliableMessageBytes },
       { core, node, datagrams: this.datagrams, log: membershipLog, onEvent: (type, member) => this.onMembershipEvent(type, member) }
     )
+    const recovery = catalog.recovering ? new RecoveryTracker(catalog, log.child({ component: 'mesh:agent' })) : undefined
     this.replication = new Replication(
       { syncIntervalMs: config.dev ? 2000 : 10_000 },
-      { catalog, node, log: log.child({ component: 'mesh:replication' }), peers: livePeers }
+      {
+        catalog,
+        node,
+        log: log.child({ component: 'mesh:replication' }),
+        peers: livePeers,
+        onSynced: recovery === undefined ? undefined : async (peer) => await recovery.synced(peer.name),
+      }
     )
     this.peers = new PeerConnections({}, { node, log: log.child({ component: 'mesh:peers' }), candidates: livePeers })
     this.services = new AgentServices(config, { catalog, node, members, log: log.child({ component: 'mesh:local' }) })
@@ -195,11 +203,13 @@ export class Agent {
       stop: async () => await this.datagrams.stop(),
     }
     // Nothing to undo on stop: registrations persist in the catalog, and the published entries are out.
+    // While recovering, what survived is not re-versioned yet: a peer may hold a newer copy of it
+    // (the update the damage lost), which must win; RecoveryTracker republishes once restored.
     const localState: Startable = {
       start: async () => {
         await dropUnaddressableRegistrations(catalog, log.child({ component: 'mesh:local' }))
         await this.services.registerConfigured()
-        await catalog.republishLocal()
+        if (!catalog.recovering) await catalog.republishLocal()
       },
       stop: () => {},
     }
@@ -366,8 +376,10 @@ async function openFoundation (config: AgentConfig, log: Logger): Promise<Founda
   try {
     const nodeId = loadOrCreateNodeId(config.dataDir)
     const peerKey = await loadOrCreatePeerKey(config.dataDir)
-    catalog = await Catalog.open({
-      path: join(config.dataDir, 'catalog'),
+    catalog = await openAgentCatalog({
+      dataDir: config.dataDir,
+      recover: config.recover,
+      sync: config.catalogSync,
       self: {
         Node: config.nodeName,
         ID: nodeId,

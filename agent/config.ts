@@ -30,6 +30,10 @@ export interface AgentConfig {
   dataDir: string
   /** True when dataDir is a temporary directory created for --dev and removed on exit. */
   dataDirIsTemporary: boolean
+  /** `--recover`: start from what is readable in a damaged catalog and restore the rest from peers. */
+  recover: boolean
+  /** Sync catalog writes before acknowledging them (false only with --unsafe-no-fsync). */
+  catalogSync: boolean
   server: boolean
   dev: boolean
   bindAddress: string
@@ -334,6 +338,8 @@ export function resolveConfig (flags: AgentFlags, options: { now?: () => number,
     datacenter,
     dataDir,
     dataDirIsTemporary,
+    recover: flags.recover === true,
+    catalogSync: flags.unsafeNoFsync !== true,
     server: dev || flags.server === true || file.server === true,
     dev,
     bindAddress: bind.host,

@@ -57,7 +57,10 @@ export interface ReloadPlan {
  * The fields a reload cannot apply, under the names the config file gives them. Typed over every
  * AgentConfig field but the reloadable ones, so a new config field must be placed here to compile.
  */
-const RESTART_FIELDS: Record<Exclude<keyof AgentConfig, 'services' | 'checks' | 'logLevel' | 'dataDirIsTemporary' | 'membershipPreset' | 'warnings'>, string> = {
+// Left out besides the reloadable fields: what is derived from others (dataDirIsTemporary,
+// membershipPreset, warnings) and the start modes set only by flags (`--recover`,
+// `--unsafe-no-fsync`), which a reload re-reads unchanged from the same command line.
+const RESTART_FIELDS: Record<Exclude<keyof AgentConfig, 'services' | 'checks' | 'logLevel' | 'dataDirIsTemporary' | 'membershipPreset' | 'warnings' | 'recover' | 'catalogSync'>, string> = {
   nodeName: 'node_name',
   datacenter: 'datacenter',
   dataDir: 'data_dir',

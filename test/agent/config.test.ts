@@ -26,6 +26,14 @@ t.test('defaults are safe: loopback client address, deny by default, no script c
   t.equal(config.enableScriptChecks, false)
   t.equal(config.server, false)
   t.equal(config.membershipPreset, 'lan')
+  t.equal(config.catalogSync, true, 'catalog writes are synced before they are acknowledged')
+  t.equal(config.recover, false)
+})
+
+t.test('--recover and --unsafe-no-fsync reach the agent only when given', async (t) => {
+  const config = resolveConfig({ dataDir: dir, node: 'n1', recover: true, unsafeNoFsync: true })
+  t.equal(config.recover, true)
+  t.equal(config.catalogSync, false)
 })
 
 t.test('--dev is a server with a temporary data dir, dev timings and allow-by-default', async (t) => {

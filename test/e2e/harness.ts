@@ -59,17 +59,8 @@ export class Cluster {
 
   async start (options: StartOptions): Promise<AgentProcess> {
     const dataDir = options.dataDir ?? this.tempDir(`mesh-${options.name}-`)
-    const bind = options.bindAddress ?? '127.0.0.1'
-    const args = [
-      ...(options.nodeArgs ?? []), MESH, 'agent', 'start', ...(options.dev === false ? [] : ['--dev']),
-      '--node', options.name, '--data-dir', dataDir, '--bind', `${bind}:0`, '--advertise', bind,
-      '--client', options.clientAddress ?? '127.0.0.1', '--http-port', '0', '--dns-port', String(options.dnsPort ?? -1),
-      ...(options.logLevel === null ? [] : ['--log-level', options.logLevel ?? 'warn']),
-      ...(options.join ?? []).flatMap((address) => ['--join', address]),
-      ...(options.args ?? []),
-    ]
     const [command, ...prefix] = [...(options.launcher ?? []), process.execPath]
-    const child = spawn(command, [...prefix, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, [...prefix, ...agentArgs(options, dataDir)], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
@@ -101,6 +92,21 @@ export class Cluster {
     }
     this.agents.push(agent)
     return agent
+  }
+
+  /**
+   * Runs an agent that is expected to refuse to start: resolves with its exit code and output
+   * once it exits; one still running after `startTimeoutMs` is killed and reported with code null.
+   */
+  async startRefused (options: StartOptions & { dataDir: string }): Promise<{ code: number | null, output: string }> {
+    const child = spawn(process.execPath, agentArgs(options, options.dataDir), { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.startTimeoutMs ?? 30_000)
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)))
+    clearTimeout(timer)
+    return { code, output }
   }
 
   /** kill -9: no leave, no cleanup, as a crash. */
@@ -137,6 +143,18 @@ export class Cluster {
 
 /** Any agent the test can reach over HTTP: one the harness started, or one in a container. */
 export type HttpAgent = Pick<AgentProcess, 'httpUrl'>
+
+function agentArgs (options: StartOptions, dataDir: string): string[] {
+  const bind = options.bindAddress ?? '127.0.0.1'
+  return [
+    ...(options.nodeArgs ?? []), MESH, 'agent', 'start', ...(options.dev === false ? [] : ['--dev']),
+    '--node', options.name, '--data-dir', dataDir, '--bind', `${bind}:0`, '--advertise', bind,
+    '--client', options.clientAddress ?? '127.0.0.1', '--http-port', '0', '--dns-port', String(options.dnsPort ?? -1),
+    ...(options.logLevel === null ? [] : ['--log-level', options.logLevel ?? 'warn']),
+    ...(options.join ?? []).flatMap((address) => ['--join', address]),
+    ...(options.args ?? []),
+  ]
+}
 
 export async function http (agent: HttpAgent, method: string, path: string, body?: unknown): Promise<{ status: number, headers: Headers, body: unknown, text: string }> {
   const response = await fetch(agent.httpUrl + path, {
