@@ -40,6 +40,8 @@ interface ChildConfig {
 }
 
 async function runChild (config: ChildConfig): Promise<void> {
+  // The parent went away (crashed or killed): nothing else would stop this child.
+  process.on('disconnect', () => { process.exit(0) })
   if (config.role === 'app') {
     const body = Buffer.from('{"ok":true,"service":"api"}')
     const server = createServer((_req, res) => {
@@ -137,8 +139,11 @@ async function startNginx (dir: string, appPort: number): Promise<{ child: Child
   chmodSync(dir, 0o755)
   for (const name of ['ca.crt', 'server.crt', 'server.key', 'client.crt', 'client.key']) chmodSync(join(dir, name), 0o644)
   const child = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'inherit', 'inherit'] })
+  const failed = new Promise<never>((_resolve, reject) => { child.once('error', reject) })
+  failed.catch(() => {})
   const workerPid = (): number => Number(readFileSync(`/proc/${child.pid!}/task/${child.pid!}/children`, 'utf8').trim().split(/\s+/)[0])
   for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null || child.pid === undefined) await failed
     try {
       if (workerPid() > 0) {
         await waitForHttp(outboundPort)

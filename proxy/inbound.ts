@@ -6,12 +6,10 @@
 // Tracing and metrics sit outside `respond` so refusals are traced and counted like answers;
 // authorization runs before anything that spends resources on the caller.
 
-import { createServer as createHttpServer } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { createServer as createH2Server } from 'node:http2'
 import type { Http2Session } from 'node:http2'
 import { connect as netConnect } from 'node:net'
-import type { Socket } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
 import type { Server as TlsServer, TLSSocket } from 'node:tls'
 import type { Logger } from 'pino'
@@ -30,8 +28,8 @@ import { rateLimitLayer } from './layers/rate-limit.ts'
 import { respondLayer } from './layers/respond.ts'
 import { traceLayer } from './layers/trace.ts'
 import type { ProxyMetrics } from './metrics.ts'
-import { serveHttp1 } from './http1.ts'
-import { badRequestOnClientError, serve } from './serve.ts'
+import { createHttp1Server } from './http1.ts'
+import { serve } from './serve.ts'
 import type { ServeContext } from './serve.ts'
 import type { ProxySnapshot } from './snapshot.ts'
 import { peerServiceId } from './peer-identity.ts'
@@ -100,10 +98,7 @@ export function startInbound (init: InboundInit): Inbound {
   const serveRequest = (request: { socket: unknown }, response: unknown): void => {
     serve((request.socket as InboundSocket)[kState]!, request as never, response as never)
   }
-  const http1 = createHttpServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, serveRequest)
-  http1.on('clientError', badRequestOnClientError)
-  // Requests the fast path (http1.ts) does not handle: node's server takes the connection over.
-  const handToNode = (socket: Socket): void => { http1.emit('connection', socket) }
+  const http1 = createHttp1Server()
   const http2 = createH2Server({}, serveRequest)
   let lastSession: Http2Session | null = null
   http2.on('session', (session: Http2Session) => { lastSession = session })
@@ -162,7 +157,7 @@ export function startInbound (init: InboundInit): Inbound {
       http2.emit('connection', socket)
       connection.h2Session = lastSession
     } else {
-      serveHttp1(socket, socket[kState], handToNode)
+      http1.accept(socket, socket[kState])
     }
   })
   return {

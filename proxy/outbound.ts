@@ -7,8 +7,6 @@
 // The request timeout wraps the retries so a request's total time is bounded; the balancer is
 // inside the retry so each try picks again and avoids the endpoint that just failed.
 
-import { createServer as createHttpServer } from 'node:http'
-import type { Server as HttpServer } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { createServer as createH2Server } from 'node:http2'
 import type { Http2Session } from 'node:http2'
@@ -39,8 +37,8 @@ import type { ProxyMetrics } from './metrics.ts'
 import { createEndpointPool, expectSpiffeId, retirePool } from './pools.ts'
 import { RetryBudget } from './retry-budget.ts'
 import type { RetryBudgetInit } from './retry-budget.ts'
-import { serveHttp1 } from './http1.ts'
-import { badRequestOnClientError, serve } from './serve.ts'
+import { createHttp1Server } from './http1.ts'
+import { serve } from './serve.ts'
 import type { ServeContext } from './serve.ts'
 import type { UpstreamSnapshot } from './snapshot.ts'
 import { splice } from './tcp.ts'
@@ -137,10 +135,7 @@ export function startOutbound (init: OutboundInit): Outbound {
   const serveRequest = (request: { socket: unknown }, response: unknown): void => {
     serve((request.socket as OutboundSocket)[kContext]!, request as never, response as never)
   }
-  const http1: HttpServer = createHttpServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, serveRequest)
-  http1.on('clientError', badRequestOnClientError)
-  // Requests the fast path (http1.ts) does not handle: node's server takes the connection over.
-  const handToNode = (socket: Socket): void => { http1.emit('connection', socket) }
+  const http1 = createHttp1Server()
   const http2 = createH2Server({}, serveRequest)
   let lastSession: Http2Session | null = null
   http2.on('session', (session: Http2Session) => { lastSession = session })
@@ -150,7 +145,7 @@ export function startOutbound (init: OutboundInit): Outbound {
     const connection = connections.track(socket)
     socket[kContext] = contextFor(connection)
     if (upstream.current.protocol !== 'http2') {
-      serveHttp1(socket, socket[kContext], handToNode)
+      http1.accept(socket, socket[kContext])
       return
     }
     // Sniff the first bytes: an h2c preface goes to the HTTP/2 server, anything else is HTTP/1.1.
@@ -162,7 +157,7 @@ export function startOutbound (init: OutboundInit): Outbound {
         http2.emit('connection', socket)
         connection.h2Session = lastSession
       } else {
-        serveHttp1(socket, socket[kContext]!, handToNode)
+        http1.accept(socket, socket[kContext]!)
         socket.resume()
       }
     })

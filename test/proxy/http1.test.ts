@@ -60,6 +60,8 @@ t.test('parseHead: malformed heads are refused with a reason', async (t) => {
     ['GET  / HTTP/1.1\r\nHost: api', 'malformed request line'],
     ['GET / x HTTP/1.1\r\nHost: api', 'malformed request line'],
     ['G(T / HTTP/1.1\r\nHost: api', 'invalid method'],
+    ['FOO / HTTP/1.1\r\nHost: api', 'invalid method'],
+    ['get / HTTP/1.1\r\nHost: api', 'invalid method'],
     ['GET / HTTP/1.1 \r\nHost: api', 'malformed request line'],
     ['GET / HTTP/x\r\nHost: api', 'unsupported protocol version']
   ]
