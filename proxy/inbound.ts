@@ -20,7 +20,7 @@ import type { Clock } from '../api/clock.ts'
 import type { Cell, ForwardTarget, Handler, Layer, PeerIdentity } from './handler.ts'
 import { forwarder } from './forward.ts'
 import { authorizeLayer } from './layers/authorize.ts'
-import { concurrencyLayer } from './layers/concurrency.ts'
+import { concurrencyLayer, hasConcurrencyLimits } from './layers/concurrency.ts'
 import { faultLayer } from './layers/fault.ts'
 import { identityHeadersLayer } from './layers/identity-headers.ts'
 import { metricsLayer } from './layers/metrics.ts'
@@ -55,6 +55,8 @@ export interface Inbound {
   connections: ConnectionTracker
   /** Applies new certificates and roots to connections accepted from now on. */
   setTls: (snapshot: ProxySnapshot) => void
+  /** Rebuilds the layer stack for a new snapshot; requests that start after it use the new one. */
+  applySnapshot: (snapshot: ProxySnapshot) => void
 }
 
 const kState = Symbol('mesh.inboundState')
@@ -64,18 +66,23 @@ function view<T> (read: () => T): Cell<T> {
   return { get current () { return read() } }
 }
 
-function buildInboundHandler (init: InboundInit): Handler {
+/**
+ * The inbound stack, built when a snapshot arrives: a layer with nothing configured (rate
+ * limits, faults, concurrency limits) is left out rather than asked on every request. Layers are
+ * made once, so their state (token buckets, requests in progress) carries over a rebuild.
+ */
+function buildInboundHandler (init: InboundInit): { handler: Handler, rebuild: (snapshot: ProxySnapshot) => void } {
   const snapshot = init.snapshot
-  const layers: Layer[] = [
+  const always: Layer[] = [
     traceLayer({ ring: init.ring, ids: init.ids, clock: init.clock }),
     metricsLayer({ metrics: init.metrics, clock: init.clock }),
     respondLayer({ onUnexpected: (error) => { init.log.error({ err: error }, 'unexpected error in inbound stack') } }),
     authorizeLayer({ authorizer: view(() => snapshot.current.authorize), onDeny: (source) => { init.metrics.recordDenial('l7', source) } }),
-    identityHeadersLayer(init.ownSpiffeId),
-    rateLimitLayer({ limits: view(() => snapshot.current.inbound.rateLimits), clock: init.clock }),
-    faultLayer({ faults: view(() => snapshot.current.inbound.faults), clock: init.clock, random: init.random }),
-    concurrencyLayer({ limits: view(() => snapshot.current.inbound.limits) })
+    identityHeadersLayer(init.ownSpiffeId)
   ]
+  const rateLimit = rateLimitLayer({ limits: view(() => snapshot.current.inbound.rateLimits), clock: init.clock })
+  const fault = faultLayer({ faults: view(() => snapshot.current.inbound.faults), clock: init.clock, random: init.random })
+  const concurrency = concurrencyLayer({ limits: view(() => snapshot.current.inbound.limits) })
   const toApp = forwarder()
   let appTarget: ForwardTarget = { dispatcher: init.appPool.current, endpointId: 'local' }
   const terminal: Handler = (request) => {
@@ -84,7 +91,16 @@ function buildInboundHandler (init: InboundInit): Handler {
     request.target = appTarget
     return toApp(request)
   }
-  return compose(...layers)(terminal)
+  let stack: Handler = terminal
+  const rebuild = (next: ProxySnapshot): void => {
+    const layers = [...always]
+    if ((next.inbound.rateLimits?.length ?? 0) > 0) layers.push(rateLimit)
+    if ((next.inbound.faults?.length ?? 0) > 0) layers.push(fault)
+    if (hasConcurrencyLimits(next.inbound.limits)) layers.push(concurrency)
+    stack = compose(...layers)(terminal)
+  }
+  rebuild(snapshot.current)
+  return { handler: (request) => stack(request), rebuild }
 }
 
 function tlsOptions (snapshot: ProxySnapshot): { cert: string, key: string, ca: string[] } {
@@ -92,7 +108,7 @@ function tlsOptions (snapshot: ProxySnapshot): { cert: string, key: string, ca: 
 }
 
 export function startInbound (init: InboundInit): Inbound {
-  const handler = buildInboundHandler(init)
+  const { handler, rebuild } = buildInboundHandler(init)
   const connections = new ConnectionTracker()
   const log = init.log
   const serveRequest = (request: { socket: unknown }, response: unknown): void => {
@@ -163,6 +179,7 @@ export function startInbound (init: InboundInit): Inbound {
   return {
     server,
     connections,
+    applySnapshot: rebuild,
     setTls: (snapshot) => {
       server.setSecureContext(tlsOptions(snapshot))
       if (snapshot.inbound.limits?.maxConnections !== undefined) server.maxConnections = snapshot.inbound.limits.maxConnections

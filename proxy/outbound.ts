@@ -24,7 +24,7 @@ import { compose } from './handler.ts'
 import type { Clock } from '../api/clock.ts'
 import type { Cell, Handler, Layer, PeerIdentity } from './handler.ts'
 import { balanceLayer } from './layers/balance.ts'
-import { concurrencyLayer } from './layers/concurrency.ts'
+import { concurrencyLayer, hasConcurrencyLimits } from './layers/concurrency.ts'
 import { connectTimeoutLayer } from './layers/connect-timeout.ts'
 import { faultLayer } from './layers/fault.ts'
 import { metricsLayer } from './layers/metrics.ts'
@@ -81,26 +81,42 @@ function view<T> (read: () => T): Cell<T> {
   return { get current () { return read() } }
 }
 
-function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Dispatcher>): Handler {
+/**
+ * The outbound stack, built when the upstream's snapshot arrives: fault injection, concurrency
+ * limits, the request and connect timeouts and the split are left out when nothing configures
+ * them. Layers are made once, so their state (retry budget, requests in progress) carries over.
+ */
+function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Dispatcher>): { handler: Handler, rebuild: (upstream: UpstreamSnapshot) => void } {
   const upstream = init.upstream
   const destination = (): string => upstream.current.destinationName
-  const layers: Layer[] = [
-    traceLayer({ ring: init.ring, ids: init.ids, clock: init.clock }),
-    metricsLayer({ metrics: init.metrics, clock: init.clock }),
-    respondLayer({ onUnexpected: (error) => { init.log.error({ err: error }, 'unexpected error in outbound stack') } }),
-    faultLayer({ faults: view(() => upstream.current.faults), clock: init.clock, random: init.random }),
-    concurrencyLayer({ limits: view(() => upstream.current.limits) }),
-    requestTimeoutLayer({ timeoutMs: view(() => upstream.current.requestTimeoutMs), clock: init.clock }),
-    splitLayer({ split: view(() => upstream.current.split), random: init.random }),
-    retryLayer({
-      budget: new RetryBudget(init.clock.nowMs(), init.retryBudget),
-      clock: init.clock,
-      onRetry: (reason) => { init.metrics.recordRetry(destination(), reason) }
-    }),
-    balanceLayer({ pool, clock: init.clock }),
-    connectTimeoutLayer({ timeoutMs: view(() => upstream.current.connectTimeoutMs), clock: init.clock })
-  ]
-  return compose(...layers)(forwarder({ onTlsFailure: () => { init.metrics.recordTlsFailure('outbound') } }))
+  const trace = traceLayer({ ring: init.ring, ids: init.ids, clock: init.clock })
+  const metrics = metricsLayer({ metrics: init.metrics, clock: init.clock })
+  const respond = respondLayer({ onUnexpected: (error) => { init.log.error({ err: error }, 'unexpected error in outbound stack') } })
+  const fault = faultLayer({ faults: view(() => upstream.current.faults), clock: init.clock, random: init.random })
+  const concurrency = concurrencyLayer({ limits: view(() => upstream.current.limits) })
+  const requestTimeout = requestTimeoutLayer({ timeoutMs: view(() => upstream.current.requestTimeoutMs), clock: init.clock })
+  const split = splitLayer({ split: view(() => upstream.current.split), random: init.random })
+  const retry = retryLayer({
+    budget: new RetryBudget(init.clock.nowMs(), init.retryBudget),
+    clock: init.clock,
+    onRetry: (reason) => { init.metrics.recordRetry(destination(), reason) }
+  })
+  const balance = balanceLayer({ pool, clock: init.clock })
+  const connectTimeout = connectTimeoutLayer({ timeoutMs: view(() => upstream.current.connectTimeoutMs), clock: init.clock })
+  const terminal = forwarder({ onTlsFailure: () => { init.metrics.recordTlsFailure('outbound') } })
+  let stack: Handler = terminal
+  const rebuild = (next: UpstreamSnapshot): void => {
+    const layers: Layer[] = [trace, metrics, respond]
+    if ((next.faults?.length ?? 0) > 0) layers.push(fault)
+    if (hasConcurrencyLimits(next.limits)) layers.push(concurrency)
+    if (next.requestTimeoutMs > 0) layers.push(requestTimeout)
+    if ((next.split?.length ?? 0) > 0) layers.push(split)
+    layers.push(retry, balance)
+    if (next.connectTimeoutMs > 0) layers.push(connectTimeout)
+    stack = compose(...layers)(terminal)
+  }
+  rebuild(upstream.current)
+  return { handler: (request) => stack(request), rebuild }
 }
 
 export function startOutbound (init: OutboundInit): Outbound {
@@ -121,7 +137,7 @@ export function startOutbound (init: OutboundInit): Outbound {
       init.log.warn({ endpoint: endpoint.id, ejectedForMs: untilMs - init.clock.nowMs() }, 'endpoint ejected by outlier detection')
     }
   })
-  const handler = buildOutboundHandler(init, pool)
+  const { handler, rebuild } = buildOutboundHandler(init, pool)
   const connections = new ConnectionTracker()
   const contextFor = (connection: TrackedConnection): ServeContext => ({
     handler,
@@ -208,6 +224,7 @@ export function startOutbound (init: OutboundInit): Outbound {
     pool,
     update: (next) => {
       pool.update(next.endpoints)
+      rebuild(next)
       if (next.limits?.maxConnections !== undefined) server.maxConnections = next.limits.maxConnections
     },
     rotateTls: () => { pool.replacePools() }

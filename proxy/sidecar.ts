@@ -171,6 +171,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
       }
       snapshot.current = next
       self.current = selfOf(next)
+      inbound.applySnapshot(next)
       const wanted = new Map(next.upstreams.map((upstream) => [upstream.destinationName, upstream]))
       for (const [name, entry] of outbounds) {
         const upstream = wanted.get(name)
