@@ -124,64 +124,97 @@ function classify (error: Error & { code?: string }, connected: boolean, endpoin
   return new UpstreamResetError(`${endpointId} closed the connection before answering: ${error.message}`)
 }
 
+/**
+ * One request's exchange with the target: the pool's callbacks as methods of one object, so a
+ * request costs this object and its promise rather than a closure per callback.
+ */
+class Forwarding implements ExchangeHandler {
+  private readonly request: ProxyRequest
+  private readonly endpointId: string
+  private readonly init: ForwarderInit
+  private readonly resolve: (response: ProxyResponse) => void
+  private readonly reject: (error: Error) => void
+  private connected = false
+  private body: UpstreamBody | null = null
+  /** Status and headers of an answer being collected whole (small, known length). */
+  private statusCode = 0
+  private headers: IncomingHttpHeaders | null = null
+  private chunks: Buffer[] | null = null
+  private abortUpstream: ((reason: Error) => void) | null = null
+  abortReason: Error | null = null
+
+  constructor (request: ProxyRequest, endpointId: string, init: ForwarderInit, resolve: (response: ProxyResponse) => void, reject: (error: Error) => void) {
+    this.request = request
+    this.endpointId = endpointId
+    this.init = init
+    this.resolve = resolve
+    this.reject = reject
+  }
+
+  /** Installed as request.abort. */
+  abort (reason: Error): void {
+    this.abortReason = reason
+    if (this.abortUpstream !== null) this.abortUpstream(reason)
+  }
+
+  onConnect (abort: (reason: Error) => void): void {
+    // A request cancelled while still waiting for a connection must not run late.
+    if (this.abortReason !== null) {
+      abort(this.abortReason)
+      return
+    }
+    this.abortUpstream = abort
+    this.connected = true
+    this.request.onConnected?.()
+  }
+
+  onHeaders (statusCode: number, headers: IncomingHttpHeaders, resume: () => void): boolean {
+    const length = headers['content-length']
+    if (length !== undefined && Number(length) <= BUFFERED_BODY_MAX_BYTES) {
+      this.statusCode = statusCode
+      this.headers = headers
+      this.chunks = []
+      return true
+    }
+    const body = this.body = new UpstreamBody()
+    body.resumeUpstream = resume
+    this.resolve({ statusCode, headers, body })
+    return true
+  }
+
+  onData (chunk: Buffer): boolean {
+    const chunks = this.chunks
+    if (chunks !== null) {
+      chunks.push(chunk)
+      return true
+    }
+    return this.body!.push(chunk)
+  }
+
+  onComplete (): void {
+    const chunks = this.chunks
+    if (chunks !== null) {
+      this.resolve({ statusCode: this.statusCode, headers: this.headers!, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) })
+      return
+    }
+    this.body!.push(null)
+  }
+
+  onError (error: Error & { code?: string }): void {
+    if (this.body !== null) {
+      this.body.destroy(error)
+      return
+    }
+    this.reject(this.abortReason ?? classify(error, this.connected, this.endpointId, this.init))
+  }
+}
+
 export function forwarder (init: ForwarderInit = {}): Handler {
   return (request) => new Promise<ProxyResponse>((resolve, reject) => {
     const target = request.target
     if (target === null) throw new Error('forwarder reached without a target')
-    let connected = false
-    let body: UpstreamBody | null = null
-    let buffered: { statusCode: number, headers: IncomingHttpHeaders, chunks: Buffer[] } | null = null
-    let abortUpstream: ((reason: Error) => void) | null = null
-    let abortReason: Error | null = null
-    request.abort = (reason: Error) => {
-      abortReason = reason
-      if (abortUpstream !== null) abortUpstream(reason)
-    }
-    const handler: ExchangeHandler = {
-      onConnect (abort: (reason: Error) => void): void {
-        // A request cancelled while still waiting for a connection must not run late.
-        if (abortReason !== null) {
-          abort(abortReason)
-          return
-        }
-        abortUpstream = abort
-        connected = true
-        request.onConnected?.()
-      },
-      onHeaders (statusCode: number, headers: IncomingHttpHeaders, resume: () => void): boolean {
-        const length = headers['content-length']
-        if (length !== undefined && Number(length) <= BUFFERED_BODY_MAX_BYTES) {
-          buffered = { statusCode, headers, chunks: [] }
-          return true
-        }
-        body = new UpstreamBody()
-        body.resumeUpstream = resume
-        resolve({ statusCode, headers, body })
-        return true
-      },
-      onData (chunk: Buffer): boolean {
-        if (buffered !== null) {
-          buffered.chunks.push(chunk)
-          return true
-        }
-        return body!.push(chunk)
-      },
-      onComplete (): void {
-        if (buffered !== null) {
-          const chunks = buffered.chunks
-          resolve({ statusCode: buffered.statusCode, headers: buffered.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) })
-          return
-        }
-        body!.push(null)
-      },
-      onError (error: Error & { code?: string }): void {
-        if (body !== null) {
-          body.destroy(error)
-          return
-        }
-        reject(abortReason ?? classify(error, connected, target.endpointId, init))
-      }
-    }
+    const exchange = new Forwarding(request, target.endpointId, init, resolve, reject)
+    request.abort = (reason: Error) => { exchange.abort(reason) }
     const dispatcher = target.dispatcher
     const requestBody = request.body
     if (dispatcher instanceof Http1Pool && (requestBody === null || Buffer.isBuffer(requestBody))) {
@@ -191,7 +224,7 @@ export function forwarder (init: ForwarderInit = {}): Handler {
         reject(new BadRequestError('request header value with a control character'))
         return
       }
-      dispatcher.send(request.method, head, requestBody, handler)
+      dispatcher.send(request.method, head, requestBody, exchange)
       return
     }
     dispatcher.dispatch({
@@ -200,11 +233,11 @@ export function forwarder (init: ForwarderInit = {}): Handler {
       headers: buildRequestHeaders(request),
       body: requestBody
     }, {
-      onConnect: handler.onConnect,
-      onHeaders: (statusCode: number, rawHeaders: Buffer[], resume: () => void) => handler.onHeaders(statusCode, headersObject(rawHeaders), resume),
-      onData: handler.onData,
-      onComplete: handler.onComplete,
-      onError: handler.onError
+      onConnect: (abort: (reason: Error) => void) => { exchange.onConnect(abort) },
+      onHeaders: (statusCode: number, rawHeaders: Buffer[], resume: () => void) => exchange.onHeaders(statusCode, headersObject(rawHeaders), resume),
+      onData: (chunk: Buffer) => exchange.onData(chunk),
+      onComplete: () => { exchange.onComplete() },
+      onError: (error: Error) => { exchange.onError(error) }
     } as unknown as Dispatcher.DispatchHandler)
   })
 }
