@@ -6,12 +6,9 @@
 
 import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
-import type { Dispatcher } from 'undici'
-import { Http1Pool } from './client.ts'
-import type { ExchangeHandler } from './client.ts'
 import { INVALID_HEADER_VALUE } from './http1.ts'
 import { BadRequestError, ConnectFailedError, ConnectTimeoutError, ProxyError, UpstreamIdentityError, UpstreamResetError } from './errors.ts'
-import type { Handler, ProxyRequest, ProxyResponse } from './handler.ts'
+import type { ExchangeHandler, Handler, ProxyRequest, ProxyResponse, RequestBody } from './handler.ts'
 
 /**
  * Headers that describe one connection, not the message (RFC 9110 §7.6.1), `expect` (the
@@ -35,24 +32,10 @@ export interface ForwarderInit {
   onTlsFailure?: () => void
 }
 
-function buildRequestHeaders (request: ProxyRequest): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {}
-  const incoming = request.headers
-  for (const name in incoming) {
-    // HTTP/2 pseudo-headers (`:path`…) start with a colon and have no HTTP/1.1 form.
-    if (name.charCodeAt(0) === 58 || REQUEST_HEADERS_NOT_FORWARDED.has(name)) continue
-    const value = incoming[name]
-    if (value !== undefined) headers[name] = value
-  }
-  headers.host = request.authority
-  const added = request.addHeaders
-  if (added !== null) for (const name in added) headers[name] = added[name]!
-  return headers
-}
-
 /**
- * The request line and headers for Http1Pool, in one string: what buildRequestHeaders makes,
- * without the object. Content-Length and Connection are the pool's to write.
+ * The request line and headers for Http1Pool, in one string: the caller's headers but
+ * connection-scoped ones, Host from the authority, then the headers layers added. Content-Length
+ * and Connection are the pool's to write.
  */
 function requestHead (request: ProxyRequest): string | null {
   const authority = request.authority
@@ -85,21 +68,7 @@ function requestHead (request: ProxyRequest): string | null {
   return head
 }
 
-/** undici's raw header list (name, value, name, value…) as node's lower-cased header object. */
-function headersObject (raw: Buffer[]): IncomingHttpHeaders {
-  const headers: IncomingHttpHeaders = {}
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase()
-    const value = raw[i + 1]!.toString('latin1')
-    const existing = headers[name]
-    if (existing === undefined) headers[name] = name === 'set-cookie' ? [value] : value
-    else if (Array.isArray(existing)) existing.push(value)
-    else headers[name] = `${existing}, ${value}`
-  }
-  return headers
-}
-
-/** A response body fed by undici's callbacks, with backpressure through `resume`. */
+/** A streamed response body fed by the pool's callbacks, with backpressure through `resume`. */
 class UpstreamBody extends Readable {
   resumeUpstream: (() => void) | null = null
   override _read (): void {
@@ -209,35 +178,25 @@ class Forwarding implements ExchangeHandler {
   }
 }
 
+/** The body as the pool sends it: a stream keeps the caller's Content-Length when it gave a valid one. */
+function requestBody (request: ProxyRequest): RequestBody {
+  const body = request.body
+  if (body === null || Buffer.isBuffer(body)) return body
+  const length = request.headers['content-length']
+  return { stream: body, length: typeof length === 'string' && /^\d{1,15}$/.test(length) ? Number(length) : null }
+}
+
 export function forwarder (init: ForwarderInit = {}): Handler {
   return (request) => new Promise<ProxyResponse>((resolve, reject) => {
     const target = request.target
     if (target === null) throw new Error('forwarder reached without a target')
     const exchange = new Forwarding(request, target.endpointId, init, resolve, reject)
     request.abort = (reason: Error) => { exchange.abort(reason) }
-    const dispatcher = target.dispatcher
-    const requestBody = request.body
-    if (dispatcher instanceof Http1Pool && (requestBody === null || Buffer.isBuffer(requestBody))) {
-      // The common case: our own pool, one write out, the answer parsed from the socket's bytes.
-      const head = requestHead(request)
-      if (head === null) {
-        reject(new BadRequestError('request header value with a control character'))
-        return
-      }
-      dispatcher.send(request.method, head, requestBody, exchange)
+    const head = requestHead(request)
+    if (head === null) {
+      reject(new BadRequestError('request header value with a control character'))
       return
     }
-    dispatcher.dispatch({
-      method: request.method as Dispatcher.HttpMethod,
-      path: request.path,
-      headers: buildRequestHeaders(request),
-      body: requestBody
-    }, {
-      onConnect: (abort: (reason: Error) => void) => { exchange.onConnect(abort) },
-      onHeaders: (statusCode: number, rawHeaders: Buffer[], resume: () => void) => exchange.onHeaders(statusCode, headersObject(rawHeaders), resume),
-      onData: (chunk: Buffer) => exchange.onData(chunk),
-      onComplete: () => { exchange.onComplete() },
-      onError: (error: Error) => { exchange.onError(error) }
-    } as unknown as Dispatcher.DispatchHandler)
+    target.dispatcher.send(request.method, head, requestBody(request), exchange)
   })
 }

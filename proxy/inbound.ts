@@ -6,7 +6,7 @@
 // Tracing and metrics sit outside `respond` so refusals are traced and counted like answers;
 // authorization runs before anything that spends resources on the caller.
 
-import type { Dispatcher } from 'undici'
+import type { Http1Pool } from './client.ts'
 import { createServer as createH2Server } from 'node:http2'
 import type { Http2Session } from 'node:http2'
 import { connect as netConnect } from 'node:net'
@@ -41,7 +41,7 @@ export interface InboundInit {
   /** Own SPIFFE ID, for X-Forwarded-Client-Cert `By=`. */
   ownSpiffeId: Cell<string>
   /** Keep-alive pool to the local application; replaced by update() when the app moves. */
-  appPool: Cell<Dispatcher>
+  appPool: Cell<Http1Pool>
   metrics: ProxyMetrics
   ring: SpanRing
   ids: IdSource

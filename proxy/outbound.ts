@@ -7,7 +7,7 @@
 // The request timeout wraps the retries so a request's total time is bounded; the balancer is
 // inside the retry so each try picks again and avoids the endpoint that just failed.
 
-import type { Dispatcher } from 'undici'
+import type { Http1Pool } from './client.ts'
 import { createServer as createH2Server } from 'node:http2'
 import type { Http2Session } from 'node:http2'
 import { createServer as createNetServer } from 'node:net'
@@ -58,13 +58,13 @@ export interface OutboundInit {
   retryBudget?: RetryBudgetInit
   outlier?: OutlierInit
   /** Every pool made, so stop() can close what draining left open. */
-  pools: Set<Dispatcher>
+  pools: Set<Http1Pool>
 }
 
 export interface Outbound {
   server: NetServer
   connections: ConnectionTracker
-  pool: EndpointPool<Dispatcher>
+  pool: EndpointPool<Http1Pool>
   /** Applies a new upstream snapshot: endpoints added, kept or drained; limits and split live. */
   update: (upstream: UpstreamSnapshot) => void
   /** New TLS material: every endpoint gets a fresh pool, old connections finish and close. */
@@ -86,7 +86,7 @@ function view<T> (read: () => T): Cell<T> {
  * limits, the request and connect timeouts and the split are left out when nothing configures
  * them. Layers are made once, so their state (retry budget, requests in progress) carries over.
  */
-function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Dispatcher>): { handler: Handler, rebuild: (upstream: UpstreamSnapshot) => void } {
+function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Http1Pool>): { handler: Handler, rebuild: (upstream: UpstreamSnapshot) => void } {
   const upstream = init.upstream
   const destination = (): string => upstream.current.destinationName
   const trace = traceLayer({ ring: init.ring, ids: init.ids, clock: init.clock })
@@ -121,7 +121,7 @@ function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Dispatcher
 
 export function startOutbound (init: OutboundInit): Outbound {
   const upstream = init.upstream
-  const pool = new EndpointPool<Dispatcher>(upstream.current.endpoints, {
+  const pool = new EndpointPool<Http1Pool>(upstream.current.endpoints, {
     createPool: (endpoint) => {
       const created = createEndpointPool(endpoint, init.secureContext.current)
       init.pools.add(created)

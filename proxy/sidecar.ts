@@ -4,7 +4,7 @@
 // the agent or standalone (`mesh proxy --sidecar-for`), with no agent code imported here.
 
 import type { AddressInfo, Server } from 'node:net'
-import type { Dispatcher } from 'undici'
+import type { Http1Pool } from './client.ts'
 import type { SecureContext } from 'node:tls'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
@@ -101,7 +101,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
   const metrics = new ProxyMetrics(init.snapshot.proxyId, init.metricsRegistry)
   const ring = new SpanRing(init.traceCapacity ?? 1024)
   const ids = new IdSource()
-  const pools = new Set<Dispatcher>()
+  const pools = new Set<Http1Pool>()
   const appPool: Cell<ReturnType<typeof createAppPool>> = { current: createAppPool(init.snapshot.inbound.localServiceAddress, init.snapshot.inbound.localServicePort) }
 
   const snapshot: Cell<ProxySnapshot> = { current: init.snapshot }

@@ -194,6 +194,29 @@ t.test('pipelined requests are answered in order, with bodies, on one connection
   app.server.close()
 })
 
+t.test('streamed request bodies go through the one client, framed as the caller framed them, on reused connections', async (t) => {
+  const app = await startMirrorApp()
+  let appConnections = 0
+  app.server.on('connection', () => { appConnections++ })
+  const pair = await startPair(app.port)
+  const big = 'q'.repeat(100_000)
+  // Larger than the server side reads whole: node's server streams it, the pool writes it as it comes.
+  const sized = await raw(pair.port, `POST /sized HTTP/1.1\r\nHost: api\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n${big}`)
+  t.same(statuses(sized), ['200'])
+  for (let i = 0; i < 3; i++) {
+    const chunked = await raw(pair.port, `POST /chunked-${i} HTTP/1.1\r\nHost: api\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n`)
+    t.same(statuses(chunked), ['200'])
+  }
+  const [first, ...rest] = app.requests
+  t.equal(first!.body.length, big.length, 'the whole sized body arrived')
+  t.equal(first!.headers['content-length'], String(big.length), 'with the caller\'s Content-Length')
+  t.equal(first!.headers['transfer-encoding'], undefined, 'and not chunked')
+  t.same(rest.map((r) => [r.url, r.body, r.headers['transfer-encoding']]), [0, 1, 2].map((i) => [`/chunked-${i}`, 'abc', 'chunked']), 'no length: chunked')
+  t.equal(appConnections, 1, 'one keep-alive connection to the app carried all four')
+  await pair.stop()
+  app.server.close()
+})
+
 t.test('what the fast path leaves alone still works through node\'s server', async (t) => {
   const app = await startMirrorApp()
   const pair = await startPair(app.port)
