@@ -17,6 +17,7 @@
 
 import t from 'tap'
 import fc from 'fast-check'
+import { body, contentLength, eol, oddHeader, transferEncoding } from './fixtures/http-fuzz.ts'
 import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
 import { duplexPair, Readable } from 'node:stream'
@@ -129,7 +130,6 @@ async function throughSidecar (reads: Buffer[]): Promise<Outcome> {
 // ---------------------------------------------------------------------------------------------
 // Generators: mostly well-formed requests, each part with a chance of being the odd one.
 
-const eol = fc.oneof({ weight: 40, arbitrary: fc.constant('\r\n') }, { weight: 1, arbitrary: fc.constantFrom('\n', '\r', '\r\r\n') })
 const method = fc.oneof({ weight: 20, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD') },
   { weight: 1, arbitrary: fc.constantFrom('G(T', 'get', 'PROPFIND', 'FOO', '') })
 const target = fc.oneof({ weight: 20, arbitrary: fc.constantFrom('/', '/a?b=1', '/v1/x/y') },
@@ -138,24 +138,10 @@ const version = fc.oneof({ weight: 20, arbitrary: fc.constant('HTTP/1.1') },
   { weight: 1, arbitrary: fc.constantFrom('HTTP/1.0', 'HTTP/2.0', 'HTTP/1.1 ', 'http/1.1', 'HTTP/1.10', 'HTTP/1') })
 const host = fc.oneof({ weight: 20, arbitrary: fc.constantFrom('Host: api', 'host: api:8080') },
   { weight: 1, arbitrary: fc.constantFrom('Host:api', 'Host: ', 'Host : api', 'Host: a pi', 'Host:\tapi\t') })
-const contentLength = fc.oneof({ weight: 6, arbitrary: fc.nat(12).map((n) => `Content-Length: ${n}`) },
-  { weight: 1, arbitrary: fc.constantFrom('Content-Length: +3', 'Content-Length:  3', 'Content-Length: 3 ', 'Content-Length: 03', 'Content-Length: 1,1',
-    'Content-Length: -1', 'Content-Length: abc', 'Content-Length: 99999999999999999999', 'Content-Length: 0x3', 'content-length: 3') })
-const transferEncoding = fc.constantFrom('Transfer-Encoding: chunked', 'transfer-encoding: Chunked', 'Transfer-Encoding: gzip, chunked',
-  'Transfer-Encoding: chunked, gzip', 'Transfer-Encoding: identity', 'Transfer-Encoding:  chunked', 'Transfer-Encoding: xchunked', 'Transfer-Encoding: chunked ')
 const plainHeader = fc.constantFrom('Accept: */*', 'X-A: 1', 'X-A: a\tb', 'X-A: \u00e9', 'X-A:', 'Connection: close', 'Connection: keep-alive',
   'Connection: upgrade', 'Connection: foo', 'Expect: 100-continue', 'Upgrade: websocket', 'Cookie: a=1')
-const oddHeader = fc.constantFrom('X-A: \u0001', 'X-A: \u007f', ' folded', '\tfolded', 'NoColon', 'X A: 1', ': empty', 'X-A : 1')
 const header = fc.oneof({ weight: 6, arbitrary: plainHeader }, { weight: 1, arbitrary: oddHeader }, { weight: 4, arbitrary: contentLength },
   { weight: 2, arbitrary: transferEncoding }, { weight: 1, arbitrary: host })
-
-const chunkSize = (length: number): fc.Arbitrary<string> => fc.oneof({ weight: 20, arbitrary: fc.constant(length.toString(16)) },
-  { weight: 1, arbitrary: fc.constantFrom(`${length.toString(16)};ext=1`, `${length.toString(16)} ;x`, 'ffffffffffffffffff', '-1', ` ${length}`, `0x${length}`, 'zz', '') })
-const chunk = fc.nat(6).chain((length) => fc.tuple(chunkSize(length), eol, eol).map(([size, e1, e2]) => `${size}${e1}${'d'.repeat(length)}${e2}`))
-const chunked = fc.tuple(fc.array(chunk, { maxLength: 3 }), fc.constantFrom('0\r\n\r\n', '0\r\nX-Trailer: 1\r\n\r\n', '0\r\n', '0\n\n', '00\r\n\r\n'))
-  .map(([chunks, last]) => chunks.join('') + last)
-const body = fc.oneof({ weight: 3, arbitrary: fc.constant('') }, { weight: 2, arbitrary: fc.nat(12).map((n) => 'abcdefghijkl'.slice(0, n)) },
-  { weight: 2, arbitrary: chunked })
 
 const request = fc.record({
   method,
