@@ -4,11 +4,12 @@
 // mixed with the material of response splitting: Content-Length with Transfer-Encoding,
 // duplicate or malformed lengths, bad chunk sizes, obs-fold, bare LF, control characters, bytes
 // past the end of the message) and then closes. The rule: the client may refuse an answer llhttp
-// accepts (it is stricter on purpose, and a refused answer becomes an error, never a desync), but
-// it must never accept one llhttp refuses (the answers only it refuses are those with a
-// Transfer-Encoding other than a single `chunked`, which llhttp reads until the close), and where both accept they must agree on the status
-// and on every byte of the body. Bytes past the end of a message fail the connection, not the
-// message: both deliver it, and the client never reuses that connection.
+// accepts (it is stricter on purpose, and a refused answer becomes an error, never a desync),
+// but it must never accept one llhttp refuses, and where both accept they must agree on the
+// status and on every byte of the body. The answers only the client refuses are those with a
+// Transfer-Encoding other than a single `chunked`, which llhttp reads until the close. Bytes
+// past the end of a message fail the connection, not the message: both deliver it, and the
+// client never reuses that connection.
 
 import t from 'tap'
 import fc from 'fast-check'
