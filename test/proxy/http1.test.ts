@@ -217,6 +217,34 @@ t.test('streamed request bodies go through the one client, framed as the caller 
   app.server.close()
 })
 
+t.test('an answer before the streamed request body is out: delivered, and the connection freed only after the body', async (t) => {
+  let appConnections = 0
+  const seen: string[] = []
+  const app = createServer((req, res) => {
+    seen.push(req.url!)
+    if (req.url === '/early') {
+      // Answers at once, without reading the body; node reads the rest of it away.
+      res.writeHead(413, { 'content-length': '0' })
+      res.end()
+      return
+    }
+    req.resume()
+    req.on('end', () => { res.end('ok') })
+  })
+  app.on('connection', () => { appConnections++ })
+  await new Promise<void>((resolve) => { app.listen(0, '127.0.0.1', resolve) })
+  const pair = await startPair((app.address() as AddressInfo).port)
+  const big = 'e'.repeat(200_000)
+  const early = await raw(pair.port, `POST /early HTTP/1.1\r\nHost: api\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n${big}`)
+  t.same(statuses(early), ['413'])
+  const after = await raw(pair.port, 'GET /after HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n')
+  t.same(statuses(after), ['200'], 'the next request is answered')
+  t.same(seen, ['/early', '/after'])
+  t.ok(appConnections <= 2, `${appConnections} connections to the app: no connection was left half-written and reused`)
+  await pair.stop()
+  await new Promise<void>((resolve) => { app.close(() => { resolve() }) })
+})
+
 t.test('what the fast path leaves alone still works through node\'s server', async (t) => {
   const app = await startMirrorApp()
   const pair = await startPair(app.port)
