@@ -78,9 +78,28 @@ async function runChild (config: ChildConfig): Promise<void> {
   // The pair in one process, as the anchor's one nginx worker serves both of its servers.
   const inbound = await startSidecar({ snapshot: snapshot('api', 'server') })
   const outbound = await startSidecar({ snapshot: snapshot('web', 'client', inbound.ports().inbound) })
+  // MESH_BENCH_HEAP_PROF=<file>: a sampling heap profile of everything allocated, collected
+  // objects included (node's --heap-prof keeps only what is still alive at exit), to find what
+  // the GC spends its time on.
+  const heapProfile = process.env.MESH_BENCH_HEAP_PROF
+  const session = heapProfile === undefined ? null : new (await import('node:inspector')).Session()
+  const post = (method: string, params?: object): Promise<unknown> => new Promise((resolve, reject) => {
+    session!.post(method, params ?? {}, (error, result) => { if (error !== null) reject(error); else resolve(result) })
+  })
+  if (session !== null) {
+    session.connect()
+    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+  }
   process.send!({ outboundPort: outbound.ports().upstreams.api })
   process.on('message', () => {
-    void Promise.all([outbound.stop({ drainMs: 100 }), inbound.stop({ drainMs: 100 })]).then(() => { process.exit(0) })
+    void (async () => {
+      if (session !== null) {
+        const { profile } = await post('HeapProfiler.stopSampling') as { profile: unknown }
+        writeFileSync(heapProfile!, JSON.stringify(profile))
+      }
+      await Promise.all([outbound.stop({ drainMs: 100 }), inbound.stop({ drainMs: 100 })])
+      process.exit(0)
+    })()
   })
 }
 
