@@ -1,6 +1,6 @@
-// A hand-written HTTP/1.1 keep-alive client pool for the forwarder's common case (a request
-// whose body is absent or already in memory): the request goes out in one write and the answer
-// is parsed from the socket's bytes, skipping undici's request objects and its wasm parser,
+// A hand-written HTTP/1.1 keep-alive client pool, the forwarder's only one: a request whose body
+// is absent or already in memory goes out in one write, and the answer is parsed from the
+// socket's bytes, skipping undici's request objects and its wasm parser,
 // which cost about as much CPU as the whole server side (docs/benchmarks/proxy.md). It is the
 // proxy's one HTTP client: a request body streamed from the caller (chunked, or larger than the
 // server side reads whole) is written as it arrives, with its Content-Length when the caller
