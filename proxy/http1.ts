@@ -60,8 +60,8 @@ const FIRST_WINS = new Set(['content-type', 'user-agent', 'referer', 'authorizat
  * CR, no control characters but HTAB. Null when clean, else what is wrong. (On the bytes rather
  * than the decoded string: a typed-array loop is about twice as fast.)
  */
-export function checkHeadBytes (buffer: Uint8Array, end: number): string | null {
-  for (let i = 0; i < end; i++) {
+export function checkHeadBytes (buffer: Uint8Array, end: number, start = 0): string | null {
+  for (let i = start; i < end; i++) {
     const c = buffer[i]!
     if (c >= 32 ? c !== 127 : c === 9) continue
     if (c === 13 && i + 1 < end && buffer[i + 1] === 10) {
@@ -310,6 +310,8 @@ class Http1Connection {
   private pending: Buffer | null = null
   /** When the head being read began to arrive, for the head timeout. */
   private headStartMs = 0
+  /** How much of the unfinished head in `pending` is already known to be clean bytes. */
+  private partialChecked = 0
   /** The request in progress; requests are handled one at a time, in order. */
   private current: ProxyRequest | null = null
   private currentIsHead = false
@@ -364,8 +366,11 @@ class Http1Connection {
       // Bytes that can never become a valid head (a bare LF would never even end it here) are
       // refused now, as llhttp refuses them, rather than after the timeout. A CR at the very end
       // may still be followed by its LF.
-      const invalid = checkHeadBytes(buffer, buffer[buffer.length - 1] === 13 ? buffer.length - 1 : buffer.length)
+      // Checked from where the last read's check ended, so a head sent a byte at a time costs no more.
+      const checkEnd = buffer[buffer.length - 1] === 13 ? buffer.length - 1 : buffer.length
+      const invalid = checkHeadBytes(buffer, checkEnd, this.partialChecked)
       if (invalid !== null) return this.reject(invalid)
+      this.partialChecked = checkEnd
       if (!canStartRequest(buffer)) return this.reject('invalid method')
       const nowMs = this.context.now()
       if (this.headStartMs === 0) this.headStartMs = nowMs
@@ -373,6 +378,7 @@ class Http1Connection {
       return
     }
     this.headStartMs = 0
+    this.partialChecked = 0
     if (headEnd > MAX_HEAD_BYTES) return this.handOver()
     const head = parseHead(buffer, headEnd)
     if (typeof head === 'string') return head === HAND_OVER ? this.handOver() : this.reject(head)
