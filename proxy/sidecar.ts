@@ -45,6 +45,11 @@ export interface SidecarInit {
    * what follows (the agent marks the sidecar's checks critical and restarts it); logged either way.
    */
   onListenerError?: (error: NodeJS.ErrnoException) => void
+  /**
+   * Bind the listeners with SO_REUSEPORT, so that several processes running the same snapshot
+   * (with fixed ports) share them and the kernel spreads connections between them (Linux).
+   */
+  reusePort?: boolean
 }
 
 export interface SidecarPorts {
@@ -73,10 +78,10 @@ export interface Sidecar {
 const DEFAULT_DRAIN_MS = 5000
 
 /** Binds `server`; a bind error rejects, a later server error goes to `onLaterError`. */
-function listen (server: Server, port: number, host: string, onLaterError: (error: NodeJS.ErrnoException) => void): Promise<number> {
+function listen (server: Server, port: number, host: string, reusePort: boolean, onLaterError: (error: NodeJS.ErrnoException) => void): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, host, () => {
+    server.listen({ port, host, reusePort }, () => {
       server.off('error', reject)
       server.on('error', onLaterError)
       resolve((server.address() as AddressInfo).port)
@@ -126,12 +131,12 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
       retryBudget: init.retryBudget,
       outlier: init.outlier
     })
-    const port = await listen(outbound.server, upstream.localBindPort, upstream.localBindAddress, onListenerError)
+    const port = await listen(outbound.server, upstream.localBindPort, upstream.localBindAddress, init.reusePort === true, onListenerError)
     outbounds.set(upstream.destinationName, { cell, outbound, port })
   }
   let inboundPort = 0
   try {
-    inboundPort = await listen(inbound.server, init.snapshot.inbound.bindPort, init.snapshot.inbound.bindAddress, onListenerError)
+    inboundPort = await listen(inbound.server, init.snapshot.inbound.bindPort, init.snapshot.inbound.bindAddress, init.reusePort === true, onListenerError)
     for (const upstream of init.snapshot.upstreams) await startUpstream(upstream)
   } catch (error) {
     inbound.server.close()
