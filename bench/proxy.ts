@@ -8,7 +8,7 @@
 // the per-request path without the queueing of a burst. The app and every sidecar run in
 // their own child process (this file re-run in a child role): the app in one, the sidecar pair
 // in another, as the anchor's single nginx worker serves both of its servers.
-// Usage: npm run bench:proxy [-- --seconds 10 --out docs/benchmarks/proxy.md]
+// Usage: npm run bench:proxy [-- --seconds 10 --out docs/benchmarks/proxy.md --only direct|nginx|mesh --workers N]
 
 import { execFile, execFileSync, fork, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -37,6 +37,8 @@ interface ChildConfig {
   role: 'app' | 'sidecar-pair'
   appPort?: number
   dir?: string
+  /** With --workers N: the ports every worker's pair binds with reusePort (outbound, inbound). */
+  shared?: { outboundPort: number, inboundPort: number }
 }
 
 async function runChild (config: ChildConfig): Promise<void> {
@@ -55,19 +57,20 @@ async function runChild (config: ChildConfig): Promise<void> {
   const { startSidecar } = await import('../proxy/sidecar.ts')
   const dir = config.dir!
   const read = (name: string): string => readFileSync(join(dir, name), 'utf8')
+  const shared = config.shared
   const snapshot = (service: string, leaf: string, upstreamPort?: number): ProxySnapshot => ({
     proxyId: `${service}-sidecar-proxy`,
     serviceName: service,
     trustDomain: TRUST_DOMAIN,
     datacenter: 'dc1',
     tls: { certChainPem: read(`${leaf}.crt`), keyPem: read(`${leaf}.key`), rootsPem: [read('ca.crt')] },
-    inbound: { bindAddress: '127.0.0.1', bindPort: 0, localServiceAddress: '127.0.0.1', localServicePort: config.appPort!, protocol: 'http' },
+    inbound: { bindAddress: '127.0.0.1', bindPort: upstreamPort === undefined ? shared?.inboundPort ?? 0 : 0, localServiceAddress: '127.0.0.1', localServicePort: config.appPort!, protocol: 'http' },
     upstreams: upstreamPort === undefined
       ? []
       : [{
           destinationName: 'api',
           localBindAddress: '127.0.0.1',
-          localBindPort: 0,
+          localBindPort: shared?.outboundPort ?? 0,
           protocol: 'http',
           endpoints: [{ id: 'api-1', address: '127.0.0.1', port: upstreamPort, spiffeId: spiffe('api'), weight: 1 }],
           connectTimeoutMs: 1000,
@@ -76,8 +79,9 @@ async function runChild (config: ChildConfig): Promise<void> {
     authorize: () => ({ allowed: true, reason: 'bench' })
   })
   // The pair in one process, as the anchor's one nginx worker serves both of its servers.
-  const inbound = await startSidecar({ snapshot: snapshot('api', 'server') })
-  const outbound = await startSidecar({ snapshot: snapshot('web', 'client', inbound.ports().inbound) })
+  const reusePort = shared !== undefined
+  const inbound = await startSidecar({ snapshot: snapshot('api', 'server'), reusePort })
+  const outbound = await startSidecar({ snapshot: snapshot('web', 'client', inbound.ports().inbound), reusePort })
   // MESH_BENCH_HEAP_PROF=<file>: a sampling heap profile of everything allocated, collected
   // objects included (node's --heap-prof keeps only what is still alive at exit), to find what
   // the GC spends its time on.
@@ -305,7 +309,7 @@ function table (results: PathResult[]): string {
     const dash = r.name === 'direct'
     lines.push(`| ${r.name} | ${r.cpuUsPerRequest.fixed.toFixed(0)} µs | ${r.cpuUsPerRequest.max.toFixed(0)} µs (${r.cpuUsPerRequest.maxKernel.toFixed(0)} µs) | ${r.sequential.p50Ms.toFixed(2)} ms | ${r.sequential.p99Ms.toFixed(2)} ms | ${dash ? '—' : seqAdded(r, 'p50Ms').toFixed(2) + ' ms'} | ${dash ? '—' : seqAdded(r, 'p99Ms').toFixed(2) + ' ms'} | ${r.sequential.errors} |`)
   }
-  const mesh = results.find((r) => r.name === 'mesh pair')!
+  const mesh = results.find((r) => r.name.startsWith('mesh pair'))!
   lines.push('')
   lines.push('| mesh vs nginx | value | target |')
   lines.push('|---|---|---|')
@@ -334,8 +338,16 @@ async function main (): Promise<void> {
     makePki(dir)
     const app = await startChild<{ port: number }>({ role: 'app' })
     children.push(app.child)
-    const pair = await startChild<{ outboundPort: number }>({ role: 'sidecar-pair', appPort: app.info.port, dir })
-    children.push(pair.child)
+    // --workers N: N processes each run the pair on the same ports (reusePort), as nginx's workers share its listeners.
+    const workers = Number(option('workers', '1'))
+    const shared = workers > 1 ? { outboundPort: await freePort(), inboundPort: await freePort() } : undefined
+    const pairs: Array<Awaited<ReturnType<typeof startChild<{ outboundPort: number }>>>> = []
+    for (let i = 0; i < workers; i++) {
+      const pair = await startChild<{ outboundPort: number }>({ role: 'sidecar-pair', appPort: app.info.port, dir, ...(shared === undefined ? {} : { shared }) })
+      children.push(pair.child)
+      pairs.push(pair)
+    }
+    const pair = pairs[0]!
     const nginx = await startNginx(dir, app.info.port)
     children.push(nginx.child)
     const loadBefore = loadavg()[0]!
@@ -343,7 +355,8 @@ async function main (): Promise<void> {
     const only = option('only', '')
     if (only === '' || only === 'direct') results.push(await measure('direct', app.info.port, [{ name: 'app', pid: () => app.child.pid! }], seconds))
     if (only === '' || only === 'nginx') results.push(await measure('nginx pair', nginx.outboundPort, [{ name: 'nginx worker', pid: nginx.workerPid }], seconds))
-    if (only === '' || only === 'mesh') results.push(await measure('mesh pair', pair.info.outboundPort, [{ name: 'sidecar pair', pid: () => pair.child.pid! }], seconds))
+    const pairPids = pairs.map((p, i) => ({ name: workers > 1 ? `worker ${i + 1}` : 'sidecar pair', pid: () => p.child.pid! }))
+    if (only === '' || only === 'mesh') results.push(await measure(workers > 1 ? `mesh pair, ${workers} workers` : 'mesh pair', pair.info.outboundPort, pairPids, seconds))
     const loadAfter = loadavg()[0]!
     const report = [
       '# Proxy benchmark: mesh sidecar pair vs the nginx mTLS pair',
