@@ -48,7 +48,9 @@ function hasBody (request: AnyRequest, http2: boolean): boolean {
 }
 
 export function serve (context: ServeContext, request: AnyRequest, response: AnyResponse): void {
-  const http2 = request.httpVersionMajor === 2
+  // By the API the request came through, not by its version: an HTTP/1.1 connection may send
+  // `HTTP/2.0` in its request line, and llhttp lets it through.
+  const http2 = (request as Partial<Http2ServerRequest>).stream !== undefined
   const connection = context.connection
   connection?.requestStarted()
   const url = request.url
