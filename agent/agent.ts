@@ -3,15 +3,17 @@
 // receives the agent), and runs them through one ordered list of startables (agent/lifecycle.ts).
 //
 // Open (before any component is built, because they are built from it; closed after all stopped):
-//   data dir → node identity → catalog (opened from LevelDB) → libp2p node, listening. libp2p
+//   data dir → node identity → catalog (opened from LevelDB; a damaged one refuses the start,
+//   or with --recover is salvaged: agent/catalog-data.ts) → libp2p node, listening. libp2p
 //   listens first because the SWIM address the membership core is created with carries the port
 //   it got (the OS's pick with `--bind host:0`); listening before composing, rather than handing
 //   components a getter for the port, lets every component be built once, complete, up front.
 // Start (each entry may rely on every entry above it being up):
 //   udp → membership (sends over udp) → replication (peers come from membership) → peer
 //   connections → intentions → CA (answers /mesh/ca over libp2p, asks membership who the servers
-//   are) → checks → sidecars (need CA leaves and intentions) → local state (the config file's
-//   services, which need the checks running, then every local entry republished) → HTTP (every
+//   are) → checks → sidecars (need CA leaves and intentions) → local state (registrations no
+//   request can name dropped, the config file's services, which need the checks running, then
+//   every local entry republished) → HTTP (every
 //   route's component is up) → DNS → join (everything is up before the cluster hears of us; a
 //   server alone bootstraps the CA here).
 // Stop is the reverse, so: a graceful leave (stop with `leave`) is announced and given time to
@@ -20,12 +22,15 @@
 // intentions they use; checks stop before the catalog they write to closes; membership stops
 // after replication and before udp; libp2p stops, then the catalog closes, then a temporary data
 // dir is removed, after every component stopped.
+// Reload (SIGHUP, PUT /v1/agent/reload) runs beside the list, not in it: the ConfigReloader gets the
+// config loader, the config-file registration calls and a log-level setter, and applies a plan of
+// the files' changes while every component is up (agent/reload.ts).
 
 import { rmSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
-import { Catalog } from '../catalog/catalog.ts'
+import type { Catalog } from '../catalog/catalog.ts'
+import { openAgentCatalog, RecoveryTracker } from './catalog-data.ts'
 import type { AgentConfig } from './config.ts'
 import { loadOrCreateNodeId, loadOrCreatePeerKey, prepareDataDir } from './identity.ts'
 import { Lifecycle } from './lifecycle.ts'
@@ -47,7 +52,12 @@ import { registerAgentRoutes } from './http/agent-routes.ts'
 import { AnswerCache } from './http/answer-cache.ts'
 import { registerCatalogRoutes } from './http/catalog-routes.ts'
 import { registerHealthRoutes } from './http/health-routes.ts'
+import { registerReloadRoutes } from './http/reload-routes.ts'
+import { ConfigReloader } from './reload.ts'
+import { configRegistrations, localRegistrations } from './local/config-registrations.ts'
+import type { ReloadSummary } from '../api/reload.ts'
 import { AgentServices } from './services.ts'
+import { dropUnaddressableRegistrations } from './local/unaddressable.ts'
 import { VERSION } from './version.ts'
 import { PortInUseError } from './errors.ts'
 
@@ -64,6 +74,13 @@ export interface AgentInfo {
   dnsAddress: string | undefined
   dnsPort: number | undefined
   encrypted: boolean
+}
+
+export interface AgentStartHooks {
+  /** Called after a leave requested over HTTP completes, so the process can exit. */
+  onShutdown?: () => void
+  /** Loads the configuration afresh, as the start's was loaded; throws a ConfigError when it is invalid. */
+  loadConfig: () => AgentConfig
 }
 
 /** What the components are built from, opened before any of them exists. */
@@ -91,17 +108,19 @@ export class Agent {
   private readonly dns: AgentDns
   private readonly join: ClusterJoin
   private readonly lifecycle: Lifecycle
+  private readonly reloader: ConfigReloader
   private stopping: Promise<void> | undefined
   private readonly startedAtMs = Date.now()
 
   /**
    * Opens the foundation, builds the components and starts them; on failure, undoes what it did and
    * rethrows. `onShutdown` is called after a leave requested over HTTP completes, so the process can exit.
+   * `loadConfig` loads the configuration again as it was loaded for `config` (a reload calls it).
    */
-  static async start (config: AgentConfig, log: Logger, options: { onShutdown?: () => void } = {}): Promise<Agent> {
+  static async start (config: AgentConfig, log: Logger, options: AgentStartHooks): Promise<Agent> {
     const foundation = await openFoundation(config, log)
     try {
-      const agent = new Agent(config, log, foundation, options.onShutdown)
+      const agent = new Agent(config, log, foundation, options)
       await agent.lifecycle.start()
       return agent
     } catch (error) {
@@ -110,11 +129,11 @@ export class Agent {
     }
   }
 
-  private constructor (config: AgentConfig, log: Logger, foundation: Foundation, onShutdown: (() => void) | undefined) {
+  private constructor (config: AgentConfig, log: Logger, foundation: Foundation, hooks: AgentStartHooks) {
     this.config = config
     this.log = log
     this.foundation = foundation
-    this.onShutdown = onShutdown
+    this.onShutdown = hooks.onShutdown
     const { nodeId, catalog, node, gossipPort } = foundation
     const selfAddr = `${config.advertiseAddress.includes(':') ? `[${config.advertiseAddress}]` : config.advertiseAddress}:${gossipPort}`
     const livePeers = (): SyncPeer[] => this.livePeers()
@@ -144,9 +163,16 @@ export class Agent {
       { selfAddr, maxDatagramBytes: 64 * 1024, maxReliableBytes: timing.maxReliableMessageBytes },
       { core, node, datagrams: this.datagrams, log: membershipLog, onEvent: (type, member) => this.onMembershipEvent(type, member) }
     )
+    const recovery = catalog.recovering ? new RecoveryTracker(catalog, log.child({ component: 'mesh:agent' })) : undefined
     this.replication = new Replication(
       { syncIntervalMs: config.dev ? 2000 : 10_000 },
-      { catalog, node, log: log.child({ component: 'mesh:replication' }), peers: livePeers }
+      {
+        catalog,
+        node,
+        log: log.child({ component: 'mesh:replication' }),
+        peers: livePeers,
+        onSynced: recovery === undefined ? undefined : async (peer) => await recovery.synced(peer.name),
+      }
     )
     this.peers = new PeerConnections({}, { node, log: log.child({ component: 'mesh:peers' }), candidates: livePeers })
     this.services = new AgentServices(config, { catalog, node, members, log: log.child({ component: 'mesh:local' }) })
@@ -161,6 +187,14 @@ export class Agent {
         log: log.child({ component: 'mesh:agent' }),
       }
     )
+    // The root logger's level is the children's too: pino children without a level of their own read it.
+    this.reloader = new ConfigReloader({ config }, {
+      load: hooks.loadConfig,
+      local: () => localRegistrations(catalog),
+      registrations: configRegistrations(this.services.registration),
+      setLogLevel: (level) => { log.level = level },
+      log: log.child({ component: 'mesh:reload' }),
+    })
     this.http = buildHttpServer({ log, limits: config.listenerLimits.http })
     this.registerRoutes(this.http)
 
@@ -169,10 +203,13 @@ export class Agent {
       stop: async () => await this.datagrams.stop(),
     }
     // Nothing to undo on stop: registrations persist in the catalog, and the published entries are out.
+    // While recovering, what survived is not re-versioned yet: a peer may hold a newer copy of it
+    // (the update the damage lost), which must win; RecoveryTracker republishes once restored.
     const localState: Startable = {
       start: async () => {
+        await dropUnaddressableRegistrations(catalog, log.child({ component: 'mesh:local' }))
         await this.services.registerConfigured()
-        await catalog.republishLocal()
+        if (!catalog.recovering) await catalog.republishLocal()
       },
       stop: () => {},
     }
@@ -232,6 +269,14 @@ export class Agent {
     registerCatalogRoutes(app, { catalog: this.foundation.catalog, answers })
     registerHealthRoutes(app, { catalog: this.foundation.catalog, answers })
     this.services.registerRoutes(app)
+    registerReloadRoutes(app, { reload: async () => await this.reload() })
+  }
+
+  /** Loads the config again and applies what changed (see agent/reload.ts); rejects naming the problem. */
+  async reload (): Promise<ReloadSummary> {
+    // A SIGHUP during shutdown must not write to a catalog that is closing.
+    if (this.stopping !== undefined) throw new Error('the agent is shutting down; nothing was reloaded')
+    return await this.reloader.reload()
   }
 
   /** The `/v1/agent/self` answer. */
@@ -263,6 +308,8 @@ export class Agent {
         PeerID: foundation.node.peerId.toString(),
         Gossip: `${config.advertiseAddress}:${foundation.gossipPort}`,
         Encrypted: config.encryptKey !== undefined,
+        // The level in effect: a reload may have changed it since start.
+        LogLevel: this.log.level,
         ...this.services.selfStatus(),
       },
     }
@@ -307,6 +354,8 @@ export class Agent {
           this.log.warn({ err: (error as Error).message }, 'graceful leave failed')
         }
       }
+      // A reload in progress finishes its writes before the components it writes through stop.
+      await this.reloader.settled()
       await this.lifecycle.stop()
       await this.foundation.close()
     })()
@@ -327,8 +376,10 @@ async function openFoundation (config: AgentConfig, log: Logger): Promise<Founda
   try {
     const nodeId = loadOrCreateNodeId(config.dataDir)
     const peerKey = await loadOrCreatePeerKey(config.dataDir)
-    catalog = await Catalog.open({
-      path: join(config.dataDir, 'catalog'),
+    catalog = await openAgentCatalog({
+      dataDir: config.dataDir,
+      recover: config.recover,
+      sync: config.catalogSync,
       self: {
         Node: config.nodeName,
         ID: nodeId,

@@ -6,6 +6,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs'
 import { hostname, networkInterfaces, tmpdir } from 'node:os'
+import type { NetworkInterfaceInfo } from 'node:os'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { LOG_LEVELS } from './log.ts'
@@ -31,6 +32,10 @@ export interface AgentConfig {
   dataDir: string
   /** True when dataDir is a temporary directory created for --dev and removed on exit. */
   dataDirIsTemporary: boolean
+  /** `--recover`: start from what is readable in a damaged catalog and restore the rest from peers. */
+  recover: boolean
+  /** Sync catalog writes before acknowledging them (false only with --unsafe-no-fsync). */
+  catalogSync: boolean
   server: boolean
   dev: boolean
   bindAddress: string
@@ -58,6 +63,8 @@ export interface AgentConfig {
   /** Service and check definitions from the config file, in Consul's registration shape. */
   services: Array<Record<string, unknown>>
   checks: Array<Record<string, unknown>>
+  /** Choices the configuration made that may not be what the user meant; the agent logs each at start. */
+  warnings: string[]
   /** Connection limits of every listener (the config file's `limits` block over the defaults). */
   listenerLimits: AgentListenerLimits
 }
@@ -256,7 +263,8 @@ export function parsePort (value: number | string, field: string, options: { all
   return port
 }
 
-const HOSTNAME_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+/** A host name, optionally fully qualified with a trailing dot, as the CLI accepts it (cli/addresses.ts). */
+const HOSTNAME_PATTERN = /^(?=.{1,254}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/
 
 export function parseHostPort (value: string, field: string, defaultPort: number, options: { allowHostname?: boolean } = {}): { host: string, port: number } {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value)
@@ -292,18 +300,29 @@ function parseDuration (text: string, field: string): number {
   }
 }
 
-/** What Consul advertises when bound to all addresses: the first non-loopback IPv4 address. */
-function firstPrivateAddress (): string {
-  for (const addresses of Object.values(networkInterfaces())) {
+export type NetworkInterfaces = () => NodeJS.Dict<NetworkInterfaceInfo[]>
+
+/**
+ * What Consul advertises when bound to all addresses: the first non-loopback IPv4 address, in
+ * the order the system lists its interfaces (in a container: its own eth0 on a bridge network,
+ * the host's first interface with host networking). Undefined when there is none (a container
+ * without a network, `--network none`).
+ */
+function firstPrivateAddress (interfaces: NetworkInterfaces): string | undefined {
+  for (const addresses of Object.values(interfaces())) {
     for (const address of addresses ?? []) {
       if (address.family === 'IPv4' && !address.internal) return address.address
     }
   }
-  return '127.0.0.1'
+  return undefined
 }
 
-/** Builds and validates the whole configuration. `now` names the temporary dev data dir. */
-export function resolveConfig (flags: AgentFlags, options: { now?: () => number } = {}): AgentConfig {
+/**
+ * Builds and validates the whole configuration. `now` names the temporary dev data dir;
+ * `interfaces` lists the machine's addresses (os.networkInterfaces) for the advertise default.
+ */
+export function resolveConfig (flags: AgentFlags, options: { now?: () => number, interfaces?: NetworkInterfaces } = {}): AgentConfig {
+  const warnings: string[] = []
   const file = loadConfigSources(flags)
   const dev = flags.dev === true
   const pick = <T>(flag: T | undefined, fileValue: T | undefined, fallback: T): T => flag ?? fileValue ?? fallback
@@ -330,7 +349,16 @@ export function resolveConfig (flags: AgentFlags, options: { now?: () => number 
   if (isIP(clientAddress) === 0) throw new ConfigError(`--client must be an IP address, got "${clientAddress}"`)
   let advertiseAddress = flags.advertise ?? file.advertise_addr
   if (advertiseAddress === undefined) {
-    advertiseAddress = bind.host === '0.0.0.0' || bind.host === '::' ? firstPrivateAddress() : bind.host
+    if (bind.host === '0.0.0.0' || bind.host === '::') {
+      advertiseAddress = firstPrivateAddress(options.interfaces ?? networkInterfaces)
+      if (advertiseAddress === undefined) {
+        advertiseAddress = '127.0.0.1'
+        warnings.push(`bound to ${bind.host} but this machine has no non-loopback IPv4 address: advertising 127.0.0.1, ` +
+          'which only agents on this machine can reach; pass --advertise with the address other agents should use')
+      }
+    } else {
+      advertiseAddress = bind.host
+    }
   }
   if (isIP(advertiseAddress) === 0) throw new ConfigError(`--advertise must be an IP address, got "${advertiseAddress}"`)
 
@@ -381,6 +409,8 @@ export function resolveConfig (flags: AgentFlags, options: { now?: () => number 
     datacenter,
     dataDir,
     dataDirIsTemporary,
+    recover: flags.recover === true,
+    catalogSync: flags.unsafeNoFsync !== true,
     server: dev || flags.server === true || file.server === true,
     dev,
     bindAddress: bind.host,
@@ -405,6 +435,7 @@ export function resolveConfig (flags: AgentFlags, options: { now?: () => number 
     defaultIntentionPolicy: policy,
     services,
     checks,
+    warnings,
     listenerLimits: resolveListenerLimits(file.limits),
   }
 }

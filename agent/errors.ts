@@ -15,3 +15,14 @@ export class JoinError extends Error {
     this.name = 'JoinError'
   }
 }
+
+/** A reload's config was valid but some of its changes could not be applied; the rest were. */
+export class ReloadIncompleteError extends Error {
+  readonly code = 'MESH_ERR_AGENT_RELOAD_INCOMPLETE'
+  readonly failures: string[]
+  constructor (failures: string[]) {
+    super(`reload applied only in part; the failed steps are retried at the next reload: ${failures.join('; ')}`)
+    this.name = 'ReloadIncompleteError'
+    this.failures = failures
+  }
+}

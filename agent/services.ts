@@ -8,13 +8,12 @@ import type { Logger } from 'pino'
 import type { Catalog } from '../catalog/catalog.ts'
 import { CheckManager } from './local/checks/manager.ts'
 import type { LocalCatalog } from './local/local-catalog.ts'
-import { registerCheckPayload, registerServicePayload } from './local/register.ts'
+import { configRegistrations } from './local/config-registrations.ts'
 import type { LocalRegistrationDeps } from './local/register.ts'
 import { probeListenPort } from './local/port-probe.ts'
 import type { MemberInfo } from './membership/types.ts'
 import type { MeshNode } from './transport/libp2p.ts'
 import { registerAgentServiceRoutes } from './http/agent-service-routes.ts'
-import { ConfigError } from './config.ts'
 import type { AgentConfig } from './config.ts'
 import { AgentPolicy } from './connect/policy.ts'
 import { AgentCA } from './connect/cluster-ca.ts'
@@ -85,20 +84,9 @@ export class AgentServices {
 
   /** (Re-)registers the services and checks of the config file; needs the checks started. */
   async registerConfigured (): Promise<void> {
-    for (const [index, service] of this.init.services.entries()) {
-      try {
-        await registerServicePayload(this.registration, service)
-      } catch (error) {
-        throw new ConfigError(`services[${index}]: ${(error as Error).message}`)
-      }
-    }
-    for (const [index, check] of this.init.checks.entries()) {
-      try {
-        await registerCheckPayload(this.registration, check)
-      } catch (error) {
-        throw new ConfigError(`checks[${index}]: ${(error as Error).message}`)
-      }
-    }
+    const writes = configRegistrations(this.registration)
+    for (const [index, service] of this.init.services.entries()) await writes.registerService(service, `services[${index}]`)
+    for (const [index, check] of this.init.checks.entries()) await writes.registerCheck(check, `checks[${index}]`)
   }
 
   registerRoutes (app: FastifyInstance): void {

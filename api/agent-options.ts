@@ -38,6 +38,10 @@ export interface AgentStartOptions {
   /** DNS port, 0–65535, or -1 to disable DNS (agent default 8600). */
   dnsPort?: number
   dataDir?: string
+  /** Start from what is readable in a damaged data dir (kept aside) and restore this node's records from peers. */
+  recover?: boolean
+  /** Acknowledge catalog writes without syncing them to disk: a power loss may lose acknowledged registrations. */
+  unsafeNoFsync?: boolean
   /** Agents to join at start, "ADDR" or "ADDR:PORT", in the order given. */
   join?: string[]
   /** Cluster key: base64 of exactly 32 bytes (as `mesh keygen` prints). */

@@ -5,8 +5,9 @@
 // Each input (a local write, a merge, a liveness change, garbage collection) returns a plan: the
 // batch of store operations to persist, and `apply()`, which changes the in-memory state and says
 // what happened (the watch changes with their modify indexes, and the entries this agent wrote,
-// to publish). The shell persists the batch first and applies only once it is stored, so neither
-// the store nor a reader ever sees half a change; a plan whose batch failed is dropped unapplied.
+// to publish). The shell hands the batch to the store (one atomic batch) before it applies the
+// plan, so neither the store nor a reader ever sees half a change; a plan whose batch the store
+// refuses is dropped unapplied (catalog.ts says what happens when the disk fails later).
 // Plans are meant to be applied at once, one at a time, in the order they were made.
 //
 // Rules (docs/catalog.md): one writer per node, versioned by its own counter; tombstones for
@@ -41,6 +42,8 @@ export interface CatalogCoreInit {
   /** How long tombstones (and the memory of reaped nodes) are kept; must exceed the longest partition. */
   tombstoneTtlMs?: number
   limits?: Partial<CatalogLimits>
+  /** Opened from a salvaged store: newer copies of our own entries from peers are taken back (see `merge`). */
+  recovering?: boolean
 }
 
 /** What applying a plan did. */
@@ -87,6 +90,12 @@ export class CatalogCore {
   private readonly rejectedByCode = new Map<string, number>()
   private lastCollectMs = 0
   private restoredOwnVersion = 0
+  /** While true, newer copies of our own entries are adopted instead of outvoted; the agent ends it after a sync. */
+  recovering: boolean
+  /** Own entries adopted back from peers while recovering, by kind. */
+  readonly adopted = { node: 0, service: 0, check: 0 }
+  /** Highest version among them: the digest asks peers for what is above it, page by page. */
+  adoptedVersion = 0
   private restoredIndex = 0
 
   constructor (init: CatalogCoreInit) {
@@ -97,6 +106,7 @@ export class CatalogCore {
     this.own = new OwnEntries(init.self.Node, () => this.nowMs)
     this.clock = new HybridLogicalClock(init.self.ID === '' ? init.self.Node : init.self.ID, () => this.nowMs)
     this.reads = new LocalReads(this.state, init.self)
+    this.recovering = init.recovering === true
   }
 
   // ---- restoring from the store ----
@@ -247,6 +257,8 @@ export class CatalogCore {
    * Validates untrusted entries and plans the ones that win. Invalid entries are skipped and
    * counted; stale ones are ignored. Copies of this agent's own entries that do not match what it
    * holds are answered with re-versioned corrections, which are `applied` and published so they spread.
+   * While recovering, a copy newer than what we hold (or of an entry we no longer hold at all) is
+   * what the store lost: it is taken back as it is, and the counter continues above it.
    */
   merge (entries: unknown, nowMs: number): CatalogPlan<MergeResult> {
     this.nowMs = nowMs
@@ -254,12 +266,21 @@ export class CatalogCore {
     for (const error of plan.rejections) this.rejectedByCode.set(error.code, (this.rejectedByCode.get(error.code) ?? 0) + 1)
     const { winners, ownCopies } = plan
     for (const copy of ownCopies) this.own.observe(copy.version)
-    for (const copy of ownCopies) this.correctOwn(copy, winners)
+    const adopting = new Set<string>()
+    for (const copy of ownCopies) {
+      if (this.recovering) this.adoptOwn(copy, winners, adopting)
+      else this.correctOwn(copy, winners)
+    }
     const commit = this.commit([...winners.values()])
     return {
       batch: commit.batch,
       apply: () => {
         const { result: applied, changes } = commit.apply()
+        for (const entry of applied) {
+          if (entry.scope !== 'node' || !adopting.has(identity(entry))) continue
+          this.adopted[entry.kind]++
+          this.adoptedVersion = Math.max(this.adoptedVersion, entry.version)
+        }
         for (const entry of applied) {
           if (entry.scope !== 'node' || entry.deleted) continue
           const leftAt = this.leftAtVersion.get(entry.node)
@@ -383,6 +404,17 @@ export class CatalogCore {
     state.serfModifyIndex = ++this.index
     const entries = [...state.entries()].map(stored => stored.entry)
     return { index: this.index, kinds: ['node', 'check'], nodes: [node], services: serviceNames(entries) }
+  }
+
+  /** Recovering: a copy of our own entry newer than ours (or than nothing) is what we lost; take it back. */
+  private adoptOwn (entry: NodeScopedEntry, winners: Map<string, Item>, adopting: Set<string>): void {
+    const mine = this.state.current(entry)
+    if (mine !== undefined && entry.version <= (mine.entry as NodeScopedEntry).version) return
+    const id = identity(entry)
+    const pending = winners.get(id)
+    if (pending !== undefined && (pending.entry as NodeScopedEntry).version >= entry.version) return
+    winners.set(id, { entry, definition: mine?.definition })
+    adopting.add(id)
   }
 
   /** A copy of one of our own entries came back: if it differs from ours, outvote it. */

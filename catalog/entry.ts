@@ -6,6 +6,7 @@ import type { CheckRecord, HealthStatus, NodeRecord, ServiceRecord } from '../ap
 import type { Hlc } from './hlc.ts'
 import { InvalidEntryError } from './errors.ts'
 import { isRecord } from '../api/guards.ts'
+import { identifierProblem } from '../api/identifiers.ts'
 
 /** An entry written by one node about itself, versioned by that node's own counter. */
 export interface NodeEntry { scope: 'node', kind: 'node', node: string, key: string, version: number, deleted: boolean, value?: NodeRecord }
@@ -37,13 +38,15 @@ const RESERVED_KINDS = new Set(['node', 'service', 'check'])
 const CLUSTER_KIND = /^[a-z][a-z0-9-]{0,63}$/
 const TYPE_CHARS = 32
 const HEALTH: ReadonlySet<string> = new Set<HealthStatus>(['passing', 'warning', 'critical', 'maintenance'])
-const CONTROL = /[\u0000-\u001f]/
 
 function text (value: unknown, field: string, maxChars: number, options: { nonEmpty?: boolean, identifier?: boolean } = {}): string {
   if (typeof value !== 'string') throw new InvalidEntryError(`${field} must be a string`)
   if (value.length > maxChars) throw new InvalidEntryError(`${field} is longer than ${maxChars} characters`)
   if (options.nonEmpty === true && value.length === 0) throw new InvalidEntryError(`${field} must not be empty`)
-  if (options.identifier === true && CONTROL.test(value)) throw new InvalidEntryError(`${field} contains control characters`)
+  if (options.identifier === true) {
+    const problem = identifierProblem(value, { maxChars })
+    if (problem !== undefined) throw new InvalidEntryError(`${field} ${problem}`)
+  }
   return value
 }
 

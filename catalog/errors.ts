@@ -56,6 +56,36 @@ export class CatalogClosedError extends CatalogError {
   }
 }
 
+/**
+ * The LevelDB store cannot be trusted: it does not open, a record does not read back, or it holds
+ * fewer changes than were acknowledged (a cut or lost write-ahead log). Nothing was loaded.
+ * `file` names the file at fault when it is known.
+ */
+export class StoreDamagedError extends CatalogError {
+  readonly path: string
+  readonly file: string | undefined
+  readonly reason: string
+  constructor (path: string, reason: string, file?: string) {
+    super('MESH_ERR_CATALOG_STORE_DAMAGED', `catalog store ${path} is damaged: ${file === undefined ? '' : `${file}: `}${reason}`)
+    this.name = 'StoreDamagedError'
+    this.path = path
+    this.file = file
+    this.reason = reason
+  }
+}
+
+/**
+ * A batch could not be made durable (disk full, I/O error). The catalog may already show changes
+ * that are not on disk, so it refuses every later write until the agent restarts and reloads
+ * what the disk holds; none of the refused writes was acknowledged.
+ */
+export class StoreFailedError extends CatalogError {
+  constructor (reason: string) {
+    super('MESH_ERR_CATALOG_STORE_FAILED', `catalog store write failed: ${reason}; no further writes are accepted until the agent restarts`)
+    this.name = 'StoreFailedError'
+  }
+}
+
 /** A `filter=` expression does not parse; `position` is the 0-based character offset. */
 export class FilterError extends CatalogError {
   readonly position: number

@@ -35,7 +35,8 @@ export class MemoryCatalogStore implements CatalogStore {
     return { counter: meta?.counter ?? 0, index: meta?.index ?? 0 }
   }
 
-  async write ({ puts, removals, meta }: StoreBatch): Promise<void> {
+  /** Stores the batch at once (so a restart sees it); throws at once, storing nothing, when a value cannot be encoded. */
+  write ({ puts, removals, meta }: StoreBatch): Promise<void> {
     this.assertOpen()
     // Serialize everything before touching the contents, so a value that cannot be encoded
     // fails the whole batch, as LevelDB's would.
@@ -44,6 +45,7 @@ export class MemoryCatalogStore implements CatalogStore {
     for (const [id, json] of encoded) this.contents.records.set(id, json)
     for (const id of removed) this.contents.records.delete(id)
     this.contents.meta = { counter: meta.counter, index: meta.index }
+    return Promise.resolve()
   }
 
   async close (): Promise<void> {

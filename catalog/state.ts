@@ -2,7 +2,7 @@
 // by cluster kind, plus the secondary indexes queries need (instances by service name, sidecars by
 // destination, checks by service and by status) and the XOR fingerprints anti-entropy digests are
 // made of. Everything here is synchronous and I/O-free; catalog.ts decides what to apply and
-// persists it first, so this state only ever holds what LevelDB holds.
+// queues it in the store first, so this state only ever holds what LevelDB holds or is syncing.
 
 import type { CheckEntry, ClusterEntry, Entry, NodeEntry, NodeScopedEntry, ServiceEntry } from './entry.ts'
 import { entryFingerprint, fnv1a } from './entry.ts'

@@ -1,5 +1,5 @@
 // What the catalog needs from storage, and nothing more: load everything once at open, write one
-// atomic batch per change, close. Two implementations: LevelDB for the agent (level-store.ts) and
+// atomic batch per change (durable when its promise resolves), close. Two implementations: LevelDB for the agent (level-store.ts) and
 // an in-memory one for tests and the simulator (memory-store.ts). The catalog core decides every
 // batch (core.ts), so a store holds no rules of its own.
 
@@ -23,7 +23,13 @@ export interface StoreBatch {
 export interface CatalogStore {
   /** Streams every stored entry to `onStored`, then returns the persisted meta (zeros when new). */
   load (onStored: (stored: Stored) => void): Promise<CatalogMeta>
-  /** Persists the batch atomically: after a crash either all of it is stored or none. */
+  /**
+   * Persists the batch atomically: after a crash either all of it is stored or none. The batch is
+   * encoded before `write` returns: one that cannot be encoded throws at once and nothing of it
+   * is queued. The promise resolves once the batch is durable (on disk, for LevelDB); batches
+   * become durable in the order they were written, so a store may write several queued ones at
+   * once (group commit). A rejected promise means the store failed and accepts no more writes.
+   */
   write (batch: StoreBatch): Promise<void>
   close (): Promise<void>
 }

@@ -11,7 +11,8 @@
 // The first line gives V8 a 1 MB young-generation semi-space: an agent's allocation rate is low,
 // and V8's default lets the young generation grow to tens of MB, about 30 MB more resident memory
 // per agent (150 MB against 120 MB for an idle agent) for no measurable gain. V8 reads the flag
-// only at start-up, so `node cli/mesh.mjs` must be given it too (package.json, docker-compose.yml).
+// only at start-up, so `node cli/mesh.mjs` must be given it too (package.json's `npm start`
+// does; the container image runs this file through its first line).
 
 const MIN_NODE_MAJOR = 24
 

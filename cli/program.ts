@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   members: async () => (await import('./commands/members.ts')).membersCommand(),
   join: async () => (await import('./commands/join.ts')).joinCommand(),
   leave: async () => (await import('./commands/leave.ts')).leaveCommand(),
+  reload: async () => (await import('./commands/reload.ts')).reloadCommand(),
   'force-leave': async () => (await import('./commands/force-leave.ts')).forceLeaveCommand(),
   register: async () => (await import('./commands/register.ts')).registerCommand(),
   deregister: async () => (await import('./commands/deregister.ts')).deregisterCommand(),

@@ -1,9 +1,10 @@
-// A hand-written HTTP/1.1 keep-alive client pool for the forwarder's common case (a request
-// whose body is absent or already in memory): the request goes out in one write and the answer
-// is parsed from the socket's bytes, skipping undici's request objects and its wasm parser,
-// which cost about as much CPU as the whole server side (docs/benchmarks/proxy.md). It is an
-// undici Dispatcher so the rest of the proxy keeps one type: `dispatch()` (streamed request
-// bodies, anything generic) goes to an undici Pool for the same origin, made on first use.
+// A hand-written HTTP/1.1 keep-alive client pool, the forwarder's only one: a request whose body
+// is absent or already in memory goes out in one write, and the answer is parsed from the
+// socket's bytes, skipping undici's request objects and its wasm parser,
+// which cost about as much CPU as the whole server side (docs/benchmarks/proxy.md). It is the
+// proxy's one HTTP client: a request body streamed from the caller (chunked, or larger than the
+// server side reads whole) is written as it arrives, with its Content-Length when the caller
+// gave one and chunked otherwise.
 //
 // The response parser is as strict as the server's (http1.ts): a head with bare LF or CR,
 // obs-fold, invalid names, duplicate Content-Length, Transfer-Encoding other than chunked or
@@ -14,19 +15,9 @@ import { connect as netConnect } from 'node:net'
 import type { Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import type { PeerCertificate, SecureContext } from 'node:tls'
-import { Dispatcher, Pool } from 'undici'
+import type { Readable } from 'node:stream'
+import type { ExchangeHandler, RequestBody, UpstreamPool } from './handler.ts'
 import { addHeader, checkHeadBytes, readHeaderLines } from './http1.ts'
-
-/** What the pool tells the forwarder, in undici's order: connect, headers, data…, complete | error. */
-export interface ExchangeHandler {
-  /** The request got a usable connection; `abort` cancels the exchange from now on. */
-  onConnect: (abort: (reason: Error) => void) => void
-  /** False asks for a pause until `resume` is called. */
-  onHeaders: (statusCode: number, headers: IncomingHttpHeaders, resume: () => void) => boolean
-  onData: (chunk: Buffer) => boolean
-  onComplete: () => void
-  onError: (error: Error) => void
-}
 
 export interface Http1PoolInit {
   host: string
@@ -75,7 +66,7 @@ interface Exchange {
   method: string
   /** Request line and headers, each line ending in CRLF, without the empty line. */
   head: string
-  body: Buffer | null
+  body: RequestBody
   handler: ExchangeHandler
 }
 
@@ -86,7 +77,7 @@ const Chunk = { Size: 0, Data: 1, DataEnd: 2, Trailer: 3 } as const
 
 const now = (): number => performance.now()
 
-export class Http1Pool extends Dispatcher {
+export class Http1Pool implements UpstreamPool {
   readonly init: Http1PoolInit
   /** Every connection open or opening, for destroy(). */
   readonly connections = new Set<Connection>()
@@ -96,15 +87,13 @@ export class Http1Pool extends Dispatcher {
   private closed = false
   private whenClosed: (() => void) | null = null
   private sweeper: NodeJS.Timeout | null = null
-  private generic: Pool | null = null
 
   constructor (init: Http1PoolInit) {
-    super()
     this.init = init
   }
 
-  /** Sends a request whose body is absent or in memory; `head` is its request line and headers. */
-  send (method: string, head: string, body: Buffer | null, handler: ExchangeHandler): void {
+  /** Sends a request; `head` is its request line and headers (Content-Length and Connection are the pool's). */
+  send (method: string, head: string, body: RequestBody, handler: ExchangeHandler): void {
     const exchange: Exchange = { method, head, body, handler }
     if (this.closed) {
       queueMicrotask(() => { handler.onError(new PoolError('UND_ERR_CLOSED', 'the connection pool is closed')) })
@@ -172,39 +161,14 @@ export class Http1Pool extends Dispatcher {
     }
   }
 
-  /** Streamed request bodies and generic callers: undici, for the same origin. */
-  override dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (this.generic === null) {
-      const { host, port, tls } = this.init
-      const origin = `${tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`
-      this.generic = new Pool(origin, {
-        connections: this.init.connections,
-        pipelining: 1,
-        ...(tls === undefined ? {} : { connect: { secureContext: tls.secureContext, rejectUnauthorized: true, checkServerIdentity: tls.checkServerIdentity } })
-      })
-    }
-    return this.generic.dispatch(options, handler)
-  }
-
   /** Lets running and waiting requests finish, then closes every connection. */
-  override close (): Promise<void>
-  override close (callback: () => void): void
-  override close (callback?: () => void): Promise<void> | void {
-    const done = this.finish(false)
-    if (callback === undefined) return done
-    void done.then(callback)
+  close (): Promise<void> {
+    return this.finish(false)
   }
 
   /** Closes every connection now; requests in progress fail. */
-  override destroy (): Promise<void>
-  override destroy (err: Error | null): Promise<void>
-  override destroy (callback: () => void): void
-  override destroy (err: Error | null, callback: () => void): void
-  override destroy (a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
-    const callback = typeof a === 'function' ? a : b
-    const done = this.finish(true)
-    if (callback === undefined) return done
-    void done.then(callback)
+  destroy (): Promise<void> {
+    return this.finish(true)
   }
 
   private finish (now: boolean): Promise<void> {
@@ -216,9 +180,7 @@ export class Http1Pool extends Dispatcher {
       for (const exchange of this.waiting.splice(0)) exchange.handler.onError(new PoolError('UND_ERR_DESTROYED', 'the connection pool was destroyed'))
       for (const connection of [...this.connections]) connection.socket.destroy()
     }
-    const generic = this.generic === null ? Promise.resolve() : (now ? this.generic.destroy() : this.generic.close()).catch(() => {})
-    const own = this.open === 0 ? Promise.resolve() : new Promise<void>((resolve) => { this.whenClosed = resolve })
-    return Promise.all([own, generic]).then(() => {})
+    return this.open === 0 ? Promise.resolve() : new Promise<void>((resolve) => { this.whenClosed = resolve })
   }
 }
 
@@ -232,6 +194,8 @@ class Connection {
   private ready = false
   /** The current exchange's request was written: failing it now costs the connection. */
   private sent = false
+  /** A streamed request body is still being written. */
+  private bodyPending = false
   private ended = false
   // Response parsing state.
   private buffer: Buffer | null = null
@@ -292,6 +256,7 @@ class Connection {
   run (exchange: Exchange): void {
     this.current = exchange
     this.sent = false
+    this.bodyPending = false
     this.body = Body.None
     this.buffer = null
     exchange.handler.onConnect(this.abort)
@@ -299,6 +264,10 @@ class Connection {
     this.sent = true
     const body = exchange.body
     let head = exchange.head
+    if (body !== null && !Buffer.isBuffer(body)) {
+      this.streamBody(exchange, head, body.stream, body.length)
+      return
+    }
     if (body !== null) head += `content-length: ${body.length}\r\n`
     else if (BODY_METHODS.has(exchange.method)) head += 'content-length: 0\r\n'
     head += 'connection: keep-alive\r\n\r\n'
@@ -310,6 +279,61 @@ class Connection {
     out.write(head, 0, 'latin1')
     body.copy(out, head.length)
     this.socket.write(out)
+  }
+
+  /**
+   * Writes a streamed request body as it arrives, with backpressure both ways: its own length
+   * when known, chunked otherwise. The connection is reused only once the whole body is out.
+   */
+  private streamBody (exchange: Exchange, head: string, stream: Readable, length: number | null): void {
+    const socket = this.socket
+    const chunked = length === null
+    this.bodyPending = true
+    socket.write(head + (chunked ? 'transfer-encoding: chunked\r\n' : `content-length: ${length}\r\n`) + 'connection: keep-alive\r\n\r\n', 'latin1')
+    const resume = (): void => { stream.resume() }
+    const done = (): void => {
+      socket.off('drain', resume)
+      stream.off('data', onData)
+      stream.off('end', onEnd)
+      stream.off('error', onError)
+    }
+    const onData = (chunk: Buffer): void => {
+      if (this.current !== exchange || socket.destroyed) {
+        done()
+        return
+      }
+      // An empty chunk would read as the last one.
+      if (chunk.length === 0) return
+      let ok: boolean
+      if (chunked) {
+        socket.cork()
+        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1')
+        socket.write(chunk)
+        ok = socket.write('\r\n', 'latin1')
+        socket.uncork()
+      } else {
+        ok = socket.write(chunk)
+      }
+      if (!ok) stream.pause()
+    }
+    const onEnd = (): void => {
+      done()
+      if (socket.destroyed) return
+      if (chunked) socket.write('0\r\n\r\n', 'latin1')
+      this.bodyPending = false
+      // The answer may have come first: the connection is free only now.
+      if (this.current === null && this.reusable && !this.ended && this.buffer === null) this.pool.release(this)
+    }
+    const onError = (error: Error): void => {
+      done()
+      // A body cut short leaves the message unfinished: the connection cannot carry another.
+      if (this.current === exchange) this.fail(error)
+      else socket.destroy()
+    }
+    socket.on('drain', resume)
+    stream.on('data', onData)
+    stream.once('end', onEnd)
+    stream.once('error', onError)
   }
 
   /** Ends the exchange in progress with an error; the connection is not reused. */
@@ -334,7 +358,11 @@ class Connection {
   private complete (): void {
     const exchange = this.current!
     this.current = null
-    if (this.reusable && !this.ended && this.buffer === null) this.pool.release(this)
+    // An answer before the whole request body is out: the connection is released when the
+    // body ends (streamBody), or closed if that body never ends.
+    if (this.bodyPending) {
+      if (!this.reusable || this.ended) this.socket.destroy()
+    } else if (this.reusable && !this.ended && this.buffer === null) this.pool.release(this)
     else this.socket.destroy()
     exchange.handler.onComplete()
   }

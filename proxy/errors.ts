@@ -102,6 +102,20 @@ export class InvalidSnapshotError extends ProxyError {
   override name = 'InvalidSnapshotError'
 }
 
+/**
+ * The caller closed its connection before the answer: the exchange is cancelled upstream. Not a
+ * failure of the proxy; 499 (as nginx counts it) is only what metrics and traces record, since
+ * nobody is left to receive it.
+ */
+export class CallerClosedError extends ProxyError {
+  readonly code = 'MESH_ERR_PROXY_CALLER_CLOSED'
+  readonly statusCode = 499
+  override name = 'CallerClosedError'
+  constructor (message = 'caller closed the connection') {
+    super(message)
+  }
+}
+
 export class InternalError extends ProxyError {
   readonly code = 'MESH_ERR_PROXY_INTERNAL'
   readonly statusCode = 500
@@ -110,6 +124,7 @@ export class InternalError extends ProxyError {
 
 /** Every code above, for the documentation test. */
 export const PROXY_ERROR_CODES: readonly string[] = [
+  'MESH_ERR_PROXY_CALLER_CLOSED',
   'MESH_ERR_PROXY_BAD_REQUEST',
   'MESH_ERR_PROXY_PEER_IDENTITY',
   'MESH_ERR_PROXY_CONNECTION_DENIED',

@@ -6,12 +6,9 @@
 
 import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
-import type { Dispatcher } from 'undici'
-import { Http1Pool } from './client.ts'
-import type { ExchangeHandler } from './client.ts'
 import { INVALID_HEADER_VALUE } from './http1.ts'
 import { BadRequestError, ConnectFailedError, ConnectTimeoutError, ProxyError, UpstreamIdentityError, UpstreamResetError } from './errors.ts'
-import type { Handler, ProxyRequest, ProxyResponse } from './handler.ts'
+import type { ExchangeHandler, Handler, ProxyRequest, ProxyResponse, RequestBody } from './handler.ts'
 
 /**
  * Headers that describe one connection, not the message (RFC 9110 §7.6.1), `expect` (the
@@ -35,24 +32,10 @@ export interface ForwarderInit {
   onTlsFailure?: () => void
 }
 
-function buildRequestHeaders (request: ProxyRequest): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {}
-  const incoming = request.headers
-  for (const name in incoming) {
-    // HTTP/2 pseudo-headers (`:path`…) start with a colon and have no HTTP/1.1 form.
-    if (name.charCodeAt(0) === 58 || REQUEST_HEADERS_NOT_FORWARDED.has(name)) continue
-    const value = incoming[name]
-    if (value !== undefined) headers[name] = value
-  }
-  headers.host = request.authority
-  const added = request.addHeaders
-  if (added !== null) for (const name in added) headers[name] = added[name]!
-  return headers
-}
-
 /**
- * The request line and headers for Http1Pool, in one string: what buildRequestHeaders makes,
- * without the object. Content-Length and Connection are the pool's to write.
+ * The request line and headers for Http1Pool, in one string: the caller's headers but
+ * connection-scoped ones, Host from the authority, then the headers layers added. Content-Length
+ * and Connection are the pool's to write.
  */
 function requestHead (request: ProxyRequest): string | null {
   const authority = request.authority
@@ -85,21 +68,7 @@ function requestHead (request: ProxyRequest): string | null {
   return head
 }
 
-/** undici's raw header list (name, value, name, value…) as node's lower-cased header object. */
-function headersObject (raw: Buffer[]): IncomingHttpHeaders {
-  const headers: IncomingHttpHeaders = {}
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase()
-    const value = raw[i + 1]!.toString('latin1')
-    const existing = headers[name]
-    if (existing === undefined) headers[name] = name === 'set-cookie' ? [value] : value
-    else if (Array.isArray(existing)) existing.push(value)
-    else headers[name] = `${existing}, ${value}`
-  }
-  return headers
-}
-
-/** A response body fed by undici's callbacks, with backpressure through `resume`. */
+/** A streamed response body fed by the pool's callbacks, with backpressure through `resume`. */
 class UpstreamBody extends Readable {
   resumeUpstream: (() => void) | null = null
   override _read (): void {
@@ -124,87 +93,110 @@ function classify (error: Error & { code?: string }, connected: boolean, endpoin
   return new UpstreamResetError(`${endpointId} closed the connection before answering: ${error.message}`)
 }
 
+/**
+ * One request's exchange with the target: the pool's callbacks as methods of one object, so a
+ * request costs this object and its promise rather than a closure per callback.
+ */
+class Forwarding implements ExchangeHandler {
+  private readonly request: ProxyRequest
+  private readonly endpointId: string
+  private readonly init: ForwarderInit
+  private readonly resolve: (response: ProxyResponse) => void
+  private readonly reject: (error: Error) => void
+  private connected = false
+  private body: UpstreamBody | null = null
+  /** Status and headers of an answer being collected whole (small, known length). */
+  private statusCode = 0
+  private headers: IncomingHttpHeaders | null = null
+  private chunks: Buffer[] | null = null
+  private abortUpstream: ((reason: Error) => void) | null = null
+  abortReason: Error | null = null
+
+  constructor (request: ProxyRequest, endpointId: string, init: ForwarderInit, resolve: (response: ProxyResponse) => void, reject: (error: Error) => void) {
+    this.request = request
+    this.endpointId = endpointId
+    this.init = init
+    this.resolve = resolve
+    this.reject = reject
+  }
+
+  /** Installed as request.abort. */
+  abort (reason: Error): void {
+    this.abortReason = reason
+    if (this.abortUpstream !== null) this.abortUpstream(reason)
+  }
+
+  onConnect (abort: (reason: Error) => void): void {
+    // A request cancelled while still waiting for a connection must not run late.
+    if (this.abortReason !== null) {
+      abort(this.abortReason)
+      return
+    }
+    this.abortUpstream = abort
+    this.connected = true
+    this.request.onConnected?.()
+  }
+
+  onHeaders (statusCode: number, headers: IncomingHttpHeaders, resume: () => void): boolean {
+    const length = headers['content-length']
+    if (length !== undefined && Number(length) <= BUFFERED_BODY_MAX_BYTES) {
+      this.statusCode = statusCode
+      this.headers = headers
+      this.chunks = []
+      return true
+    }
+    const body = this.body = new UpstreamBody()
+    body.resumeUpstream = resume
+    this.resolve({ statusCode, headers, body })
+    return true
+  }
+
+  onData (chunk: Buffer): boolean {
+    const chunks = this.chunks
+    if (chunks !== null) {
+      chunks.push(chunk)
+      return true
+    }
+    return this.body!.push(chunk)
+  }
+
+  onComplete (): void {
+    const chunks = this.chunks
+    if (chunks !== null) {
+      this.resolve({ statusCode: this.statusCode, headers: this.headers!, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) })
+      return
+    }
+    this.body!.push(null)
+  }
+
+  onError (error: Error & { code?: string }): void {
+    if (this.body !== null) {
+      this.body.destroy(error)
+      return
+    }
+    this.reject(this.abortReason ?? classify(error, this.connected, this.endpointId, this.init))
+  }
+}
+
+/** The body as the pool sends it: a stream keeps the caller's Content-Length when it gave a valid one. */
+function requestBody (request: ProxyRequest): RequestBody {
+  const body = request.body
+  if (body === null || Buffer.isBuffer(body)) return body
+  const length = request.headers['content-length']
+  return { stream: body, length: typeof length === 'string' && /^\d{1,15}$/.test(length) ? Number(length) : null }
+}
+
 export function forwarder (init: ForwarderInit = {}): Handler {
   return (request) => new Promise<ProxyResponse>((resolve, reject) => {
     const target = request.target
     if (target === null) throw new Error('forwarder reached without a target')
-    let connected = false
-    let body: UpstreamBody | null = null
-    let buffered: { statusCode: number, headers: IncomingHttpHeaders, chunks: Buffer[] } | null = null
-    let abortUpstream: ((reason: Error) => void) | null = null
-    let abortReason: Error | null = null
-    request.abort = (reason: Error) => {
-      abortReason = reason
-      if (abortUpstream !== null) abortUpstream(reason)
-    }
-    const handler: ExchangeHandler = {
-      onConnect (abort: (reason: Error) => void): void {
-        // A request cancelled while still waiting for a connection must not run late.
-        if (abortReason !== null) {
-          abort(abortReason)
-          return
-        }
-        abortUpstream = abort
-        connected = true
-        request.onConnected?.()
-      },
-      onHeaders (statusCode: number, headers: IncomingHttpHeaders, resume: () => void): boolean {
-        const length = headers['content-length']
-        if (length !== undefined && Number(length) <= BUFFERED_BODY_MAX_BYTES) {
-          buffered = { statusCode, headers, chunks: [] }
-          return true
-        }
-        body = new UpstreamBody()
-        body.resumeUpstream = resume
-        resolve({ statusCode, headers, body })
-        return true
-      },
-      onData (chunk: Buffer): boolean {
-        if (buffered !== null) {
-          buffered.chunks.push(chunk)
-          return true
-        }
-        return body!.push(chunk)
-      },
-      onComplete (): void {
-        if (buffered !== null) {
-          const chunks = buffered.chunks
-          resolve({ statusCode: buffered.statusCode, headers: buffered.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) })
-          return
-        }
-        body!.push(null)
-      },
-      onError (error: Error & { code?: string }): void {
-        if (body !== null) {
-          body.destroy(error)
-          return
-        }
-        reject(abortReason ?? classify(error, connected, target.endpointId, init))
-      }
-    }
-    const dispatcher = target.dispatcher
-    const requestBody = request.body
-    if (dispatcher instanceof Http1Pool && (requestBody === null || Buffer.isBuffer(requestBody))) {
-      // The common case: our own pool, one write out, the answer parsed from the socket's bytes.
-      const head = requestHead(request)
-      if (head === null) {
-        reject(new BadRequestError('request header value with a control character'))
-        return
-      }
-      dispatcher.send(request.method, head, requestBody, handler)
+    const exchange = new Forwarding(request, target.endpointId, init, resolve, reject)
+    request.abort = (reason: Error) => { exchange.abort(reason) }
+    const head = requestHead(request)
+    if (head === null) {
+      reject(new BadRequestError('request header value with a control character'))
       return
     }
-    dispatcher.dispatch({
-      method: request.method as Dispatcher.HttpMethod,
-      path: request.path,
-      headers: buildRequestHeaders(request),
-      body: requestBody
-    }, {
-      onConnect: handler.onConnect,
-      onHeaders: (statusCode: number, rawHeaders: Buffer[], resume: () => void) => handler.onHeaders(statusCode, headersObject(rawHeaders), resume),
-      onData: handler.onData,
-      onComplete: handler.onComplete,
-      onError: handler.onError
-    } as unknown as Dispatcher.DispatchHandler)
+    target.dispatcher.send(request.method, head, requestBody(request), exchange)
   })
 }

@@ -4,7 +4,6 @@
 // listeners feed the same stack.
 
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Dispatcher } from 'undici'
 import type { Readable } from 'node:stream'
 
 export type Direction = 'inbound' | 'outbound'
@@ -24,10 +23,34 @@ export interface TraceContext {
   sampled: boolean
 }
 
+/** What a connection pool tells the forwarder, in order: connect, headers, data…, complete | error. */
+export interface ExchangeHandler {
+  /** The request got a usable connection; `abort` cancels the exchange from now on. */
+  onConnect: (abort: (reason: Error) => void) => void
+  /** False asks for a pause until `resume` is called. */
+  onHeaders: (statusCode: number, headers: IncomingHttpHeaders, resume: () => void) => boolean
+  onData: (chunk: Buffer) => boolean
+  onComplete: () => void
+  onError: (error: Error) => void
+}
+
+/** A request body as a pool sends it: absent, in memory, or streamed with its length (null: unknown, sent chunked). */
+export type RequestBody = Buffer | { stream: Readable, length: number | null } | null
+
+/** The client side of the HTTP transport (proxy/client.ts's Http1Pool): a request in, its answer to `handler`. */
+export interface UpstreamPool {
+  /** `head` is the request line and headers; Content-Length and Connection are the pool's to write. */
+  send: (method: string, head: string, body: RequestBody, handler: ExchangeHandler) => void
+  /** Lets running and waiting requests finish, then closes every connection. */
+  close: () => Promise<void>
+  /** Closes every connection now; requests in progress fail. */
+  destroy: () => Promise<void>
+}
+
 /** Where the terminal forwarder sends the request; chosen by the balancer or fixed (local app). */
 export interface ForwardTarget {
   /** Keep-alive pool to the endpoint's sidecar (mutual TLS) or to the local app. */
-  dispatcher: Dispatcher
+  dispatcher: UpstreamPool
   /** Balancer key of the endpoint, `local` for the application. */
   endpointId: string
 }

@@ -13,13 +13,14 @@
 // hand-over only happens between requests (requests are handled one at a time, pipelined ones
 // wait in the buffer), so no request is ever split between the two.
 
-import { STATUS_CODES } from 'node:http'
+import { createServer as createNodeHttpServer, METHODS, STATUS_CODES } from 'node:http'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
-import { BadRequestError } from './errors.ts'
+import { BadRequestError, CallerClosedError } from './errors.ts'
 import { discardBody, newRequest } from './handler.ts'
 import type { ProxyRequest, ProxyResponse } from './handler.ts'
+import { badRequestOnClientError, serve } from './serve.ts'
 import type { ServeContext } from './serve.ts'
 
 /** Larger heads go to node's server, which answers 431 past its own limit (16 KiB). */
@@ -37,6 +38,19 @@ const CRLFCRLF = Buffer.from('\r\n\r\n')
 export const TOKEN = new Uint8Array(256)
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1
 
+/** The request methods llhttp (node's parser, and so node's server and the apps behind us) accepts. */
+const KNOWN_METHODS = new Set(METHODS)
+/** Every beginning of a known method, to refuse a request line as early as llhttp does. */
+const METHOD_PREFIXES = new Set(METHODS.flatMap((m) => Array.from({ length: m.length }, (_, i) => m.slice(0, i + 1))))
+
+/** Whether the first bytes of an incomplete head can still become a request line with a known method. */
+export function canStartRequest (buffer: Buffer): boolean {
+  const space = buffer.indexOf(32)
+  const end = space < 0 ? Math.min(buffer.length, 32) : space
+  const method = buffer.toString('latin1', 0, end)
+  return space < 0 ? METHOD_PREFIXES.has(method) : KNOWN_METHODS.has(method)
+}
+
 /** Repeats of these are dropped, as node's IncomingMessage does, so layers see the same headers. */
 const FIRST_WINS = new Set(['content-type', 'user-agent', 'referer', 'authorization', 'proxy-authorization', 'if-modified-since',
   'if-unmodified-since', 'from', 'location', 'max-forwards', 'retry-after', 'etag', 'last-modified', 'server', 'age', 'expires'])
@@ -46,8 +60,8 @@ const FIRST_WINS = new Set(['content-type', 'user-agent', 'referer', 'authorizat
  * CR, no control characters but HTAB. Null when clean, else what is wrong. (On the bytes rather
  * than the decoded string: a typed-array loop is about twice as fast.)
  */
-export function checkHeadBytes (buffer: Uint8Array, end: number): string | null {
-  for (let i = 0; i < end; i++) {
+export function checkHeadBytes (buffer: Uint8Array, end: number, start = 0): string | null {
+  for (let i = start; i < end; i++) {
     const c = buffer[i]!
     if (c >= 32 ? c !== 127 : c === 9) continue
     if (c === 13 && i + 1 < end && buffer[i + 1] === 10) {
@@ -136,6 +150,8 @@ export function parseHead (buffer: Buffer, end: number): RequestHead | string {
   const sp2 = sp1 < 0 ? -1 : text.indexOf(' ', sp1 + 1)
   if (sp1 <= 0 || sp2 < 0 || sp2 > lineEnd || text.lastIndexOf(' ', lineEnd - 1) !== sp2) return 'malformed request line'
   for (let i = 0; i < sp1; i++) if (TOKEN[text.charCodeAt(i)] !== 1) return 'invalid method'
+  const method = text.slice(0, sp1)
+  if (!KNOWN_METHODS.has(method)) return 'invalid method'
   if (sp2 === sp1 + 1) return 'empty request target'
   let asciiTarget = true
   for (let i = sp1 + 1; i < sp2; i++) {
@@ -145,7 +161,6 @@ export function parseHead (buffer: Buffer, end: number): RequestHead | string {
   }
   const version = text.slice(sp2 + 1, lineEnd)
   if (version !== 'HTTP/1.1') return /^HTTP\/\d\.\d$/.test(version) ? HAND_OVER : 'unsupported protocol version'
-  const method = text.slice(0, sp1)
   // CONNECT, absolute-form and asterisk-form targets, non-ASCII paths: node's server and serve().
   let handOver = method === 'CONNECT' || text.charCodeAt(sp1 + 1) !== 47 || !asciiTarget
   const headers: IncomingHttpHeaders = {}
@@ -252,6 +267,33 @@ function badRequestBytes (reason: string): string {
     `x-mesh-error: ${new BadRequestError('').code}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n` + body
 }
 
+/** The server side of HTTP/1.1 for both listeners: a connection's bytes in, requests into its handler. */
+export interface Http1Server {
+  /** Serves HTTP/1.1 on an accepted (TLS or plain) connection through `context.handler`. */
+  accept: (socket: Socket, context: ServeContext) => void
+}
+
+const kServeContext = Symbol('mesh.http1Context')
+type ServedSocket = Socket & { [kServeContext]?: ServeContext }
+
+/**
+ * The one HTTP/1.1 server transport: this file's parser for the common case, and node's http
+ * server (llhttp) for the connections it hands over, answering malformed bytes 400 as this one does.
+ */
+export function createHttp1Server (): Http1Server {
+  const node = createNodeHttpServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, (request, response) => {
+    serve((request.socket as ServedSocket)[kServeContext]!, request, response)
+  })
+  node.on('clientError', badRequestOnClientError)
+  const handOver = (socket: Socket): void => { node.emit('connection', socket) }
+  return {
+    accept: (socket, context) => {
+      (socket as ServedSocket)[kServeContext] = context
+      serveHttp1(socket, context, handOver)
+    }
+  }
+}
+
 /**
  * Serves HTTP/1.1 on `socket` (TLS or plain) through `context.handler`; `fallback` gives the
  * socket, with any bytes read and not consumed put back, to node's http server.
@@ -268,6 +310,8 @@ class Http1Connection {
   private pending: Buffer | null = null
   /** When the head being read began to arrive, for the head timeout. */
   private headStartMs = 0
+  /** How much of the unfinished head in `pending` is already known to be clean bytes. */
+  private partialChecked = 0
   /** The request in progress; requests are handled one at a time, in order. */
   private current: ProxyRequest | null = null
   private currentIsHead = false
@@ -313,18 +357,28 @@ class Http1Connection {
   private next (): void {
     const buffer = this.pending
     if (buffer === null || this.ending || this.closed) return
+    // Empty lines (CRLF or bare LF) before a request line are tolerated by llhttp: node's server
+    // reads them, so both agree on where the next request starts.
+    if (buffer[0] === 13 || buffer[0] === 10) return this.handOver()
     const headEnd = buffer.indexOf(CRLFCRLF)
     if (headEnd < 0) {
       if (buffer.length > MAX_HEAD_BYTES) return this.handOver()
-      // A bare LF would never end the head here: refuse it now rather than wait for the timeout.
-      const lf = buffer.indexOf(10)
-      if (lf === 0 || (lf > 0 && buffer[lf - 1] !== 13)) return this.reject('bare LF in message head')
+      // Bytes that can never become a valid head (a bare LF would never even end it here) are
+      // refused now, as llhttp refuses them, rather than after the timeout. A CR at the very end
+      // may still be followed by its LF.
+      // Checked from where the last read's check ended, so a head sent a byte at a time costs no more.
+      const checkEnd = buffer[buffer.length - 1] === 13 ? buffer.length - 1 : buffer.length
+      const invalid = checkHeadBytes(buffer, checkEnd, this.partialChecked)
+      if (invalid !== null) return this.reject(invalid)
+      this.partialChecked = checkEnd
+      if (!canStartRequest(buffer)) return this.reject('invalid method')
       const nowMs = this.context.now()
       if (this.headStartMs === 0) this.headStartMs = nowMs
       else if (nowMs - this.headStartMs > IDLE_TIMEOUT_MS) this.socket.destroy()
       return
     }
     this.headStartMs = 0
+    this.partialChecked = 0
     if (headEnd > MAX_HEAD_BYTES) return this.handOver()
     const head = parseHead(buffer, headEnd)
     if (typeof head === 'string') return head === HAND_OVER ? this.handOver() : this.reject(head)
@@ -469,7 +523,7 @@ class Http1Connection {
     // A caller that goes away cancels the upstream exchange, as with node's server.
     const request = this.current
     if (request !== null) {
-      request.abort?.(new Error('caller closed the connection'))
+      request.abort?.(new CallerClosedError())
       this.context.connection?.requestEnded()
     }
   }

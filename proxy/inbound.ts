@@ -6,12 +6,10 @@
 // Tracing and metrics sit outside `respond` so refusals are traced and counted like answers;
 // authorization runs before anything that spends resources on the caller.
 
-import { createServer as createHttpServer } from 'node:http'
-import type { Dispatcher } from 'undici'
+import type { Http1Pool } from './client.ts'
 import { createServer as createH2Server } from 'node:http2'
 import type { Http2Session } from 'node:http2'
 import { connect as netConnect } from 'node:net'
-import type { Socket } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
 import type { Server as TlsServer, TLSSocket } from 'node:tls'
 import type { Logger } from 'pino'
@@ -24,7 +22,7 @@ import type { ConnectionLimits, ListenerGuard } from '../api/connection-limits.t
 import type { Cell, ForwardTarget, Handler, Layer, PeerIdentity } from './handler.ts'
 import { forwarder } from './forward.ts'
 import { authorizeLayer } from './layers/authorize.ts'
-import { concurrencyLayer } from './layers/concurrency.ts'
+import { concurrencyLayer, hasConcurrencyLimits } from './layers/concurrency.ts'
 import { faultLayer } from './layers/fault.ts'
 import { identityHeadersLayer } from './layers/identity-headers.ts'
 import { metricsLayer } from './layers/metrics.ts'
@@ -32,8 +30,8 @@ import { rateLimitLayer } from './layers/rate-limit.ts'
 import { respondLayer } from './layers/respond.ts'
 import { traceLayer } from './layers/trace.ts'
 import type { ProxyMetrics } from './metrics.ts'
-import { serveHttp1 } from './http1.ts'
-import { badRequestOnClientError, serve } from './serve.ts'
+import { createHttp1Server } from './http1.ts'
+import { serve } from './serve.ts'
 import type { ServeContext } from './serve.ts'
 import type { ProxySnapshot } from './snapshot.ts'
 import { peerServiceId } from './peer-identity.ts'
@@ -45,7 +43,7 @@ export interface InboundInit {
   /** Own SPIFFE ID, for X-Forwarded-Client-Cert `By=`. */
   ownSpiffeId: Cell<string>
   /** Keep-alive pool to the local application; replaced by update() when the app moves. */
-  appPool: Cell<Dispatcher>
+  appPool: Cell<Http1Pool>
   metrics: ProxyMetrics
   ring: SpanRing
   ids: IdSource
@@ -64,6 +62,8 @@ export interface Inbound {
   setTls: (snapshot: ProxySnapshot) => void
   /** Applies the snapshot's `inbound.limits.maxConnections` to connections accepted from now on. */
   setLimits: (snapshot: ProxySnapshot) => void
+  /** Rebuilds the layer stack for a new snapshot; requests that start after it use the new one. */
+  applySnapshot: (snapshot: ProxySnapshot) => void
 }
 
 const kState = Symbol('mesh.inboundState')
@@ -73,18 +73,26 @@ function view<T> (read: () => T): Cell<T> {
   return { get current () { return read() } }
 }
 
-function buildInboundHandler (init: InboundInit): Handler {
+/**
+ * The inbound stack, built when a snapshot arrives: a layer with nothing configured (rate
+ * limits, faults, concurrency limits) is left out rather than asked on every request. Layers are
+ * made once, so their state (token buckets, requests in progress) carries over a rebuild.
+ */
+function buildInboundHandler (init: InboundInit): { handler: Handler, rebuild: (snapshot: ProxySnapshot) => void } {
   const snapshot = init.snapshot
-  const layers: Layer[] = [
+  const always: Layer[] = [
     traceLayer({ ring: init.ring, ids: init.ids, clock: init.clock }),
     metricsLayer({ metrics: init.metrics, clock: init.clock }),
-    respondLayer({ onUnexpected: (error) => { init.log.error({ err: error }, 'unexpected error in inbound stack') } }),
+    respondLayer({
+      onUnexpected: (error) => { init.log.error({ err: error }, 'unexpected error in inbound stack') },
+      onCallerClosed: () => { init.log.debug({ stack: 'inbound' }, 'caller closed the connection before the answer; request cancelled') }
+    }),
     authorizeLayer({ authorizer: view(() => snapshot.current.authorize), onDeny: (source) => { init.metrics.recordDenial('l7', source) } }),
-    identityHeadersLayer(init.ownSpiffeId),
-    rateLimitLayer({ limits: view(() => snapshot.current.inbound.rateLimits), clock: init.clock }),
-    faultLayer({ faults: view(() => snapshot.current.inbound.faults), clock: init.clock, random: init.random }),
-    concurrencyLayer({ limits: view(() => snapshot.current.inbound.limits) })
+    identityHeadersLayer(init.ownSpiffeId)
   ]
+  const rateLimit = rateLimitLayer({ limits: view(() => snapshot.current.inbound.rateLimits), clock: init.clock })
+  const fault = faultLayer({ faults: view(() => snapshot.current.inbound.faults), clock: init.clock, random: init.random })
+  const concurrency = concurrencyLayer({ limits: view(() => snapshot.current.inbound.limits) })
   const toApp = forwarder()
   let appTarget: ForwardTarget = { dispatcher: init.appPool.current, endpointId: 'local' }
   const terminal: Handler = (request) => {
@@ -93,7 +101,16 @@ function buildInboundHandler (init: InboundInit): Handler {
     request.target = appTarget
     return toApp(request)
   }
-  return compose(...layers)(terminal)
+  let stack: Handler = terminal
+  const rebuild = (next: ProxySnapshot): void => {
+    const layers = [...always]
+    if ((next.inbound.rateLimits?.length ?? 0) > 0) layers.push(rateLimit)
+    if ((next.inbound.faults?.length ?? 0) > 0) layers.push(fault)
+    if (hasConcurrencyLimits(next.inbound.limits)) layers.push(concurrency)
+    stack = compose(...layers)(terminal)
+  }
+  rebuild(snapshot.current)
+  return { handler: (request) => stack(request), rebuild }
 }
 
 function tlsOptions (snapshot: ProxySnapshot): { cert: string, key: string, ca: string[] } {
@@ -101,16 +118,13 @@ function tlsOptions (snapshot: ProxySnapshot): { cert: string, key: string, ca: 
 }
 
 export function startInbound (init: InboundInit): Inbound {
-  const handler = buildInboundHandler(init)
+  const { handler, rebuild } = buildInboundHandler(init)
   const connections = new ConnectionTracker()
   const log = init.log
   const serveRequest = (request: { socket: unknown }, response: unknown): void => {
     serve((request.socket as InboundSocket)[kState]!, request as never, response as never)
   }
-  const http1 = createHttpServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, serveRequest)
-  http1.on('clientError', badRequestOnClientError)
-  // Requests the fast path (http1.ts) does not handle: node's server takes the connection over.
-  const handToNode = (socket: Socket): void => { http1.emit('connection', socket) }
+  const http1 = createHttp1Server()
   const http2 = createH2Server({}, serveRequest)
   let lastSession: Http2Session | null = null
   http2.on('session', (session: Http2Session) => { lastSession = session })
@@ -182,13 +196,14 @@ export function startInbound (init: InboundInit): Inbound {
       http2.emit('connection', socket)
       connection.h2Session = lastSession
     } else {
-      serveHttp1(socket, socket[kState], handToNode)
+      http1.accept(socket, socket[kState])
     }
   })
   return {
     server,
     connections,
     guard,
+    applySnapshot: rebuild,
     setTls: (snapshot) => { server.setSecureContext(tlsOptions(snapshot)) },
     setLimits: (snapshot) => { guard.setLimits(limitsFor(snapshot)) }
   }

@@ -7,9 +7,10 @@
 // child hashes its label set again on every inc() and observe(), which was most of the cost of
 // counting a request.
 
-import { Counter, Registry } from 'prom-client'
+import { Counter, Gauge, Registry } from 'prom-client'
 import type { Metric } from 'prom-client'
 import type { Direction } from './handler.ts'
+import type { SplitLeg } from './snapshot.ts'
 
 export interface ProxyMetricsSnapshot {
   requests: number
@@ -29,6 +30,9 @@ export class ProxyMetrics {
   private readonly retries: Counter<string>
   private readonly ejections: Counter<string>
   private readonly listenerEvents: Counter<string>
+  private readonly splitWeights: Gauge<string>
+  /** The subsets of each upstream's split that have a series now, so a new split replaces them all. */
+  private readonly splitSubsets = new Map<string, string[]>()
   private readonly requestSeries = new Map<string, RequestSeries>()
   /** The series of the last request: a sidecar's traffic is mostly one label set. */
   private last: RequestSeries | null = null
@@ -57,6 +61,31 @@ export class ProxyMetrics {
     this.ejections = this.counter('mesh_proxy_outlier_ejections_total', 'Endpoints ejected by outlier detection', ['proxy', 'destination'])
     this.listenerEvents = this.counter('mesh_proxy_listener_connections_closed_total',
       'Connections refused by a listener cap (listener-cap, source-cap) or closed by its handshake deadline or idle timeout', ['proxy', 'listener', 'reason'])
+    const weightsName = 'mesh_proxy_split_weight'
+    const existingWeights = this.registry.getSingleMetric(weightsName)
+    this.splitWeights = existingWeights !== undefined
+      ? existingWeights as Gauge<string>
+      : new Gauge({ name: weightsName, help: 'Weight of each leg of the traffic split an upstream runs now, by subset ("" for every instance)', labelNames: ['proxy', 'destination', 'subset'], registers: [this.registry] })
+  }
+
+  /**
+   * The split the upstream `destination` runs from now on: one series per leg, replacing the
+   * previous split's; undefined (no split, or the upstream is gone) leaves no series.
+   */
+  setSplit (destination: string, legs: SplitLeg[] | undefined): void {
+    for (const subset of this.splitSubsets.get(destination) ?? []) this.splitWeights.remove(this.proxyId, destination, subset)
+    this.splitSubsets.delete(destination)
+    if (legs === undefined || legs.length === 0) return
+    const weights = new Map<string, number>()
+    // Two legs to one subset draw it with their summed weight, as chooseSubset does.
+    for (const leg of legs) weights.set(leg.subset, (weights.get(leg.subset) ?? 0) + Math.max(0, leg.weight))
+    for (const [subset, weight] of weights) this.splitWeights.labels(this.proxyId, destination, subset).set(weight)
+    this.splitSubsets.set(destination, [...weights.keys()])
+  }
+
+  /** A stopped sidecar runs no split: its series go from the (possibly shared) registry. */
+  clearSplits (): void {
+    for (const destination of [...this.splitSubsets.keys()]) this.setSplit(destination, undefined)
   }
 
   recordRequest (direction: Direction, source: string, destination: string, statusCode: number, seconds: number): void {

@@ -7,9 +7,7 @@
 // The request timeout wraps the retries so a request's total time is bounded; the balancer is
 // inside the retry so each try picks again and avoids the endpoint that just failed.
 
-import { createServer as createHttpServer } from 'node:http'
-import type { Server as HttpServer } from 'node:http'
-import type { Dispatcher } from 'undici'
+import type { Http1Pool } from './client.ts'
 import { createServer as createH2Server } from 'node:http2'
 import type { Http2Session } from 'node:http2'
 import { createServer as createNetServer } from 'node:net'
@@ -28,7 +26,7 @@ import { guardServer } from '../api/connection-limits.ts'
 import type { ConnectionLimits, ListenerGuard } from '../api/connection-limits.ts'
 import type { Cell, Handler, Layer, PeerIdentity } from './handler.ts'
 import { balanceLayer } from './layers/balance.ts'
-import { concurrencyLayer } from './layers/concurrency.ts'
+import { concurrencyLayer, hasConcurrencyLimits } from './layers/concurrency.ts'
 import { connectTimeoutLayer } from './layers/connect-timeout.ts'
 import { faultLayer } from './layers/fault.ts'
 import { metricsLayer } from './layers/metrics.ts'
@@ -41,8 +39,8 @@ import type { ProxyMetrics } from './metrics.ts'
 import { createEndpointPool, expectSpiffeId, retirePool } from './pools.ts'
 import { RetryBudget } from './retry-budget.ts'
 import type { RetryBudgetInit } from './retry-budget.ts'
-import { serveHttp1 } from './http1.ts'
-import { badRequestOnClientError, serve } from './serve.ts'
+import { createHttp1Server } from './http1.ts'
+import { serve } from './serve.ts'
 import type { ServeContext } from './serve.ts'
 import type { UpstreamSnapshot } from './snapshot.ts'
 import { splice } from './tcp.ts'
@@ -62,7 +60,7 @@ export interface OutboundInit {
   retryBudget?: RetryBudgetInit
   outlier?: OutlierInit
   /** Every pool made, so stop() can close what draining left open. */
-  pools: Set<Dispatcher>
+  pools: Set<Http1Pool>
   /** Listener limits before the upstream's `limits.maxConnections` (which wins when set). */
   listenerLimits: ConnectionLimits
 }
@@ -71,7 +69,7 @@ export interface Outbound {
   server: NetServer
   connections: ConnectionTracker
   guard: ListenerGuard
-  pool: EndpointPool<Dispatcher>
+  pool: EndpointPool<Http1Pool>
   /** Applies a new upstream snapshot: endpoints added, kept or drained; limits and split live. */
   update: (upstream: UpstreamSnapshot) => void
   /** New TLS material: every endpoint gets a fresh pool, old connections finish and close. */
@@ -88,31 +86,50 @@ function view<T> (read: () => T): Cell<T> {
   return { get current () { return read() } }
 }
 
-function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Dispatcher>): Handler {
+/**
+ * The outbound stack, built when the upstream's snapshot arrives: fault injection, concurrency
+ * limits, the request and connect timeouts and the split are left out when nothing configures
+ * them. Layers are made once, so their state (retry budget, requests in progress) carries over.
+ */
+function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Http1Pool>): { handler: Handler, rebuild: (upstream: UpstreamSnapshot) => void } {
   const upstream = init.upstream
   const destination = (): string => upstream.current.destinationName
-  const layers: Layer[] = [
-    traceLayer({ ring: init.ring, ids: init.ids, clock: init.clock }),
-    metricsLayer({ metrics: init.metrics, clock: init.clock }),
-    respondLayer({ onUnexpected: (error) => { init.log.error({ err: error }, 'unexpected error in outbound stack') } }),
-    faultLayer({ faults: view(() => upstream.current.faults), clock: init.clock, random: init.random }),
-    concurrencyLayer({ limits: view(() => upstream.current.limits) }),
-    requestTimeoutLayer({ timeoutMs: view(() => upstream.current.requestTimeoutMs), clock: init.clock }),
-    splitLayer({ split: view(() => upstream.current.split), random: init.random }),
-    retryLayer({
-      budget: new RetryBudget(init.clock.nowMs(), init.retryBudget),
-      clock: init.clock,
-      onRetry: (reason) => { init.metrics.recordRetry(destination(), reason) }
-    }),
-    balanceLayer({ pool, clock: init.clock }),
-    connectTimeoutLayer({ timeoutMs: view(() => upstream.current.connectTimeoutMs), clock: init.clock })
-  ]
-  return compose(...layers)(forwarder({ onTlsFailure: () => { init.metrics.recordTlsFailure('outbound') } }))
+  const trace = traceLayer({ ring: init.ring, ids: init.ids, clock: init.clock })
+  const metrics = metricsLayer({ metrics: init.metrics, clock: init.clock })
+  const respond = respondLayer({
+    onUnexpected: (error) => { init.log.error({ err: error }, 'unexpected error in outbound stack') },
+    onCallerClosed: () => { init.log.debug({ stack: 'outbound' }, 'caller closed the connection before the answer; request cancelled') }
+  })
+  const fault = faultLayer({ faults: view(() => upstream.current.faults), clock: init.clock, random: init.random })
+  const concurrency = concurrencyLayer({ limits: view(() => upstream.current.limits) })
+  const requestTimeout = requestTimeoutLayer({ timeoutMs: view(() => upstream.current.requestTimeoutMs), clock: init.clock })
+  const split = splitLayer({ split: view(() => upstream.current.split), random: init.random })
+  const retry = retryLayer({
+    budget: new RetryBudget(init.clock.nowMs(), init.retryBudget),
+    clock: init.clock,
+    onRetry: (reason) => { init.metrics.recordRetry(destination(), reason) }
+  })
+  const balance = balanceLayer({ pool, clock: init.clock })
+  const connectTimeout = connectTimeoutLayer({ timeoutMs: view(() => upstream.current.connectTimeoutMs), clock: init.clock })
+  const terminal = forwarder({ onTlsFailure: () => { init.metrics.recordTlsFailure('outbound') } })
+  let stack: Handler = terminal
+  const rebuild = (next: UpstreamSnapshot): void => {
+    const layers: Layer[] = [trace, metrics, respond]
+    if ((next.faults?.length ?? 0) > 0) layers.push(fault)
+    if (hasConcurrencyLimits(next.limits)) layers.push(concurrency)
+    if (next.requestTimeoutMs > 0) layers.push(requestTimeout)
+    if ((next.split?.length ?? 0) > 0) layers.push(split)
+    layers.push(retry, balance)
+    if (next.connectTimeoutMs > 0) layers.push(connectTimeout)
+    stack = compose(...layers)(terminal)
+  }
+  rebuild(upstream.current)
+  return { handler: (request) => stack(request), rebuild }
 }
 
 export function startOutbound (init: OutboundInit): Outbound {
   const upstream = init.upstream
-  const pool = new EndpointPool<Dispatcher>(upstream.current.endpoints, {
+  const pool = new EndpointPool<Http1Pool>(upstream.current.endpoints, {
     createPool: (endpoint) => {
       const created = createEndpointPool(endpoint, init.secureContext.current)
       init.pools.add(created)
@@ -128,7 +145,7 @@ export function startOutbound (init: OutboundInit): Outbound {
       init.log.warn({ endpoint: endpoint.id, ejectedForMs: untilMs - init.clock.nowMs() }, 'endpoint ejected by outlier detection')
     }
   })
-  const handler = buildOutboundHandler(init, pool)
+  const { handler, rebuild } = buildOutboundHandler(init, pool)
   const connections = new ConnectionTracker()
   const contextFor = (connection: TrackedConnection): ServeContext => ({
     handler,
@@ -142,10 +159,7 @@ export function startOutbound (init: OutboundInit): Outbound {
   const serveRequest = (request: { socket: unknown }, response: unknown): void => {
     serve((request.socket as OutboundSocket)[kContext]!, request as never, response as never)
   }
-  const http1: HttpServer = createHttpServer({ keepAliveTimeout: 60_000, requestTimeout: 0 }, serveRequest)
-  http1.on('clientError', badRequestOnClientError)
-  // Requests the fast path (http1.ts) does not handle: node's server takes the connection over.
-  const handToNode = (socket: Socket): void => { http1.emit('connection', socket) }
+  const http1 = createHttp1Server()
   const http2 = createH2Server({}, serveRequest)
   let lastSession: Http2Session | null = null
   http2.on('session', (session: Http2Session) => { lastSession = session })
@@ -155,7 +169,7 @@ export function startOutbound (init: OutboundInit): Outbound {
     const connection = connections.track(socket)
     socket[kContext] = contextFor(connection)
     if (upstream.current.protocol !== 'http2') {
-      serveHttp1(socket, socket[kContext], handToNode)
+      http1.accept(socket, socket[kContext])
       return
     }
     // Sniff the first bytes: an h2c preface goes to the HTTP/2 server, anything else is HTTP/1.1.
@@ -167,7 +181,7 @@ export function startOutbound (init: OutboundInit): Outbound {
         http2.emit('connection', socket)
         connection.h2Session = lastSession
       } else {
-        serveHttp1(socket, socket[kContext]!, handToNode)
+        http1.accept(socket, socket[kContext]!)
         socket.resume()
       }
     })
@@ -232,6 +246,7 @@ export function startOutbound (init: OutboundInit): Outbound {
     pool,
     update: (next) => {
       pool.update(next.endpoints)
+      rebuild(next)
       guard.setLimits(limitsFor(next))
     },
     rotateTls: () => { pool.replacePools() }

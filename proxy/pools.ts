@@ -1,8 +1,8 @@
 // Keep-alive connection pools (Http1Pool, client.ts): one plain pool to the local application and
 // one mutual-TLS pool per upstream endpoint. Pooling the TLS connections is what makes the sidecar
-// fast: a handshake costs more than a hundred proxied requests. The hand-written client is used
-// rather than undici's Pool (which it still wraps for streamed request bodies) or node:http's
-// client because it costs less CPU per request (docs/benchmarks/proxy.md). The TLS pool verifies the chain against the roots and then that
+// fast: a handshake costs more than a hundred proxied requests. The hand-written client is the
+// proxy's only one, used rather than undici's Pool or node:http's client because it costs less
+// CPU per request (docs/benchmarks/proxy.md). The TLS pool verifies the chain against the roots and then that
 // the server's URI SAN is exactly the endpoint's SPIFFE ID.
 
 import { createSecureContext } from 'node:tls'
@@ -42,7 +42,7 @@ export function createEndpointPool (endpoint: Endpoint, secureContext: SecureCon
 }
 
 /**
- * Stops using a pool without cutting requests in progress: undici's close() lets running and
+ * Stops using a pool without cutting requests in progress: close() lets running and
  * queued requests finish, then closes the connections.
  */
 export function retirePool (pool: Http1Pool): Promise<void> {

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net'
 import { discardBody, newRequest } from './handler.ts'
 import type { Direction, Handler, PeerIdentity, ProxyRequest, ProxyResponse } from './handler.ts'
 import { errorResponse } from './layers/respond.ts'
-import { BadRequestError } from './errors.ts'
+import { BadRequestError, CallerClosedError } from './errors.ts'
 
 /** Connection-scoped headers never copied onto the caller's response. */
 const RESPONSE_HEADERS_NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings'])
@@ -48,7 +48,9 @@ function hasBody (request: AnyRequest, http2: boolean): boolean {
 }
 
 export function serve (context: ServeContext, request: AnyRequest, response: AnyResponse): void {
-  const http2 = request.httpVersionMajor === 2
+  // By the API the request came through, not by its version: an HTTP/1.1 connection may send
+  // `HTTP/2.0` in its request line, and llhttp lets it through.
+  const http2 = (request as Partial<Http2ServerRequest>).stream !== undefined
   const connection = context.connection
   connection?.requestStarted()
   const url = request.url
@@ -72,7 +74,7 @@ export function serve (context: ServeContext, request: AnyRequest, response: Any
   })
   let answered = false
   response.once('close', () => {
-    if (!answered) proxyRequest.abort?.(new Error('caller closed the connection'))
+    if (!answered) proxyRequest.abort?.(new CallerClosedError())
     connection?.requestEnded()
   })
   context.handler(proxyRequest).then((answer) => {

@@ -4,7 +4,7 @@
 // the agent or standalone (`mesh proxy --sidecar-for`), with no agent code imported here.
 
 import type { AddressInfo, Server } from 'node:net'
-import type { Dispatcher } from 'undici'
+import type { Http1Pool } from './client.ts'
 import type { SecureContext } from 'node:tls'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
@@ -47,6 +47,11 @@ export interface SidecarInit {
    * what follows (the agent marks the sidecar's checks critical and restarts it); logged either way.
    */
   onListenerError?: (error: NodeJS.ErrnoException) => void
+  /**
+   * Bind the listeners with SO_REUSEPORT, so that several processes running the same snapshot
+   * (with fixed ports) share them and the kernel spreads connections between them (Linux).
+   */
+  reusePort?: boolean
   /** Overrides of the listener limits (api/connection-limits.ts; the agent's `limits.proxy_*` keys). */
   listenerLimits?: SidecarListenerLimits
 }
@@ -88,10 +93,10 @@ export interface Sidecar {
 const DEFAULT_DRAIN_MS = 5000
 
 /** Binds `server`; a bind error rejects, a later server error goes to `onLaterError`. */
-function listen (server: Server, port: number, host: string, onLaterError: (error: NodeJS.ErrnoException) => void): Promise<number> {
+function listen (server: Server, port: number, host: string, reusePort: boolean, onLaterError: (error: NodeJS.ErrnoException) => void): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, host, () => {
+    server.listen({ port, host, reusePort }, () => {
       server.off('error', reject)
       server.on('error', onLaterError)
       resolve((server.address() as AddressInfo).port)
@@ -116,7 +121,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
   const metrics = new ProxyMetrics(init.snapshot.proxyId, init.metricsRegistry)
   const ring = new SpanRing(init.traceCapacity ?? 1024)
   const ids = new IdSource()
-  const pools = new Set<Dispatcher>()
+  const pools = new Set<Http1Pool>()
   const appPool: Cell<ReturnType<typeof createAppPool>> = { current: createAppPool(init.snapshot.inbound.localServiceAddress, init.snapshot.inbound.localServicePort) }
 
   const snapshot: Cell<ProxySnapshot> = { current: init.snapshot }
@@ -152,12 +157,13 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
       outlier: init.outlier,
       listenerLimits: listenerLimits(DEFAULT_LISTENER_LIMITS.sidecarUpstream, init.listenerLimits?.upstream, upstream.protocol, `upstream listener ${upstream.destinationName}`)
     })
-    const port = await listen(outbound.server, upstream.localBindPort, upstream.localBindAddress, onListenerError)
+    const port = await listen(outbound.server, upstream.localBindPort, upstream.localBindAddress, init.reusePort === true, onListenerError)
     outbounds.set(upstream.destinationName, { cell, outbound, port })
+    metrics.setSplit(upstream.destinationName, upstream.split)
   }
   let inboundPort = 0
   try {
-    inboundPort = await listen(inbound.server, init.snapshot.inbound.bindPort, init.snapshot.inbound.bindAddress, onListenerError)
+    inboundPort = await listen(inbound.server, init.snapshot.inbound.bindPort, init.snapshot.inbound.bindAddress, init.reusePort === true, onListenerError)
     for (const upstream of init.snapshot.upstreams) await startUpstream(upstream)
   } catch (error) {
     inbound.server.close()
@@ -170,6 +176,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
     const entry = outbounds.get(name)
     if (entry === undefined) return
     outbounds.delete(name)
+    metrics.setSplit(name, undefined)
     entry.outbound.guard.stop()
     const closed = closeServer(entry.outbound.server)
     entry.outbound.connections.drain()
@@ -199,6 +206,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
       }
       snapshot.current = next
       self.current = selfOf(next)
+      inbound.applySnapshot(next)
       const wanted = new Map(next.upstreams.map((upstream) => [upstream.destinationName, upstream]))
       for (const [name, entry] of outbounds) {
         const upstream = wanted.get(name)
@@ -209,6 +217,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
         }
         entry.cell.current = upstream
         entry.outbound.update(upstream)
+        metrics.setSplit(name, upstream.split)
       }
       for (const upstream of next.upstreams) if (!outbounds.has(upstream.destinationName)) await startUpstream(upstream)
     },
@@ -224,6 +233,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
       await Promise.race([inbound.connections.whenEmpty(), new Promise((resolve) => { setTimeout(resolve, drainMs).unref() })])
       inbound.connections.destroyAll()
       await Promise.all([inboundClosed, upstreamsStopped])
+      metrics.clearSplits()
       await Promise.all([appPool.current, ...pools].map((pool) => pool.destroy().catch(() => {})))
       pools.clear()
       log.info('sidecar stopped')

@@ -54,26 +54,82 @@ export class IdSource {
   }
 }
 
+/**
+ * Finished spans in preallocated columns, one slot per span: recording one writes eleven array
+ * slots and allocates nothing, so a span does not live on as an object in the old generation
+ * until the ring wraps. Span objects are made only when list() is called.
+ */
 export class SpanRing {
-  private readonly spans: Array<Span | undefined>
+  private readonly capacity: number
+  private readonly traceIds: string[]
+  private readonly spanIds: string[]
+  private readonly parentSpanIds: Array<string | null>
+  private readonly directions: Direction[]
+  private readonly sources: string[]
+  private readonly destinations: string[]
+  private readonly methods: string[]
+  private readonly paths: string[]
+  private readonly statusCodes: Uint16Array
+  private readonly startEpochMs: Float64Array
+  private readonly durationsMs: Float64Array
   private next = 0
   private count = 0
 
   constructor (capacity: number) {
-    this.spans = new Array<Span | undefined>(Math.max(1, capacity))
+    const n = this.capacity = Math.max(1, capacity)
+    this.traceIds = new Array<string>(n).fill('')
+    this.spanIds = new Array<string>(n).fill('')
+    this.parentSpanIds = new Array<string | null>(n).fill(null)
+    this.directions = new Array<Direction>(n).fill('inbound')
+    this.sources = new Array<string>(n).fill('')
+    this.destinations = new Array<string>(n).fill('')
+    this.methods = new Array<string>(n).fill('')
+    this.paths = new Array<string>(n).fill('')
+    this.statusCodes = new Uint16Array(n)
+    this.startEpochMs = new Float64Array(n)
+    this.durationsMs = new Float64Array(n)
   }
 
-  record (span: Span): void {
-    this.spans[this.next] = span
-    this.next = (this.next + 1) % this.spans.length
-    if (this.count < this.spans.length) this.count++
+  /** Positional, so recording a span builds no object on the way in either. */
+  record (traceId: string, spanId: string, parentSpanId: string | null, direction: Direction, source: string, destination: string,
+    method: string, path: string, statusCode: number, startEpochMs: number, durationMs: number): void {
+    const i = this.next
+    this.traceIds[i] = traceId
+    this.spanIds[i] = spanId
+    this.parentSpanIds[i] = parentSpanId
+    this.directions[i] = direction
+    this.sources[i] = source
+    this.destinations[i] = destination
+    this.methods[i] = method
+    this.paths[i] = path
+    this.statusCodes[i] = statusCode
+    this.startEpochMs[i] = startEpochMs
+    this.durationsMs[i] = durationMs
+    this.next = i + 1 === this.capacity ? 0 : i + 1
+    if (this.count < this.capacity) this.count++
   }
 
   /** Spans oldest first. */
   list (): Span[] {
     const out: Span[] = []
-    const start = (this.next - this.count + this.spans.length) % this.spans.length
-    for (let i = 0; i < this.count; i++) out.push(this.spans[(start + i) % this.spans.length]!)
+    const start = (this.next - this.count + this.capacity) % this.capacity
+    for (let k = 0; k < this.count; k++) {
+      const i = (start + k) % this.capacity
+      out.push({
+        traceId: this.traceIds[i]!,
+        spanId: this.spanIds[i]!,
+        parentSpanId: this.parentSpanIds[i]!,
+        name: `${this.directions[i]!} ${this.destinations[i]!}`,
+        direction: this.directions[i]!,
+        source: this.sources[i]!,
+        destination: this.destinations[i]!,
+        method: this.methods[i]!,
+        path: this.paths[i]!,
+        statusCode: this.statusCodes[i]!,
+        startEpochMs: this.startEpochMs[i]!,
+        durationMs: this.durationsMs[i]!
+      })
+    }
     return out
   }
 }

@@ -2,8 +2,9 @@
 // answers possibly out of order (each carries its query's id). Bounded against abuse: the listener
 // guard (api/connection-limits.ts: connections in all and per client, first byte within the
 // handshake deadline, idle connections closed), at most one partial message buffered (64 KiB) per
-// connection, and reading paused while `maxPendingPerConnection` answers are outstanding or the
-// client is not reading what we write.
+// connection, and reading and answering paused while `maxPendingPerConnection` answers are
+// outstanding or the client is not reading what we write (so a client that never reads costs at
+// most one answer's worth of write buffer).
 
 import net from 'node:net'
 import { frameForTcp } from './wire.ts'
@@ -65,20 +66,16 @@ export class TcpDnsListener {
     let buffered: Buffer = Buffer.alloc(0)
     let pending = 0
     let waitingForDrain = false
-    const resumeIfFree = (): void => {
-      if (pending < this.init.maxPendingPerConnection && !waitingForDrain && !socket.destroyed) socket.resume()
-    }
+    const busy = (): boolean => waitingForDrain || pending >= this.init.maxPendingPerConnection
     const send = (answer: Buffer | undefined): void => {
       if (answer === undefined || socket.destroyed) return
-      if (!socket.write(frameForTcp(answer))) {
-        waitingForDrain = true
-        socket.pause()
-        socket.once('drain', () => { waitingForDrain = false; resumeIfFree() })
-      }
+      if (!socket.write(frameForTcp(answer))) waitingForDrain = true
     }
-    socket.on('data', (chunk) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
-      while (buffered.length >= 2) {
+    // Answers the complete messages buffered, until the client stops reading what we write or too
+    // many answers are outstanding: then the rest waits in `buffered` (the socket is paused, so it
+    // holds at most the last chunk read) and nothing more is written until the client catches up.
+    const answerBuffered = (): void => {
+      while (buffered.length >= 2 && !busy() && !socket.destroyed) {
         const messageBytes = buffered.readUInt16BE(0)
         if (messageBytes === 0) { socket.destroy(); return }
         if (buffered.length < messageBytes + 2) break
@@ -93,14 +90,22 @@ export class TcpDnsListener {
         }
         if (answer instanceof Promise) {
           pending++
-          if (pending >= this.init.maxPendingPerConnection) socket.pause()
-          answer.then(send, (error: Error) => this.init.onError(error)).finally(() => { pending--; resumeIfFree() })
+          answer.then(send, (error: Error) => this.init.onError(error)).finally(() => { pending--; answerBuffered() })
         } else {
           send(answer)
         }
       }
-      // Keep only the partial message: a copy, so a large chunk's memory is not held by a small tail.
+      // Keep only what is left: a copy, so a large chunk's memory is not held by a small tail.
       if (buffered.length > 0 && buffered.byteOffset !== 0) buffered = Buffer.from(buffered)
+      if (socket.destroyed) return
+      if (busy()) socket.pause()
+      else socket.resume()
+    }
+    // One drain listener per connection, however many answers find the client not reading.
+    socket.on('drain', () => { waitingForDrain = false; answerBuffered() })
+    socket.on('data', (chunk) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
+      answerBuffered()
     })
   }
 }

@@ -14,7 +14,7 @@ import { checkView, serviceView } from '../local/agent-views.ts'
 import { setNodeMaintenance, setServiceMaintenance } from '../local/maintenance.ts'
 import { SidecarPortInUseError, UnknownCheckServiceError, isRegistrationError } from '../local/errors.ts'
 import type { LocalCatalog } from '../local/local-catalog.ts'
-import { deregisterLocalService, registerCheckPayload, registerServicePayload } from '../local/register.ts'
+import { deregisterLocalCheck, deregisterLocalService, registerCheckPayload, registerServicePayload } from '../local/register.ts'
 import { parseBlockingParams } from './blocking.ts'
 import type { PortProbe } from '../local/port-probe.ts'
 import { HttpError, badRequest, notFound } from './errors.ts'
@@ -174,9 +174,7 @@ export function registerAgentServiceRoutes (app: FastifyInstance, deps: AgentSer
   app.put('/v1/agent/check/deregister/:id', { schema: { params: idParams } }, async (request) => {
     const { id } = request.params as { id: string }
     await mapped(async () => {
-      if (catalog.localCheck(id) === undefined) throw new CheckNotFoundError(id)
-      await catalog.deregisterCheck(id)
-      checks.sync({ checks: [id] })
+      if (!await deregisterLocalCheck(deps, id)) throw new CheckNotFoundError(id)
     })
     return ''
   })

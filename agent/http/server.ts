@@ -5,6 +5,7 @@
 import Fastify, { LogController } from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { jsonShapeProblem } from '../../api/guards.ts'
 import { HttpError } from './errors.ts'
 import { monotonicClock } from '../../api/clock.ts'
 import type { Clock } from '../../api/clock.ts'
@@ -28,11 +29,21 @@ export const KEEP_ALIVE_TIMEOUT_MS = 72_000
 
 
 export const DEFAULT_BODY_LIMIT_BYTES = 4 * 1024 * 1024
+/**
+ * Deepest nesting of a JSON body. JSON.parse itself has no depth limit (it does not recurse), but
+ * structuredClone and JSON.stringify do and overflow the stack near 2,000 levels; a body is
+ * refused at this depth before any route sees it. Registration fields kept opaque have their own,
+ * tighter cap (agent/local/payload-fields.ts).
+ */
+export const BODY_MAX_DEPTH = 64
 
 export function buildHttpServer (init: HttpServerInit = {}): FastifyInstance {
   const app = Fastify({
     loggerInstance: init.log?.child({ component: 'mesh:http' }),
     logController: new LogController({ disableRequestLogging: true }),
+    // No route sets its own level; a request's logger without one follows the agent's level live
+    // (fastify would pin it to the level the server was built with, past any reload).
+    childLoggerFactory: (logger, bindings) => logger.child(bindings),
     bodyLimit: init.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     // Consul accepts `?pretty` and unknown query params; keep additional properties, coerce types.
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
@@ -56,11 +67,19 @@ export function buildHttpServer (init: HttpServerInit = {}): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     const text = (body as string)
     if (text.trim() === '') { done(null, undefined); return }
+    let parsed: unknown
     try {
-      done(null, JSON.parse(text))
+      parsed = JSON.parse(text)
     } catch (error) {
       done(new HttpError(400, 'MESH_ERR_HTTP_BAD_JSON', `Request decode failed: ${(error as Error).message}`), undefined)
+      return
     }
+    const problem = jsonShapeProblem(parsed, { maxDepth: BODY_MAX_DEPTH, maxValues: Number.POSITIVE_INFINITY })
+    if (problem !== undefined) {
+      done(new HttpError(400, 'MESH_ERR_HTTP_BAD_JSON', `Request decode failed: the body ${problem} (the cap is ${BODY_MAX_DEPTH})`), undefined)
+      return
+    }
+    done(null, parsed)
   })
 
   app.setErrorHandler((error: Error & { statusCode?: number, validation?: unknown, code?: string }, request, reply) => {

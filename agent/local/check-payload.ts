@@ -72,8 +72,12 @@ export function normalizeCheckPayload (payload: unknown, context: CheckPayloadCo
     if (context.owner === undefined) throw new InvalidCheckError('Missing check name')
     name = `Service '${context.owner.Service}' check`
   }
+  // A check's name is text (it may hold "/", as "HTTP /health" does) but must still be well formed.
+  fields.identifier('Name', name, { pathSegment: false })
   const explicitId = fields.string('CheckID', ['ID'])
-  const checkId = explicitId !== undefined && explicitId !== '' ? explicitId : (context.defaultCheckId ?? name)
+  // A check ID may hold "/" as Consul's does (a standalone check's ID defaults to its name, e.g.
+  // "HTTP /health"); the check routes take it percent-encoded as one segment ("HTTP%20%2Fhealth").
+  const checkId = fields.identifier('CheckID', explicitId !== undefined && explicitId !== '' ? explicitId : (context.defaultCheckId ?? name), { pathSegment: false })
 
   const statusText = fields.string('Status')
   if (statusText !== undefined && statusText !== '' && !STATUSES.includes(statusText as HealthStatus)) {

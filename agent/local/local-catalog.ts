@@ -11,8 +11,11 @@ export interface LocalCheck extends CheckRecord {
 
 export interface LocalCatalog {
   registerService (service: ServiceRecord, checks: LocalCheck[], options?: { replaceExistingChecks?: boolean }): Promise<unknown>
-  /** Several services (a service and its sidecar) with their checks, all or nothing. */
-  registerServices (registrations: Array<{ service: ServiceRecord, checks: LocalCheck[] }>, options?: { replaceExistingChecks?: boolean }): Promise<unknown>
+  /**
+   * Several services (a service and its sidecar) with their checks, all or nothing. Resolves once
+   * durable; `onApplied` is called as soon as the write is applied in memory (reads show it), before then.
+   */
+  registerServices (registrations: Array<{ service: ServiceRecord, checks: LocalCheck[] }>, options?: { replaceExistingChecks?: boolean, onApplied?: () => void }): Promise<unknown>
   /** Removes the service and its checks. */
   deregisterService (serviceId: string): Promise<unknown>
   registerCheck (check: LocalCheck): Promise<unknown>

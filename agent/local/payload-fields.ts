@@ -5,7 +5,14 @@
 // naming the field, so a bad payload is refused with a message saying what to fix.
 
 import { parseDurationMs } from '../../api/duration.ts'
-import { isRecord } from '../../api/guards.ts'
+import { isRecord, jsonShapeProblem, type JsonShapeLimits } from '../../api/guards.ts'
+import { identifierProblem, type IdentifierRule } from '../../api/identifiers.ts'
+
+/**
+ * Caps on an opaque object a registration carries through unread (Proxy.Config, an upstream's
+ * Config, Connect.SidecarService): checked before the object is copied or stored.
+ */
+export const opaqueLimits: JsonShapeLimits = Object.freeze({ maxDepth: 32, maxValues: 10_000 })
 
 const looseKey = (key: string): string => key.toLowerCase().replace(/[_-]/g, '')
 
@@ -85,6 +92,30 @@ export class PayloadFields {
     if (value === undefined) return undefined
     if (!isRecord(value)) throw this.error(field, 'must be an object')
     return value
+  }
+
+  /**
+   * `value` (read from `field`, or derived from it) as an ID or name: refused, naming the field
+   * and the rule, unless it passes api/identifiers.ts (by default as a path segment).
+   */
+  identifier (field: string, value: string, rule: IdentifierRule = { pathSegment: true }): string {
+    const problem = identifierProblem(value, rule)
+    if (problem !== undefined) throw this.error(field, `${JSON.stringify(value.slice(0, 64))} ${problem}`)
+    return value
+  }
+
+  /**
+   * An object kept as given (opaque): its shape is checked against `opaqueLimits` with an
+   * iterative walk first, and only then is it copied, so no nesting can overflow the stack.
+   */
+  opaqueObject (field: string, aliases: string[] = []): Record<string, unknown> | undefined {
+    const value = this.object(field, aliases)
+    if (value === undefined) return undefined
+    const problem = jsonShapeProblem(value, opaqueLimits)
+    if (problem !== undefined) {
+      throw this.error(field, `${problem} (the cap is ${opaqueLimits.maxDepth} levels and ${opaqueLimits.maxValues} values)`)
+    }
+    return structuredClone(value)
   }
 
   array (field: string, aliases: string[] = []): unknown[] | undefined {

@@ -24,8 +24,8 @@ export function parseProxyPayload (record: Record<string, unknown>, fail: (messa
     if (mode !== 'direct' && mode !== 'transparent') throw fields.error('Mode', 'must be "direct" or "transparent"')
     proxy.Mode = mode
   }
-  const config = fields.object('Config')
-  if (config !== undefined) proxy.Config = structuredClone(config)
+  const config = fields.opaqueObject('Config')
+  if (config !== undefined) proxy.Config = config
   const upstreams = fields.array('Upstreams')
   if (upstreams !== undefined) proxy.Upstreams = parseUpstreams(upstreams, fail, prefix)
   return proxy
@@ -53,8 +53,8 @@ function parseUpstreams (values: unknown[], fail: (message: string) => Error, pr
     }
     const datacenter = fields.string('Datacenter')
     if (datacenter !== undefined && datacenter !== '') upstream.Datacenter = datacenter
-    const config = fields.object('Config')
-    if (config !== undefined) upstream.Config = structuredClone(config)
+    const config = fields.opaqueObject('Config')
+    if (config !== undefined) upstream.Config = config
     const bind = `${upstream.LocalBindAddress}:${port}`
     if (binds.has(bind)) throw fail(`${where}LocalBindPort: upstreams cannot bind the same address ${bind} twice`)
     binds.add(bind)

@@ -9,7 +9,9 @@
 // sidecar will use): an assigned port taken by another process is skipped for the next one in the
 // range, an explicit one is refused with SidecarPortInUseError, so nothing is stored for a
 // listener that cannot start. Service registrations are serialised per catalog so two sidecars
-// probed at once cannot both be given the same free port.
+// probed at once cannot both be given the same free port: the next one waits until the previous
+// write is applied (the catalog shows it), not until it is durable, so concurrent registrations
+// still share the catalog's synced writes (group commit). Each answers once its own is durable.
 
 import { normalizeCheckPayload } from './check-payload.ts'
 import { SidecarPortInUseError } from './errors.ts'
@@ -84,19 +86,25 @@ export async function registerServicePayload (
 ): Promise<NormalizedRegistration> {
   const { catalog } = deps
   const previous = registering.get(catalog) ?? Promise.resolve()
-  const done = previous.catch(() => {}).then(async () => {
+  const applied = previous.catch(() => {}).then(async () => {
     const registration = await normalizeWithFreeSidecarPort(deps, payload)
     const parts = [registration, ...(registration.sidecar === undefined ? [] : [registration.sidecar])]
     for (const part of parts) part.checks = part.checks.map(check => keepCurrentStatus(catalog, check))
-    await catalog.registerServices(parts, options)
-    deps.checks.sync({
-      services: parts.map(part => part.service.ID),
-      checks: parts.flatMap(part => part.checks.map(check => check.CheckID)),
-    })
-    return registration
+    let onApplied!: () => void
+    const inMemory = new Promise<void>(resolve => { onApplied = resolve })
+    const durable = catalog.registerServices(parts, { ...options, onApplied })
+    durable.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
+    await Promise.race([inMemory, durable])
+    return { registration, parts, durable }
   })
-  registering.set(catalog, done)
-  return await done
+  registering.set(catalog, applied)
+  const { registration, parts, durable } = await applied
+  await durable
+  deps.checks.sync({
+    services: parts.map(part => part.service.ID),
+    checks: parts.flatMap(part => part.checks.map(check => check.CheckID)),
+  })
+  return registration
 }
 
 /** Validates and stores a standalone check registration payload. */
@@ -120,5 +128,14 @@ export async function deregisterLocalService (deps: LocalRegistrationDeps, servi
   await catalog.deregisterService(serviceId)
   if (sidecar !== undefined) await catalog.deregisterService(sidecar.ID)
   deps.checks.sync({ services: sidecar === undefined ? [serviceId] : [serviceId, sidecar.ID] })
+  return true
+}
+
+/** Removes a local check; false when unknown. */
+export async function deregisterLocalCheck (deps: LocalRegistrationDeps, checkId: string): Promise<boolean> {
+  const { catalog } = deps
+  if (catalog.localCheck(checkId) === undefined) return false
+  await catalog.deregisterCheck(checkId)
+  deps.checks.sync({ checks: [checkId] })
   return true
 }

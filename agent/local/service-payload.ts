@@ -36,9 +36,9 @@ export function normalizeServicePayload (payload: unknown, context: ServicePaylo
   const fields = new PayloadFields(payload, message => invalid(`Invalid service: ${message}`))
   const name = fields.string('Name', ['Service']) ?? ''
   if (name === '') throw invalid('Missing service name')
+  fields.identifier('Name', name)
   const givenId = fields.string('ID') ?? ''
-  const id = givenId === '' ? name : givenId
-  if (id.includes('/')) throw fields.error('ID', `${JSON.stringify(id)} must not contain "/": it could not be named in the API's paths`)
+  const id = fields.identifier('ID', givenId === '' ? name : givenId)
 
   const kind = fields.string('Kind') ?? ''
   if (kind !== '' && kind !== 'connect-proxy') throw invalid(`Invalid service: Kind ${JSON.stringify(kind)} is not supported; use "" or "connect-proxy"`)
@@ -72,7 +72,7 @@ export function normalizeServicePayload (payload: unknown, context: ServicePaylo
   if (connect !== undefined) {
     const connectFields = new PayloadFields(connect, message => invalid(`Invalid service: ${message}`), 'Connect.')
     const native = connectFields.boolean('Native') ?? false
-    sidecarPayload = connectFields.object('SidecarService')
+    sidecarPayload = connectFields.opaqueObject('SidecarService')
     if (kind === 'connect-proxy' && native) throw invalid('A Proxy cannot also be Connect Native, only typical services')
     if (kind === 'connect-proxy' && sidecarPayload !== undefined) throw invalid('A SidecarService cannot be specified on a Connect proxy')
     if (native && sidecarPayload !== undefined) throw invalid('Services that are Connect native cannot have a sidecar service')

@@ -87,7 +87,10 @@ export function buildSidecar (
   const port = givenPort > 0
     ? givenPort
     : allocateSidecarPort(id, context.localServices, context.sidecarMinPort ?? DEFAULT_SIDECAR_MIN_PORT, context.sidecarMaxPort ?? DEFAULT_SIDECAR_MAX_PORT, context.unavailablePorts)
+  fields.identifier('ID', id)
   const name = fields.string('Name') ?? ''
+  if (name !== '') fields.identifier('Name', name)
+  else fields.identifier('Name', `${parent.Service}-sidecar-proxy`)
   const address = fields.string('Address') ?? ''
   const weights = fields.object('Weights')
   const service: ServiceRecord = {

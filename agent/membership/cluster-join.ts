@@ -1,7 +1,8 @@
 // How this agent finds its cluster. With `--join` addresses it retries them with backoff (capped
 // at the retry interval) until one answers; `/v1/agent/join` joins through one address at once.
-// A join counts once a member answers, and is followed by a push-pull with it so the catalog
-// catches up before the caller hears back. `onClusterKnown` runs once the agent knows its cluster:
+// Addresses may be host names: each attempt resolves them again. A join counts once a member
+// answers, and is followed by a push-pull with it so the catalog catches up before the caller
+// hears back. `onClusterKnown` runs once the agent knows its cluster:
 // at start when there is nothing to join, else after each successful `--join` round.
 
 import { lookup } from 'node:dns/promises'
@@ -29,7 +30,11 @@ export interface ClusterJoinComponents {
   syncWith: (peer: SyncPeer) => Promise<void>
   onClusterKnown: () => Promise<void>
   log: Logger
+  /** Host name to address, as getaddrinfo sees it (/etc/hosts, then DNS); default dns.lookup. */
+  lookup?: HostLookup
 }
+
+export type HostLookup = (host: string) => Promise<{ address: string, family: number }>
 
 export class ClusterJoin implements Startable {
   private readonly init: ClusterJoinInit
@@ -56,7 +61,7 @@ export class ClusterJoin implements Startable {
   /** Joins through `target` and waits until a member answers (or 5 s pass). */
   async joinOnce (target: string): Promise<number> {
     const { membership, livePeers, syncWith } = this.components
-    const address = await resolveHostPort(target)
+    const address = await resolveHostPort(target, this.components.lookup ?? lookup)
     const before = membership.members().length
     membership.join([address])
     const deadline = Date.now() + JOIN_ANSWER_TIMEOUT_MS
@@ -90,8 +95,12 @@ export class ClusterJoin implements Startable {
   }
 }
 
-/** "host:port" with a host name resolved to an IP address (membership speaks addresses only). */
-async function resolveHostPort (target: string): Promise<string> {
+/**
+ * "host:port" with a host name resolved to an IP address (membership speaks addresses only).
+ * Resolved at every attempt, so a name that appears later (a container starting) is found by a
+ * later retry; the first address getaddrinfo answers is used.
+ */
+async function resolveHostPort (target: string, lookup: HostLookup): Promise<string> {
   const separator = target.lastIndexOf(':')
   const host = target.slice(0, separator).replace(/^\[|\]$/g, '')
   if (isIP(host) !== 0) return target

@@ -1,10 +1,27 @@
 // Wire codec of membership messages: versioned JSON in a Uint8Array, size-bounded, and a decoder
 // that validates every field and bound before anything reaches the state machine.
 
-import { MessageDecodeError, MessageTooLargeError, UnsupportedVersionError } from './errors.ts'
+import { identifierProblem } from '../../api/identifiers.ts'
+import { describeReceived, MessageDecodeError, MessageTooLargeError, UnsupportedVersionError } from './errors.ts'
 import type { GossipEntry, MemberState, MemberStatus, MembershipMessage } from './types.ts'
 
 export const PROTOCOL_VERSION = 1
+
+/**
+ * The highest incarnation a member may hold (memberlist's uint32). Accusations (suspect, dead,
+ * leave) are bounded one below it, so the accused can always refute at accusation + 1; a member
+ * already at the bound answers an accusation with its alive at the bound, which wins the tie
+ * (see state.ts). Anything above is refused at decode, so no datagram can push a member past
+ * the point where it could answer.
+ */
+export const MAX_INCARNATION = 0xffff_ffff
+/** The highest incarnation an accusation may carry: its refutation still fits. */
+export const MAX_ACCUSATION_INCARNATION = MAX_INCARNATION - 1
+
+/** The incarnation an accusation about a member at `incarnation` goes out with: one below the bound at most. */
+export function accusationIncarnation (incarnation: number): number {
+  return Math.min(incarnation, MAX_ACCUSATION_INCARNATION)
+}
 
 export const limits = Object.freeze({
   nameChars: 128,
@@ -61,7 +78,7 @@ export function decodeMessage (bytes: Uint8Array, maxBytes: number): MembershipM
     case 'push-pull':
       return { type: 'push-pull', join: bool(body.join, 'join'), reply: bool(body.reply, 'reply'), members: memberList(body.members) }
     default:
-      throw new MessageDecodeError(`unknown type ${JSON.stringify(body.type)?.slice(0, 40)}`)
+      throw new MessageDecodeError(`unknown type ${describeReceived(body.type)}`)
   }
 }
 
@@ -78,12 +95,19 @@ export function validateMeta (value: unknown): Record<string, string> {
   return clean
 }
 
+/** A member's name: what the catalog and the API's paths name its node by (api/identifiers.ts). */
 export function validateName (value: unknown, field: string): string {
-  return text(value, field, limits.nameChars)
+  return identifier(text(value, field, limits.nameChars), field)
 }
 
 export function validateId (value: unknown, field: string): string {
-  return text(value, field, limits.idChars)
+  return identifier(text(value, field, limits.idChars), field)
+}
+
+function identifier (value: string, field: string): string {
+  const problem = identifierProblem(value, { pathSegment: true })
+  if (problem !== undefined) throw new MessageDecodeError(`${field} ${problem}`)
+  return value
 }
 
 export function validateAddr (value: unknown, field: string): string {
@@ -99,13 +123,12 @@ function gossipList (value: unknown): GossipEntry[] {
 function gossipEntry (value: unknown): GossipEntry {
   const entry = record(value, 'gossip entry')
   const name = validateName(entry.name, 'name')
-  const incarnation = counter(entry.incarnation, 'incarnation')
   switch (entry.type) {
     case 'alive':
-      return { type: 'alive', name, id: validateId(entry.id, 'id'), addr: validateAddr(entry.addr, 'addr'), meta: validateMeta(entry.meta), incarnation }
+      return { type: 'alive', name, id: validateId(entry.id, 'id'), addr: validateAddr(entry.addr, 'addr'), meta: validateMeta(entry.meta), incarnation: incarnationOf(entry.incarnation, false) }
     case 'suspect':
     case 'dead':
-      return { type: entry.type, name, incarnation, from: validateName(entry.from, 'from') }
+      return { type: entry.type, name, incarnation: incarnationOf(entry.incarnation, true), from: validateName(entry.from, 'from') }
     default:
       throw new MessageDecodeError('unknown gossip entry type')
   }
@@ -124,7 +147,7 @@ function memberList (value: unknown): MemberState[] {
       id: validateId(member.id, 'id'),
       addr: validateAddr(member.addr, 'addr'),
       meta: validateMeta(member.meta),
-      incarnation: counter(member.incarnation, 'incarnation'),
+      incarnation: incarnationOf(member.incarnation, member.status !== 'alive'),
       status: member.status as MemberStatus
     }
   })
@@ -148,6 +171,16 @@ function seq (value: unknown): number {
 function counter (value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new MessageDecodeError(`${field} must be a non-negative integer`)
   return value
+}
+
+/** An incarnation within its bound: MAX_INCARNATION, or one below it for an accusation. */
+function incarnationOf (value: unknown, accusation: boolean): number {
+  const incarnation = counter(value, 'incarnation')
+  const max = accusation ? MAX_ACCUSATION_INCARNATION : MAX_INCARNATION
+  if (incarnation > max) {
+    throw new MessageDecodeError(`${accusation ? 'an accusation\'s incarnation' : 'incarnation'} must be at most ${max}`)
+  }
+  return incarnation
 }
 
 function bool (value: unknown, field: string): boolean {

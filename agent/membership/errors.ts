@@ -55,9 +55,20 @@ export class MessageTooLargeError extends MembershipError {
 }
 
 /** A received message carries a protocol version this agent does not speak. */
+/**
+ * A received value as a short, safe description: primitives as JSON (cut at 40 characters),
+ * anything else by its kind. Never converts an object (its "toString" may be data, not a function)
+ * and never walks one (it may be nested too deep to serialize).
+ */
+export function describeReceived (value: unknown): string {
+  if (value === undefined) return 'none'
+  if (value === null || typeof value !== 'object') return (JSON.stringify(value) ?? String(typeof value)).slice(0, 40)
+  return Array.isArray(value) ? 'an array' : 'an object'
+}
+
 export class UnsupportedVersionError extends MembershipError {
   constructor (version: unknown) {
-    super('MESH_ERR_MEMBERSHIP_VERSION', `unsupported membership protocol version ${String(version)}`)
+    super('MESH_ERR_MEMBERSHIP_VERSION', `unsupported membership protocol version ${describeReceived(version)}`)
     this.name = 'UnsupportedVersionError'
   }
 }

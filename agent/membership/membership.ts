@@ -12,10 +12,12 @@
 // datagram. A member we suspect is probed early and again while suspected (its silence confirms,
 // its ack carries a refutation we may have missed). Full state is exchanged by push-pull at join,
 // periodically, whenever the live count doubled, and with a random dead member now and then so
-// that partitions heal. The state rules themselves live in state.ts.
+// that partitions heal; a dead member is also pinged more often (a datagram is cheap) and its ack
+// brings that push-pull forward, so a heal is noticed within a second or so. The state rules
+// themselves live in state.ts.
 
 import { pino, type Logger } from 'pino'
-import { encodedSizeBytes, validateAddr, validateId, validateMeta, validateName } from './codec.ts'
+import { accusationIncarnation, encodedSizeBytes, MAX_INCARNATION, validateAddr, validateId, validateMeta, validateName } from './codec.ts'
 import { lan, membershipConfig, type MembershipConfig } from './config.ts'
 import { InvalidSelfError, NotStartedError } from './errors.ts'
 import type { MemberRecord } from './member-table.ts'
@@ -58,6 +60,9 @@ export class Membership {
   private nextGossipAtMs = 0
   private nextPushPullAtMs = 0
   private nextReconnectAtMs = 0
+  private nextDeadProbeAtMs = 0
+  /** The last ping sent to a dead member: its ack means that member is reachable again. */
+  private deadProbe: { seq: number, name: string } | undefined
   private readonly relays: RelayTable
   /** Set by a late tick: expiry decisions wait until this time so pending input is read first. */
   private holdUntilMs: number | undefined
@@ -93,6 +98,7 @@ export class Membership {
     this.nextGossipAtMs = nowMs + this.config.gossipIntervalMs
     this.nextPushPullAtMs = nowMs + (0.5 + this.random()) * this.pushPullPeriodMs()
     this.nextReconnectAtMs = nowMs + (0.5 + this.random()) * this.config.reconnectIntervalMs
+    this.nextDeadProbeAtMs = nowMs + (0.5 + this.random()) * this.config.deadProbeIntervalMs
     return this.drain()
   }
 
@@ -129,6 +135,7 @@ export class Membership {
       throw new InvalidSelfError((error as Error).message)
     }
     const self = this.state.self
+    if (self.incarnation >= MAX_INCARNATION) throw new InvalidSelfError(`incarnation is at its bound (${MAX_INCARNATION}): the member's meta can no longer change`)
     self.meta = { ...clean }
     self.incarnation++
     this.state.broadcastAlive(self)
@@ -254,6 +261,10 @@ export class Membership {
       if (peer !== undefined && !this.state.leaving) this.sendPushPull(peer.addr, false)
       this.nextReconnectAtMs = nowMs + this.config.reconnectIntervalMs
     }
+    if (this.config.deadProbeIntervalMs > 0 && nowMs >= this.nextDeadProbeAtMs) {
+      this.probeDeadMember()
+      this.nextDeadProbeAtMs = nowMs + this.config.deadProbeIntervalMs
+    }
     this.state.reap(nowMs)
   }
 
@@ -294,7 +305,7 @@ export class Membership {
       nacks: 0
     }
     const buddy: GossipEntry[] = target.status === 'suspect'
-      ? [{ type: 'suspect', name: target.name, incarnation: target.incarnation, from: this.state.self.name }]
+      ? [{ type: 'suspect', name: target.name, incarnation: accusationIncarnation(target.incarnation), from: this.state.self.name }]
       : []
     this.sendDatagram(target.addr, { type: 'ping', seq, target: target.name, gossip: buddy })
   }
@@ -350,7 +361,28 @@ export class Membership {
     if (wasSuspect) this.probeAgainIfSuspect(target)
   }
 
+  /** Pings one random dead member; an ack (handleAck) means it is reachable and starts a push-pull. */
+  private probeDeadMember (): void {
+    this.deadProbe = undefined
+    if (this.state.leaving) return
+    const [target] = this.state.table.randomMembers(1, record => record.status === 'dead')
+    if (target === undefined) return
+    const seq = this.nextSeq()
+    this.deadProbe = { seq, name: target.name }
+    this.sendDatagram(target.addr, { type: 'ping', seq, target: target.name, gossip: [] })
+  }
+
   private handleAck (seq: number): void {
+    if (this.deadProbe !== undefined && this.deadProbe.seq === seq) {
+      const target = this.state.table.get(this.deadProbe.name)
+      this.deadProbe = undefined
+      // Still dead to us, yet it answered: exchange full state, which refutes both verdicts.
+      if (target !== undefined && target.status === 'dead' && !this.state.leaving) {
+        this.log.debug({ target: target.name, incarnation: target.incarnation }, 'a dead member answered a ping: push-pull')
+        this.sendPushPull(target.addr, false)
+      }
+      return
+    }
     if (this.probe !== undefined && this.probe.seq === seq) {
       const target = this.probe.target
       this.probe = undefined
@@ -408,6 +440,7 @@ export class Membership {
     if (this.state.queue.size() > 0) deadlineMs = Math.min(deadlineMs, this.nextGossipAtMs)
     if (this.config.pushPullIntervalMs > 0) deadlineMs = Math.min(deadlineMs, this.nextPushPullAtMs)
     if (this.config.reconnectIntervalMs > 0) deadlineMs = Math.min(deadlineMs, this.nextReconnectAtMs)
+    if (this.config.deadProbeIntervalMs > 0) deadlineMs = Math.min(deadlineMs, this.nextDeadProbeAtMs)
     return Math.min(deadlineMs, this.state.nextReapCheckMs)
   }
 

@@ -10,13 +10,19 @@
 // when its Lifeguard timeout expires; further suspicions from other members confirm and shorten
 // it. Dead news whose sender is the member itself means a graceful leave (`left`). In a full-state
 // push-pull, a remote `dead` is only taken as suspicion, so the member gets a chance to refute.
+// Incarnations are bounded (codec.ts: MAX_INCARNATION, accusations one below): a refutation is
+// never above the bound, and a member at the bound re-sends its alive at the bound, which wins a
+// tie against a suspect or dead verdict at the bound (only this agent's own probes can reach
+// one: accusations gossiped about a member at the bound go out one below it, where they read as
+// stale news that makes the member re-send its alive). A member at the bound cannot announce a
+// leave (its leave reads as stale; peers see it fail instead) nor a meta change.
 // Names belong to ids: the same name under a different id is rejected while the holder is live,
 // and may replace it once it is dead or left (after deadNodeReclaimTimeMs).
 
 import type { Logger } from 'pino'
 import { Awareness } from './awareness.ts'
 import { BroadcastQueue } from './broadcast-queue.ts'
-import { encodedSizeBytes } from './codec.ts'
+import { accusationIncarnation, encodedSizeBytes, MAX_INCARNATION } from './codec.ts'
 import type { MembershipConfig } from './config.ts'
 import { MemberTable, type MemberRecord } from './member-table.ts'
 import { Suspicion } from './suspicion.ts'
@@ -96,7 +102,8 @@ export class MembershipState {
       this.emit('join', record)
       return
     }
-    if (entry.incarnation <= record.incarnation) return
+    if (entry.incarnation < record.incarnation) return
+    if (entry.incarnation === record.incarnation && !aliveWinsTie(entry, record)) return
     const previous = record.status
     const changed = record.addr !== entry.addr || !sameMeta(record.meta, entry.meta)
     record.incarnation = entry.incarnation
@@ -211,7 +218,8 @@ export class MembershipState {
       // gossip and later exchanges; the local member always goes first so the peer learns it.
       if (record.stateSizeBytes + 1 > remaining && record !== this.self) continue
       remaining -= record.stateSizeBytes + 1
-      state.push({ name: record.name, id: record.id, addr: record.addr, meta: record.meta, incarnation: record.incarnation, status: record.status })
+      const incarnation = record.status === 'alive' ? record.incarnation : accusationIncarnation(record.incarnation)
+      state.push({ name: record.name, id: record.id, addr: record.addr, meta: record.meta, incarnation, status: record.status })
     }
     const selfIndex = state.findIndex(member => member.name === this.self.name)
     if (selfIndex > 0) state.unshift(...state.splice(selfIndex, 1))
@@ -220,7 +228,7 @@ export class MembershipState {
 
   /** Raises the local incarnation above `incarnation` and tells everyone this member is alive. */
   refute (incarnation: number): void {
-    this.self.incarnation = Math.max(this.self.incarnation, incarnation) + 1
+    this.self.incarnation = Math.min(MAX_INCARNATION, Math.max(this.self.incarnation, incarnation) + 1)
     this.broadcastAlive(this.self)
   }
 
@@ -240,7 +248,9 @@ export class MembershipState {
     record.stateSizeBytes = this.enqueue(entry) + STATE_EXTRA_BYTES
   }
 
-  enqueue (entry: GossipEntry): number {
+  enqueue (news: GossipEntry): number {
+    // An accusation about a member at the bound goes out one below it (see the header).
+    const entry = news.type === 'alive' || accusationIncarnation(news.incarnation) === news.incarnation ? news : { ...news, incarnation: accusationIncarnation(news.incarnation) }
     const sizeBytes = entrySizeBytes(entry)
     this.queue.enqueue(entry.name, entry, sizeBytes)
     return sizeBytes
@@ -283,6 +293,11 @@ export class MembershipState {
 }
 
 type AliveEntry = Extract<GossipEntry, { type: 'alive' }>
+
+/** At the bound, a member's alive wins a tie against a suspect or dead verdict (see the header). */
+function aliveWinsTie (entry: AliveEntry, record: MemberRecord): boolean {
+  return entry.incarnation === MAX_INCARNATION && (record.status === 'suspect' || record.status === 'dead')
+}
 
 function aliveEntry (record: MemberRecord): AliveEntry {
   return { type: 'alive', name: record.name, id: record.id, addr: record.addr, meta: record.meta, incarnation: record.incarnation }

@@ -33,6 +33,8 @@ export interface ReplicationComponents {
   /** Live peers to pick push-pull partners from. */
   peers: () => SyncPeer[]
   random?: () => number
+  /** Called after each push-pull that completed (both sides merged); errors are logged. */
+  onSynced?: (peer: SyncPeer) => void | Promise<void>
 }
 
 export interface ReplicationStats { published: number, received: number, rejected: number, syncs: number, syncFailures: number }
@@ -115,6 +117,12 @@ export class Replication implements Startable {
     } catch (error) {
       this.stats.syncFailures++
       this.init.log.debug({ peer: peer.name, err: (error as Error).message }, 'catalog sync failed')
+      return
+    }
+    try {
+      await this.init.onSynced?.(peer)
+    } catch (error) {
+      this.init.log.warn({ peer: peer.name, err: (error as Error).message }, 'after-sync hook failed')
     }
   }
 

@@ -1,7 +1,6 @@
 // The agent's libp2p node: TCP with noise and yamux, identify and ping, gossipsub for fan-out,
 // and — with a cluster key — a private network (pnet) so a peer without the key cannot complete a
-// connection. libp2p's own logs are bridged into pino: debug noise stays at trace, while a failed
-// inbound upgrade (the usual symptom of a peer with another key) is reported once per address.
+// connection. libp2p's own logs are bridged into pino by libp2p-log.ts.
 
 import { createLibp2p } from 'libp2p'
 import type { Libp2p } from 'libp2p'
@@ -15,12 +14,13 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import { preSharedKey } from '@libp2p/pnet'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { ComponentLogger, Logger as Libp2pLogger, PrivateKey } from '@libp2p/interface'
+import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { Server as NetServer } from 'node:net'
 import { monotonicClock } from '../../api/clock.ts'
 import { DEFAULT_LISTENER_LIMITS, guardServer } from '../../api/connection-limits.ts'
 import type { ConnectionLimits } from '../../api/connection-limits.ts'
+import { bridgeLibp2pLogger } from './libp2p-log.ts'
 
 export const TOPIC_CATALOG = 'mesh/catalog/1'
 export const TOPIC_EVENTS = 'mesh/events/1'
@@ -38,34 +38,6 @@ export function toMultiaddr (hostPort: string, peerId?: string): Multiaddr {
   const port = hostPort.slice(separator + 1)
   const family = host.includes(':') ? 'ip6' : 'ip4'
   return multiaddr(`/${family}/${host}/tcp/${port}${peerId === undefined ? '' : `/p2p/${peerId}`}`)
-}
-
-function formatArgs (args: unknown[]): string {
-  return args.map((value) => value instanceof Error ? value.message : typeof value === 'object' ? String(value) : String(value)).join(' ')
-}
-
-function bridgeLogger (log: Logger): ComponentLogger {
-  const reported = new Set<string>()
-  const make = (component: string): Libp2pLogger => {
-    const logger = ((..._args: unknown[]): void => {}) as Libp2pLogger
-    logger.enabled = log.isLevelEnabled('trace')
-    logger.trace = (...args: unknown[]) => { if (logger.enabled) log.trace({ libp2p: component }, formatArgs(args)) }
-    logger.error = (formatter: unknown, ...args: unknown[]) => {
-      const text = formatArgs([formatter, ...args])
-      if (typeof formatter === 'string' && formatter.startsWith('failed to upgrade')) {
-        const key = `${component}:${formatArgs(args.slice(0, 3))}`
-        if (!reported.has(key) && reported.size < 1000) {
-          reported.add(key)
-          log.warn({ reason: text }, 'could not secure a connection: the peer may use another cluster key (--encrypt), or none')
-        }
-        return
-      }
-      log.debug({ libp2p: component }, text)
-    }
-    logger.newScope = (name: string) => make(`${component}:${name}`)
-    return logger
-  }
-  return { forComponent: make }
 }
 
 export interface MeshNodeInit {
@@ -113,7 +85,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const limits = init.listenerLimits ?? DEFAULT_LISTENER_LIMITS.gossip
   const node = await createLibp2p({
     privateKey: init.privateKey,
-    logger: bridgeLogger(init.log),
+    logger: bridgeLibp2pLogger(init.log),
     addresses: {
       listen: [`/${family}/${init.bindAddress}/tcp/${init.port}`],
     },

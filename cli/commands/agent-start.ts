@@ -60,6 +60,8 @@ export function agentStartCommand (): Command {
     .option('--http-port <port>', 'HTTP API port, 0 for any free port (default 8500)', argParser(text => parsePort(text, '--http-port', { allowZero: true })))
     .option('--dns-port <port>', 'DNS port, 0 for any free port, -1 to disable (default 8600)', argParser(text => parsePort(text, '--dns-port', { allowZero: true, allowDisabled: true })))
     .option('--data-dir <dir>', 'where the agent keeps its identity, catalog and keys')
+    .option('--unsafe-no-fsync', 'acknowledge catalog writes before they are synced to disk: faster, but a power loss or kernel crash may lose acknowledged registrations')
+    .option('--recover', 'the data dir\'s catalog is damaged: keep it aside, start from what is readable and restore this node\'s records from peers')
     .option('--join <addr[:port]>', 'agent to join at start, repeatable', repeatable(hostPortText('--join', false)))
     .option('--encrypt <key>', 'cluster key, 32 bytes base64 (from "mesh keygen")', argParser(parseClusterKey))
     .option('--config-file <file>', 'JSON config file (Consul-style keys); flags override it')

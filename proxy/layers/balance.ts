@@ -6,11 +6,11 @@ import { NoHealthyEndpointError, ProxyError } from '../errors.ts'
 import type { Clock } from '../../api/clock.ts'
 import type { ForwardTarget, Layer, ProxyResponse } from '../handler.ts'
 import type { EndpointPool } from '../endpoint-pool.ts'
-import type { Dispatcher } from 'undici'
+import type { Http1Pool } from '../client.ts'
 
 export interface BalanceInit {
   /** The upstream's endpoints; update() changes them in place. */
-  pool: EndpointPool<Dispatcher>
+  pool: EndpointPool<Http1Pool>
   clock: Pick<Clock, 'nowMs'>
 }
 

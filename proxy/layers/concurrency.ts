@@ -11,6 +11,11 @@ export interface ConcurrencyInit {
   limits: Cell<ProxyLimits | undefined>
 }
 
+/** Whether `limits` bound requests at all (maxConnections is the listener's, not this layer's). */
+export function hasConcurrencyLimits (limits: ProxyLimits | undefined): boolean {
+  return limits?.maxConcurrentRequests !== undefined || limits?.maxPendingRequests !== undefined
+}
+
 export function concurrencyLayer (init: ConcurrencyInit): Layer {
   let active = 0
   const waiting: Array<() => void> = []
@@ -23,9 +28,9 @@ export function concurrencyLayer (init: ConcurrencyInit): Layer {
     const limits = init.limits.current
     // Without limits nothing is counted (no extra promise per request); limits set by an update
     // apply to the requests that start after it.
-    if (limits?.maxConcurrentRequests === undefined && limits?.maxPendingRequests === undefined) return next(request)
-    const maxConcurrent = limits.maxConcurrentRequests ?? Infinity
-    const maxPending = limits.maxPendingRequests ?? Infinity
+    if (!hasConcurrencyLimits(limits)) return next(request)
+    const maxConcurrent = limits!.maxConcurrentRequests ?? Infinity
+    const maxPending = limits!.maxPendingRequests ?? Infinity
     const run = (): Promise<ProxyResponse> => next(request).finally(release)
     if (active < maxConcurrent) {
       active++

@@ -30,20 +30,8 @@ export function traceLayer (init: TraceInit): Layer {
     const startEpochMs = epochNow()
     const startMs = init.clock.nowMs()
     const record = (statusCode: number): void => {
-      init.ring.record({
-        traceId: context.traceId,
-        spanId: context.spanId,
-        parentSpanId: context.parentSpanId,
-        name: `${request.direction} ${request.destination}`,
-        direction: request.direction,
-        source: request.source.service,
-        destination: request.destination,
-        method: request.method,
-        path: request.path,
-        statusCode,
-        startEpochMs,
-        durationMs: init.clock.nowMs() - startMs
-      })
+      init.ring.record(context.traceId, context.spanId, context.parentSpanId, request.direction, request.source.service, request.destination,
+        request.method, request.path, statusCode, startEpochMs, init.clock.nowMs() - startMs)
     }
     return next(request).then((response: ProxyResponse) => {
       record(response.statusCode)

@@ -27,6 +27,14 @@ t.test('defaults are safe: loopback client address, deny by default, no script c
   t.equal(config.enableScriptChecks, false)
   t.equal(config.server, false)
   t.equal(config.membershipPreset, 'lan')
+  t.equal(config.catalogSync, true, 'catalog writes are synced before they are acknowledged')
+  t.equal(config.recover, false)
+})
+
+t.test('--recover and --unsafe-no-fsync reach the agent only when given', async (t) => {
+  const config = resolveConfig({ dataDir: dir, node: 'n1', recover: true, unsafeNoFsync: true })
+  t.equal(config.recover, true)
+  t.equal(config.catalogSync, false)
 })
 
 t.test('--dev is a server with a temporary data dir, dev timings and allow-by-default', async (t) => {
@@ -122,4 +130,31 @@ t.test('the limits block overrides listener limits by Consul-style keys; the res
     const bad = file('bad-limits.json', { limits: limitsBlock })
     t.throws(() => resolveConfig({ dataDir: dir, node: 'n1', configFile: bad }), message, JSON.stringify(limitsBlock))
   }
+})
+
+t.test('bound to 0.0.0.0, the agent advertises the first non-loopback IPv4 address, and warns when there is none', async (t) => {
+  const lo = { address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4' as const, mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' }
+  const v6 = { address: 'fe80::1', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6' as const, mac: '02:42:ac:11:00:02', internal: false, cidr: 'fe80::1/64', scopeid: 2 }
+  const eth0 = { address: '172.17.0.2', netmask: '255.255.0.0', family: 'IPv4' as const, mac: '02:42:ac:11:00:02', internal: false, cidr: '172.17.0.2/16' }
+  const eth1 = { ...eth0, address: '10.0.0.5', cidr: '10.0.0.5/8' }
+
+  const bridged = resolveConfig({ dataDir: dir, node: 'n1' }, { interfaces: () => ({ lo: [lo], eth0: [v6, eth0], eth1: [eth1] }) })
+  t.equal(bridged.advertiseAddress, '172.17.0.2', 'the first interface\'s IPv4 address, IPv6 and loopback skipped')
+  t.same(bridged.warnings, [])
+
+  const isolated = resolveConfig({ dataDir: dir, node: 'n1', bind: '0.0.0.0:8301' }, { interfaces: () => ({ lo: [lo] }) })
+  t.equal(isolated.advertiseAddress, '127.0.0.1', 'no other address: loopback')
+  t.match(isolated.warnings, [/advertising 127\.0\.0\.1, which only agents on this machine can reach; pass --advertise/])
+
+  const explicit = resolveConfig({ dataDir: dir, node: 'n1', advertise: '127.0.0.1' }, { interfaces: () => ({ lo: [lo] }) })
+  t.same(explicit.warnings, [], '--advertise given: no warning')
+  const specific = resolveConfig({ dataDir: dir, node: 'n1', bind: '127.0.0.5' }, { interfaces: () => ({ lo: [lo] }) })
+  t.equal(specific.advertiseAddress, '127.0.0.5', 'a specific bind address is advertised as is')
+  t.same(specific.warnings, [])
+})
+
+t.test('--join keeps host names for the join to resolve; a malformed one is refused', async (t) => {
+  const config = resolveConfig({ dataDir: dir, node: 'n1', join: ['mesh-1', 'mesh-2.example:9301', 'mesh-3.example.:9301', '10.0.0.1', '[::1]:8301'] })
+  t.same(config.join, ['mesh-1:8301', 'mesh-2.example:9301', 'mesh-3.example.:9301', '10.0.0.1:8301', '[::1]:8301'], 'a fully qualified name with its trailing dot too, as the CLI accepts it')
+  t.throws(() => resolveConfig({ dataDir: dir, node: 'n1', join: ['mesh_1:8301'] }), /--join must be an IP address or host name/)
 })

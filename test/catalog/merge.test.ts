@@ -114,6 +114,8 @@ const invalid: Array<[string, unknown]> = [
   ['too many tags', serviceEntry('n1', 'x-1', 1, { Tags: Array.from({ length: 65 }, (_, i) => `t${i}`) })],
   ['huge meta value', serviceEntry('n1', 'x-1', 1, { Meta: { k: 'v'.repeat(513) } })],
   ['control characters in a name', serviceEntry('n1', 'x-1', 1, { Service: 'bad\u0000name' })],
+  ['a lone surrogate in a service ID', serviceEntry('n1', 'x-\ud800', 1)],
+  ['a lone surrogate in a check ID', checkEntry('n1', 'c\udfff', 1)],
   ['bad check status', checkEntry('n1', 'c', 1, { Status: 'sick' as never })],
   ['huge check output', checkEntry('n1', 'c', 1, { Output: 'x'.repeat(20_000) })],
   ['node record naming another node', { ...nodeEntry('n1', 1), value: { ...nodeEntry('n2', 1).value } }],

@@ -1,7 +1,7 @@
 // Specification of the store contract (catalog/store.ts), run against both implementations: the
 // LevelDB store the agent uses and the in-memory one tests and the simulator use. A batch lands
 // whole or not at all, loading returns what was written in keyspace-then-key order with the meta,
-// and a closed store refuses writes. The in-memory store's contents outlive it, like a data dir.
+// a batch that cannot be encoded and a write to a closed store are refused at once. The in-memory store's contents outlive it, like a data dir.
 
 import t from 'tap'
 import type { Test } from 'tap'
@@ -42,8 +42,8 @@ for (const kind of kinds) {
     t.same(await loadAll(store), { entries: [], meta: { counter: 0, index: 0 } }, 'a new store is empty')
     await store.write({ puts: [stored(serviceEntry('b', 'web-1', 3), 2), stored(checkEntry('a', 'c', 2), 2), stored(nodeEntry('b', 1), 2), stored(serviceEntry('a', 'web-1', 4), 2)], removals: [], meta: { counter: 7, index: 2 } })
     await store.write({ puts: [], removals: [checkEntry('a', 'c', 2)], meta: { counter: 7, index: 3 } })
-    await t.rejects(store.write({ puts: [stored(serviceEntry('a', 'bad-1', 5), 4), { entry: serviceEntry('a', 'x-1', 6), createIndex: 4, modifyIndex: 4, definition: { n: 1n } as never }], removals: [serviceEntry('b', 'web-1', 3)], meta: { counter: 9, index: 4 } }),
-      'a value that cannot be encoded fails the batch')
+    t.throws(() => store.write({ puts: [stored(serviceEntry('a', 'bad-1', 5), 4), { entry: serviceEntry('a', 'x-1', 6), createIndex: 4, modifyIndex: 4, definition: { n: 1n } as never }], removals: [serviceEntry('b', 'web-1', 3)], meta: { counter: 9, index: 4 } }),
+      'a value that cannot be encoded fails the batch at once')
     await store.close()
     const again = await reopen()
     t.same(await loadAll(again), {
@@ -51,6 +51,6 @@ for (const kind of kinds) {
       meta: { counter: 7, index: 3 },
     }, 'node, then service keyspace, each by node and key; nothing of the failed batch')
     await again.close()
-    await t.rejects(again.write({ puts: [], removals: [], meta: { counter: 0, index: 0 } }), 'a closed store refuses writes')
+    t.throws(() => again.write({ puts: [], removals: [], meta: { counter: 0, index: 0 } }), { code: 'MESH_ERR_CATALOG_CLOSED' }, 'a closed store refuses writes')
   })
 }

@@ -34,11 +34,17 @@ export interface StartOptions {
   startTimeoutMs?: number
   /** Dev timings (default). False runs the LAN preset, as a real deployment would. */
   dev?: boolean
-  logLevel?: string
+  /** --log-level (default warn); null passes none, so the config files' log_level applies. */
+  logLevel?: string | null
+  /** --client: the HTTP API's address (default 127.0.0.1). */
+  clientAddress?: string
   /** DNS port: -1 (default) disables DNS, 0 picks a free one. */
   dnsPort?: number
-  /** Address of the HTTP API and DNS listeners (default 127.0.0.1). */
-  clientAddress?: string
+  /**
+   * A command that runs the agent's node process, e.g. `['ip', 'netns', 'exec', 'ns1']`; it must
+   * exec the process it is given, so the child's pid and signals are the agent's own.
+   */
+  launcher?: string[]
 }
 
 export class Cluster {
@@ -53,15 +59,8 @@ export class Cluster {
 
   async start (options: StartOptions): Promise<AgentProcess> {
     const dataDir = options.dataDir ?? this.tempDir(`mesh-${options.name}-`)
-    const bind = options.bindAddress ?? '127.0.0.1'
-    const args = [
-      ...(options.nodeArgs ?? []), MESH, 'agent', 'start', ...(options.dev === false ? [] : ['--dev']),
-      '--node', options.name, '--data-dir', dataDir, '--bind', `${bind}:0`, '--advertise', bind,
-      '--client', options.clientAddress ?? '127.0.0.1', '--http-port', '0', '--dns-port', String(options.dnsPort ?? -1), '--log-level', options.logLevel ?? 'warn',
-      ...(options.join ?? []).flatMap((address) => ['--join', address]),
-      ...(options.args ?? []),
-    ]
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [command, ...prefix] = [...(options.launcher ?? []), process.execPath]
+    const child = spawn(command, [...prefix, ...agentArgs(options, dataDir)], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
@@ -95,6 +94,21 @@ export class Cluster {
     return agent
   }
 
+  /**
+   * Runs an agent that is expected to refuse to start: resolves with its exit code and output
+   * once it exits; one still running after `startTimeoutMs` is killed and reported with code null.
+   */
+  async startRefused (options: StartOptions & { dataDir: string }): Promise<{ code: number | null, output: string }> {
+    const child = spawn(process.execPath, agentArgs(options, options.dataDir), { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.startTimeoutMs ?? 30_000)
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)))
+    clearTimeout(timer)
+    return { code, output }
+  }
+
   /** kill -9: no leave, no cleanup, as a crash. */
   async kill (agent: AgentProcess): Promise<void> {
     agent.process.kill('SIGKILL')
@@ -114,9 +128,35 @@ export class Cluster {
     await Promise.all(this.agents.map(async (agent) => await agent.exited))
     for (const dir of this.tempDirs) rmSync(dir, { recursive: true, force: true })
   }
+
+  /**
+   * For exit and signal hooks, where nothing asynchronous runs: SIGKILL every agent still running
+   * and remove the temp dirs.
+   */
+  cleanupSync (): void {
+    for (const agent of this.agents) {
+      if (agent.process.exitCode === null && agent.process.signalCode === null) agent.process.kill('SIGKILL')
+    }
+    for (const dir of this.tempDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
+  }
 }
 
-export async function http (agent: AgentProcess, method: string, path: string, body?: unknown): Promise<{ status: number, headers: Headers, body: unknown, text: string }> {
+/** Any agent the test can reach over HTTP: one the harness started, or one in a container. */
+export type HttpAgent = Pick<AgentProcess, 'httpUrl'>
+
+function agentArgs (options: StartOptions, dataDir: string): string[] {
+  const bind = options.bindAddress ?? '127.0.0.1'
+  return [
+    ...(options.nodeArgs ?? []), MESH, 'agent', 'start', ...(options.dev === false ? [] : ['--dev']),
+    '--node', options.name, '--data-dir', dataDir, '--bind', `${bind}:0`, '--advertise', bind,
+    '--client', options.clientAddress ?? '127.0.0.1', '--http-port', '0', '--dns-port', String(options.dnsPort ?? -1),
+    ...(options.logLevel === null ? [] : ['--log-level', options.logLevel ?? 'warn']),
+    ...(options.join ?? []).flatMap((address) => ['--join', address]),
+    ...(options.args ?? []),
+  ]
+}
+
+export async function http (agent: HttpAgent, method: string, path: string, body?: unknown): Promise<{ status: number, headers: Headers, body: unknown, text: string }> {
   const response = await fetch(agent.httpUrl + path, {
     method,
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -146,13 +186,13 @@ export async function waitFor<T> (what: string, probe: () => Promise<T | undefin
 
 export interface ConsulMember { Name: string, Addr: string, Port: number, Status: number, Tags: Record<string, string> }
 
-export async function members (agent: AgentProcess): Promise<ConsulMember[]> {
+export async function members (agent: HttpAgent): Promise<ConsulMember[]> {
   const response = await http(agent, 'GET', '/v1/agent/members')
   if (response.status !== 200) throw new Error(`members: HTTP ${response.status}`)
   return response.body as ConsulMember[]
 }
 
-export async function memberStatus (agent: AgentProcess, name: string): Promise<number | undefined> {
+export async function memberStatus (agent: HttpAgent, name: string): Promise<number | undefined> {
   return (await members(agent)).find((member) => member.Name === name)?.Status
 }
 

@@ -60,6 +60,8 @@ t.test('parseHead: malformed heads are refused with a reason', async (t) => {
     ['GET  / HTTP/1.1\r\nHost: api', 'malformed request line'],
     ['GET / x HTTP/1.1\r\nHost: api', 'malformed request line'],
     ['G(T / HTTP/1.1\r\nHost: api', 'invalid method'],
+    ['FOO / HTTP/1.1\r\nHost: api', 'invalid method'],
+    ['get / HTTP/1.1\r\nHost: api', 'invalid method'],
     ['GET / HTTP/1.1 \r\nHost: api', 'malformed request line'],
     ['GET / HTTP/x\r\nHost: api', 'unsupported protocol version']
   ]
@@ -190,6 +192,57 @@ t.test('pipelined requests are answered in order, with bodies, on one connection
   t.equal((answer.match(/set-cookie: /g) ?? []).length, 8, 'set-cookie lines stay separate')
   await pair.stop()
   app.server.close()
+})
+
+t.test('streamed request bodies go through the one client, framed as the caller framed them, on reused connections', async (t) => {
+  const app = await startMirrorApp()
+  let appConnections = 0
+  app.server.on('connection', () => { appConnections++ })
+  const pair = await startPair(app.port)
+  const big = 'q'.repeat(100_000)
+  // Larger than the server side reads whole: node's server streams it, the pool writes it as it comes.
+  const sized = await raw(pair.port, `POST /sized HTTP/1.1\r\nHost: api\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n${big}`)
+  t.same(statuses(sized), ['200'])
+  for (let i = 0; i < 3; i++) {
+    const chunked = await raw(pair.port, `POST /chunked-${i} HTTP/1.1\r\nHost: api\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n`)
+    t.same(statuses(chunked), ['200'])
+  }
+  const [first, ...rest] = app.requests
+  t.equal(first!.body.length, big.length, 'the whole sized body arrived')
+  t.equal(first!.headers['content-length'], String(big.length), 'with the caller\'s Content-Length')
+  t.equal(first!.headers['transfer-encoding'], undefined, 'and not chunked')
+  t.same(rest.map((r) => [r.url, r.body, r.headers['transfer-encoding']]), [0, 1, 2].map((i) => [`/chunked-${i}`, 'abc', 'chunked']), 'no length: chunked')
+  t.equal(appConnections, 1, 'one keep-alive connection to the app carried all four')
+  await pair.stop()
+  app.server.close()
+})
+
+t.test('an answer before the streamed request body is out: delivered, and the connection freed only after the body', async (t) => {
+  let appConnections = 0
+  const seen: string[] = []
+  const app = createServer((req, res) => {
+    seen.push(req.url!)
+    if (req.url === '/early') {
+      // Answers at once, without reading the body; node reads the rest of it away.
+      res.writeHead(413, { 'content-length': '0' })
+      res.end()
+      return
+    }
+    req.resume()
+    req.on('end', () => { res.end('ok') })
+  })
+  app.on('connection', () => { appConnections++ })
+  await new Promise<void>((resolve) => { app.listen(0, '127.0.0.1', resolve) })
+  const pair = await startPair((app.address() as AddressInfo).port)
+  const big = 'e'.repeat(200_000)
+  const early = await raw(pair.port, `POST /early HTTP/1.1\r\nHost: api\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n${big}`)
+  t.same(statuses(early), ['413'])
+  const after = await raw(pair.port, 'GET /after HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n')
+  t.same(statuses(after), ['200'], 'the next request is answered')
+  t.same(seen, ['/early', '/after'])
+  t.ok(appConnections <= 2, `${appConnections} connections to the app: no connection was left half-written and reused`)
+  await pair.stop()
+  await new Promise<void>((resolve) => { app.close(() => { resolve() }) })
 })
 
 t.test('what the fast path leaves alone still works through node\'s server', async (t) => {

@@ -103,6 +103,24 @@ t.test('shifting canary weights applies to the next request and drops none', asy
   await mesh.stop()
 })
 
+t.test('layers an update configures, or stops configuring, apply to the next request on both sides', async (t) => {
+  // The stacks are rebuilt per snapshot without the layers nothing configures: adding faults
+  // and limits must put them back, removing them must take them out.
+  const mesh = await startTopology()
+  t.equal((await get(mesh.port, '/', mesh.agent)).status, 200)
+  const base = mesh.webSnapshot.upstreams[0]!
+  await mesh.web.update({ ...mesh.webSnapshot, upstreams: [{ ...base, faults: [{ abortStatusCode: 418, abortPercent: 100 }] }] })
+  t.equal((await get(mesh.port, '/', mesh.agent)).status, 418, 'outbound fault added')
+  await mesh.web.update({ ...mesh.webSnapshot, upstreams: [{ ...base, faults: [] }] })
+  t.equal((await get(mesh.port, '/', mesh.agent)).status, 200, 'outbound fault removed')
+  const api = mesh.apiSnapshots.map((snapshot) => ({ ...snapshot, inbound: { ...snapshot.inbound, faults: [{ abortStatusCode: 451, abortPercent: 100 }] } }))
+  await Promise.all(mesh.apiSidecars.map((sidecar, i) => sidecar.update(api[i]!)))
+  t.equal((await get(mesh.port, '/', mesh.agent)).status, 451, 'inbound fault added')
+  await Promise.all(mesh.apiSidecars.map((sidecar, i) => sidecar.update(mesh.apiSnapshots[i]!)))
+  t.equal((await get(mesh.port, '/', mesh.agent)).status, 200, 'inbound fault removed')
+  await mesh.stop()
+})
+
 t.test('no sockets or servers are left behind', async (t) => {
   t.equal(await settledHandles(handlesBefore), handlesBefore)
 })

@@ -67,6 +67,21 @@ t.test('upstreams added and removed by update() open and close their listeners',
   await mesh.stop()
 })
 
+t.test('reusePort: sidecars of one snapshot share their ports; without it the second cannot bind', async (t) => {
+  const pki = testPki()
+  const app = await startEchoApp('api-1')
+  const first = await startSidecar({ snapshot: snapshotFor({ service: 'api', leaf: pki.api1, pki, appPort: app.port }), reusePort: true })
+  const port = first.ports().inbound
+  const fixed = snapshotFor({ service: 'api', leaf: pki.api1, pki, appPort: app.port })
+  const shared = { ...fixed, inbound: { ...fixed.inbound, bindPort: port } }
+  const second = await startSidecar({ snapshot: shared, reusePort: true })
+  t.equal(second.ports().inbound, port, 'both listen on the same port')
+  await t.rejects(startSidecar({ snapshot: shared }), { code: 'EADDRINUSE' }, 'a listener without reusePort is refused')
+  await second.stop({ drainMs: 10 })
+  await first.stop({ drainMs: 10 })
+  await app.close()
+})
+
 t.test('no sockets or servers are left behind', async (t) => {
   t.equal(await settledHandles(handlesBefore), handlesBefore)
 })

@@ -130,8 +130,14 @@ const refusals: Array<{ name: string, body: unknown, message: string | RegExp }>
   { name: 'proxy without destination', body: { Name: 'p', Kind: 'connect-proxy', Port: 21000 }, message: 'Proxy.DestinationServiceName must be non-empty for Connect proxy services' },
   { name: 'sidecar upstream without port', body: { Name: 'web', Connect: { SidecarService: { Proxy: { Upstreams: [{ DestinationName: 'db' }] } } } }, message: 'Invalid SidecarService: Connect.SidecarService.Proxy.Upstreams[0].LocalBindPort: upstream local bind port cannot be zero' },
   { name: 'native with sidecar', body: { Name: 'web', Connect: { Native: true, SidecarService: {} } }, message: 'Services that are Connect native cannot have a sidecar service' },
-  { name: 'name too long for the catalog', body: { Name: 'x'.repeat(300) }, message: 'invalid catalog entry: ID is longer than 256 characters' },
-  { name: 'a sidecar whose ID is too long for the catalog', body: { Name: 'x'.repeat(245), Port: 80, Connect: { SidecarService: {} } }, message: 'invalid catalog entry: ID is longer than 256 characters' },
+  { name: 'name too long for the catalog', body: { Name: 'x'.repeat(300) }, message: /^Invalid service: Name "x+" must be at most 256 characters long$/ },
+  { name: 'a sidecar whose ID is too long for the catalog', body: { Name: 'x'.repeat(245), Port: 80, Connect: { SidecarService: {} } }, message: /^Invalid SidecarService: Connect\.SidecarService\.ID "x+" must be at most 256 characters long$/ },
+  { name: 'an ID holding a lone UTF-16 surrogate', body: { Name: 'web', ID: 'web-\ud800' }, message: /^Invalid service: ID "web-\\ud800" must be well-formed Unicode \(it holds a lone UTF-16 surrogate\)$/ },
+  { name: 'a name holding a lone UTF-16 surrogate', body: { Name: '\udc00web' }, message: /Name .* must be well-formed Unicode/ },
+  { name: 'an ID holding a control character', body: { Name: 'web', ID: 'web\u0000' }, message: /^Invalid service: ID .* must not contain control characters$/ },
+  { name: 'a name holding "/"', body: { Name: 'a/b', ID: 'ab' }, message: /Name "a\/b" must not contain "\/"/ },
+  { name: 'a check ID holding a lone surrogate', body: { Name: 'web', Check: { CheckID: 'c\ud83d', TTL: '10s' } }, message: /CheckID .* must be well-formed Unicode/ },
+  { name: 'a check name holding a control character', body: { Name: 'web', Check: { Name: 'bell\u0007', TTL: '10s' } }, message: /Name .* must not contain control characters/ },
   { name: 'not an object', body: [1, 2], message: /Request decode failed/ },
 ]
 
@@ -299,4 +305,50 @@ t.test('maintenance mode: a critical _service_maintenance check reported as main
   t.match((await get('/v1/agent/checks')).json()._node_maintenance, { Name: 'Node Maintenance Mode', Status: 'critical', ServiceID: '' })
   await put('/v1/agent/maintenance?enable=false')
   t.notOk('_node_maintenance' in (await get('/v1/agent/checks')).json())
+})
+
+/** JSON text of `{"a":{"a":…}}` nested `depth` levels, built as text (JSON.stringify itself overflows). */
+const nestedJson = (depth: number): string => '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1)
+
+t.test('deeply nested registrations are refused with 400 naming the cap, and nothing is registered', async t => {
+  const { app, get } = await setup(t)
+  const send = (payload: string) => app.inject({ method: 'PUT', url: '/v1/agent/service/register', payload })
+  const cases: Array<[string, string, RegExp]> = [
+    ['Connect.SidecarService nested 5,000 levels', `{"Name":"web","Port":8080,"Connect":{"SidecarService":${nestedJson(5000)}}}`, /the body nests deeper than 64 levels/],
+    ['Proxy.Config nested 2,000 levels', `{"Name":"p","Kind":"connect-proxy","Port":21000,"Proxy":{"DestinationServiceName":"web","Config":${nestedJson(2000)}}}`, /the body nests deeper than 64 levels/],
+    ['Connect.SidecarService nested 40 levels', `{"Name":"web","Port":8080,"Connect":{"SidecarService":${nestedJson(40)}}}`, /Connect\.SidecarService nests deeper than 32 levels \(the cap is 32 levels/],
+    ['Proxy.Config nested 40 levels', `{"Name":"p","Kind":"connect-proxy","Port":21000,"Proxy":{"DestinationServiceName":"web","Config":${nestedJson(40)}}}`, /Proxy\.Config nests deeper than 32 levels/],
+    ['an upstream Config nested 40 levels', `{"Name":"p","Kind":"connect-proxy","Port":21000,"Proxy":{"DestinationServiceName":"web","Upstreams":[{"DestinationName":"db","LocalBindPort":9191,"Config":${nestedJson(40)}}]}}`, /Proxy\.Upstreams\[0\]\.Config nests deeper than 32 levels/],
+    ['Proxy.Config holding 20,000 values', `{"Name":"p","Kind":"connect-proxy","Port":21000,"Proxy":{"DestinationServiceName":"web","Config":{"list":[${Array(20_000).fill('1').join(',')}]}}}`, /Proxy\.Config holds more than 10000 values/],
+  ]
+  for (const [what, payload, message] of cases) {
+    const response = await send(payload)
+    t.equal(response.statusCode, 400, what)
+    t.match(response.body, message, what)
+  }
+  t.same((await get('/v1/agent/services')).json(), {}, 'nothing was registered')
+  const fine = await send(`{"Name":"p","Kind":"connect-proxy","Port":21000,"Proxy":{"DestinationServiceName":"web","Config":${nestedJson(32)}}}`)
+  t.equal(fine.statusCode, 200, 'a Config at the cap is accepted')
+})
+
+t.test('IDs and names that pass the identifier rule register and deregister through their paths', async t => {
+  const { put, get } = await setup(t)
+  const id = 'web-é-😀-1'
+  const response = await put('/v1/agent/service/register', { Name: 'web', ID: id, Check: { Name: 'GET /health', TTL: '10s' } })
+  t.equal(response.statusCode, 200, response.body)
+  t.match((await get('/v1/agent/checks')).json()[`service:${id}`], { Name: 'GET /health' }, 'a check name may hold "/" (it is not a path segment)')
+  t.equal((await put(`/v1/agent/service/deregister/${encodeURIComponent(id)}`)).statusCode, 200)
+  t.same((await get('/v1/agent/services')).json(), {}, 'deregistered by its path')
+})
+
+t.test('a check ID may hold "/" (as Consul allows): it is updated and deregistered through its percent-encoded path', async t => {
+  const { put, get } = await setup(t)
+  const registered = await put('/v1/agent/check/register', { Name: 'HTTP /health', TTL: '10s' })
+  t.equal(registered.statusCode, 200, registered.body)
+  t.ok((await get('/v1/agent/checks')).json()['HTTP /health'], 'the ID defaults to the name, "/" included')
+  const path = encodeURIComponent('HTTP /health')
+  t.equal((await put(`/v1/agent/check/pass/${path}`)).statusCode, 200, 'TTL update through the encoded path')
+  t.equal((await get('/v1/agent/checks')).json()['HTTP /health'].Status, 'passing')
+  t.equal((await put(`/v1/agent/check/deregister/${path}`)).statusCode, 200, 'deregistered through the encoded path')
+  t.same((await get('/v1/agent/checks')).json(), {}, 'nothing left')
 })

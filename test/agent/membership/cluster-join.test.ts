@@ -74,3 +74,36 @@ t.test('joinOnce through an address answers 1 once a member answers, after a pus
   t.equal(await join.joinOnce(SEED), 1)
   t.same(calls, [`join ${SEED}`, 'sync seed'])
 })
+
+t.test('a host name is resolved at every attempt, so a seed whose name appears later is found by a retry', async (t) => {
+  const { components, calls } = fakeCluster(0)
+  let known = false
+  const lookups: string[] = []
+  components.lookup = async (host) => {
+    lookups.push(host)
+    if (!known) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })
+    return { address: '127.0.0.9', family: 4 }
+  }
+  const join = new ClusterJoin({ addresses: [], retryIntervalMs: 10 }, components)
+  await t.rejects(join.joinOnce('mesh-1:8301'), { message: /mesh-1:8301.*cannot resolve mesh-1: ENOTFOUND/ }, 'an unknown name fails the attempt, naming it')
+  t.same(calls, [], 'nothing was sent')
+  known = true
+  t.equal(await join.joinOnce('mesh-1:8301'), 1)
+  t.same(calls, [`join ${SEED}`, 'sync seed'], 'the resolved address is joined')
+  t.same(lookups, ['mesh-1', 'mesh-1'])
+})
+
+t.test('without an injected lookup, names resolve through the system resolver (localhost)', async (t) => {
+  const { components, calls } = fakeCluster(0)
+  const join = new ClusterJoin({ addresses: [], retryIntervalMs: 10 }, components)
+  await join.joinOnce('localhost:8301').catch(() => undefined)
+  t.match(calls[0], /^join (127\.0\.0\.1|\[::1\]):8301$/, 'localhost became a loopback address before membership saw it')
+})
+
+t.test('an IPv6 address in brackets is joined as is', async (t) => {
+  const { components, calls } = fakeCluster(0)
+  components.lookup = async () => { throw new Error('not called for addresses') }
+  const join = new ClusterJoin({ addresses: [], retryIntervalMs: 10 }, components)
+  await join.joinOnce('[::1]:8301').catch(() => undefined)
+  t.equal(calls[0], 'join [::1]:8301')
+})

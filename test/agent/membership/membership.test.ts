@@ -2,6 +2,7 @@
 import t from 'tap'
 import { Membership } from '../../../agent/membership/membership.ts'
 import { lan } from '../../../agent/membership/config.ts'
+import { MAX_INCARNATION } from '../../../agent/membership/codec.ts'
 import type { GossipEntry, MembershipMessage, MembershipOutput } from '../../../agent/membership/types.ts'
 import { mulberry32 } from '../../sim/engine.ts'
 
@@ -207,6 +208,44 @@ t.test('dead members are reaped after reconnectTimeoutMs, left ones after tombst
   t.same(a.members().map(member => member.name).sort(), ['a', 'd'])
 })
 
+t.test('a dead member is pinged every deadProbeIntervalMs; its ack starts a push-pull with it at once', async t => {
+  const start = (deadProbeIntervalMs: number): Membership => {
+    const config = { reconnectIntervalMs: 0, pushPullIntervalMs: 0, deadProbeIntervalMs }
+    const a = new Membership({ self: { name: 'a', id: 'id-a', addr: 'a:8301', meta: {} }, config, random: mulberry32(3) })
+    a.start(0)
+    a.receive('b:8301', { type: 'gossip', gossip: [alive('b'), alive('c')] }, 0)
+    a.receive('b:8301', { type: 'gossip', gossip: [{ type: 'dead', name: 'c', incarnation: 0, from: 'b' }] }, 0)
+    return a
+  }
+  const pingsToC = (outputs: MembershipOutput[]) => sends(outputs).filter(send => send.to === 'c:8301' && send.message.type === 'ping')
+  const pushPullsToC = (outputs: MembershipOutput[]) => sends(outputs).filter(send => send.to === 'c:8301' && send.message.type === 'push-pull')
+
+  const a = start(1000)
+  // Only b answers (runTicks acks pings to members not in `down`): c stays silent for 10 s.
+  const silent = runTicks(a, 10_000, new Set(['c']))
+  const pings = pingsToC(silent)
+  t.ok(pings.length >= 9 && pings.length <= 11, `about one ping a second to the dead member (${pings.length} in 10 s)`)
+  t.ok(pings.every(send => !send.reliable && (send.message as { target: string }).target === 'c'), 'as datagrams naming it')
+  t.same(pushPullsToC(silent), [], 'no push-pull while it does not answer')
+  t.equal(a.member('c')?.status, 'dead')
+
+  const { atMs, ping } = (() => {
+    for (;;) {
+      const at = a.nextDeadlineMs() as number
+      const found = pingsToC(a.tick(at))[0]
+      if (found !== undefined) return { atMs: at, ping: found.message as Extract<MembershipMessage, { type: 'ping' }> }
+    }
+  })()
+  t.same(pushPullsToC(a.receive('c:8301', { type: 'ack', seq: ping.seq + 1000, gossip: [] }, atMs + 1)), [], 'an ack with another sequence number starts nothing')
+  const answered = pushPullsToC(a.receive('c:8301', { type: 'ack', seq: ping.seq, gossip: [] }, atMs + 2))
+  t.equal(answered.length, 1, 'its ack starts one push-pull with it')
+  t.ok(answered[0].reliable, 'over the reliable channel')
+  t.same(pushPullsToC(a.receive('c:8301', { type: 'ack', seq: ping.seq, gossip: [] }, atMs + 3)), [], 'a repeated ack starts no second one')
+
+  const disabled = start(0)
+  t.same(pingsToC(runTicks(disabled, 10_000, new Set(['c']))), [], 'deadProbeIntervalMs 0 never pings the dead')
+})
+
 t.test('a meta update raises the incarnation and peers report an update', async t => {
   const b = agent('b', 2)
   b.updateMeta({ role: 'web', version: '2' }, 50)
@@ -288,4 +327,23 @@ t.test('when the number of live members has doubled, a push-pull starts at once'
   t.same(sends(runTicks(a, 1200)).filter(send => send.reliable), [], '2 → 3 is not a doubling')
   a.receive('b:8301', { type: 'gossip', gossip: [alive('d')] }, 1201)
   t.equal(sends(runTicks(a, 1800)).filter(send => send.reliable).length, 1, '2 → 4 is')
+})
+
+t.test('at the incarnation bound: the refutation stays at the bound, meta cannot change, and the alive wins a tie', async t => {
+  const a = agent('a')
+  a.receive('b:8301', { type: 'gossip', gossip: [{ type: 'suspect', name: 'a', incarnation: MAX_INCARNATION - 1, from: 'b' }] }, 10)
+  t.equal(a.member('a')?.incarnation, MAX_INCARNATION, 'refuted at accusation + 1, the bound')
+  a.receive('b:8301', { type: 'gossip', gossip: [alive('a', MAX_INCARNATION)] }, 20)
+  t.equal(a.member('a')?.incarnation, MAX_INCARNATION, 'never above the bound')
+  t.throws(() => a.updateMeta({ role: 'other' }, 30), { code: 'MESH_ERR_MEMBERSHIP_INVALID_SELF', message: /at its bound/ })
+  t.same(a.member('a')?.meta, { role: 'test' }, 'the refused meta change changed nothing')
+
+  // A peer that failed b at the bound through its own probes takes b's alive at the bound.
+  const peer = withPeers()
+  peer.receive('b:8301', { type: 'gossip', gossip: [alive('b', MAX_INCARNATION)] }, 30)
+  const verdict = peer.receive('c:8301', { type: 'gossip', gossip: [{ type: 'dead', name: 'b', incarnation: MAX_INCARNATION, from: 'c' }] }, 40)
+  t.same(events(verdict), ['fail:b'])
+  t.ok(gossipOf(runTicks(peer, 1000)).every(entry => entry.type === 'alive' || entry.incarnation <= MAX_INCARNATION - 1), 'accusations leave one below the bound')
+  t.same(events(peer.receive('b:8301', { type: 'gossip', gossip: [alive('b', MAX_INCARNATION)] }, 1100)), ['join:b'], 'the alive at the bound wins the tie')
+  t.equal(peer.member('b')?.status, 'alive')
 })

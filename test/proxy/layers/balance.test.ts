@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { Dispatcher } from 'undici'
+import type { Http1Pool } from '../../../proxy/client.ts'
 import { EndpointPool } from '../../../proxy/endpoint-pool.ts'
 import { ConnectFailedError, RequestDeniedError } from '../../../proxy/errors.ts'
 import { balanceLayer } from '../../../proxy/layers/balance.ts'
@@ -9,8 +9,8 @@ import { ManualClock } from '../../fixtures/manual-clock.ts'
 
 function setup (ids: string[]) {
   const clock = new ManualClock()
-  const pool = new EndpointPool<Dispatcher>(ids.map((id, i) => ({ id, address: '127.0.0.1', port: 2000 + i, spiffeId: 'spiffe://td/ns/default/dc/dc1/svc/api', weight: 1 })), {
-    createPool: () => ({}) as Dispatcher,
+  const pool = new EndpointPool<Http1Pool>(ids.map((id, i) => ({ id, address: '127.0.0.1', port: 2000 + i, spiffeId: 'spiffe://td/ns/default/dc/dc1/svc/api', weight: 1 })), {
+    createPool: () => ({}) as Http1Pool,
     retirePool: () => {},
     random: Math.random
   })
