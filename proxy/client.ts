@@ -17,7 +17,7 @@ import { connect as tlsConnect } from 'node:tls'
 import type { PeerCertificate, SecureContext } from 'node:tls'
 import type { Readable } from 'node:stream'
 import type { ExchangeHandler, RequestBody, UpstreamPool } from './handler.ts'
-import { addHeader, checkHeadBytes, readHeaderLines } from './http1.ts'
+import { addHeader, checkHeadBytes, readHeaderLines, writeBodyChunk } from './http1.ts'
 
 export interface Http1PoolInit {
   host: string
@@ -302,19 +302,7 @@ class Connection {
         done()
         return
       }
-      // An empty chunk would read as the last one.
-      if (chunk.length === 0) return
-      let ok: boolean
-      if (chunked) {
-        socket.cork()
-        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1')
-        socket.write(chunk)
-        ok = socket.write('\r\n', 'latin1')
-        socket.uncork()
-      } else {
-        ok = socket.write(chunk)
-      }
-      if (!ok) stream.pause()
+      if (!writeBodyChunk(socket, chunk, chunked)) stream.pause()
     }
     const onEnd = (): void => {
       done()

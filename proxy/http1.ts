@@ -261,6 +261,23 @@ export function responseHead (answer: ProxyResponse, length: number | 'chunked' 
 }
 
 /** The same answer node's server gets from badRequestOnClientError, for malformed requests. */
+/**
+ * Writes one piece of a streamed message body, as a chunk when `chunked`, and answers whether the
+ * socket can take more (false: pause the source until 'drain'). Shared by the server's responses
+ * and the client's requests. An empty piece writes nothing: as a chunk it would read as the last.
+ */
+export function writeBodyChunk (socket: Socket, chunk: Buffer, chunked: boolean): boolean {
+  if (chunk.length === 0) return true
+  if (!chunked) return socket.write(chunk)
+  // All three writes, always: the framing must stay whole even when the buffer is full.
+  socket.cork()
+  socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1')
+  socket.write(chunk)
+  const ok = socket.write('\r\n', 'latin1')
+  socket.uncork()
+  return ok
+}
+
 function badRequestBytes (reason: string): string {
   const body = `malformed HTTP request: ${reason}\n`
   return 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n' +
@@ -457,20 +474,7 @@ class Http1Connection {
     const resume = (): void => { body.resume() }
     socket.on('drain', resume)
     body.on('data', (chunk: Buffer) => {
-      // An empty chunk would read as the last one.
-      if (chunk.length === 0) return
-      let ok: boolean
-      if (chunked) {
-        // All three writes, always: the framing must stay whole even when the buffer is full.
-        socket.cork()
-        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1')
-        socket.write(chunk)
-        ok = socket.write('\r\n', 'latin1')
-        socket.uncork()
-      } else {
-        ok = socket.write(chunk)
-      }
-      if (!ok) body.pause()
+      if (!writeBodyChunk(socket, chunk, chunked)) body.pause()
     })
     body.once('error', () => { socket.destroy() })
     body.once('end', () => {

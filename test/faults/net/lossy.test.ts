@@ -7,16 +7,13 @@
 
 import t from 'tap'
 import { waitFor } from '../../e2e/harness.ts'
-import { NetLab, unavailableReason } from './netns.ts'
+import { ALIVE, FAILED, NetLab, unavailableReason } from './netns.ts'
+import type { Member } from './netns.ts'
 
-const ALIVE = 1
-const FAILED = 4
 const NAMES = ['a', 'b', 'c', 'd', 'e']
 const FAULT_MS = 120_000
 const LOSS_PERCENT = 10
 const POLL_INTERVAL_MS = 1000
-
-interface Member { Name: string, Status: number }
 
 const reason = unavailableReason()
 
@@ -24,16 +21,9 @@ t.test('a one-way cut plus 10 % loss on every link for 2 minutes: no member is e
   const lab = await NetLab.create(NAMES)
   t.teardown(async () => await lab.close())
 
-  // The LAN timings a deployment runs (not --dev's), info logs for the membership events.
-  const agentOptions = { dev: false, logLevel: 'info' }
-  await lab.startAgent('a', agentOptions)
-  for (const name of NAMES.slice(1)) await lab.startAgent(name, { ...agentOptions, join: ['a'] })
+  await lab.startCluster()
 
-  const members = async (name: string): Promise<Member[]> => {
-    const answer = await lab.http(name, 'GET', '/v1/agent/members')
-    if (answer.status !== 200) throw new Error(`members on ${name}: HTTP ${answer.status} ${answer.text}`)
-    return answer.body as Member[]
-  }
+  const members = async (name: string): Promise<Member[]> => await lab.members(name)
   const allAlive = (list: Member[]): boolean => list.length === NAMES.length && NAMES.every((other) => list.some((member) => member.Name === other && member.Status === ALIVE))
   /** Membership events of one kind in an agent's log: `member fail member=c ...` → 'c'. */
   const events = (name: string, kind: 'fail' | 'suspect'): string[] =>

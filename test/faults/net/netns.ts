@@ -38,6 +38,12 @@ export interface Host {
 
 export interface HttpAnswer { status: number, body: unknown, text: string }
 
+/** A member as `/v1/agent/members` lists it (Status: 1 alive, 3 left, 4 failed). */
+export interface Member { Name: string, Status: number }
+
+export const ALIVE = 1
+export const FAILED = 4
+
 /** Why the suite cannot run here (not root, no `ip`/`nft`/`curl`, no netns or nftables), or undefined. */
 export function unavailableReason (): string | undefined {
   if (process.platform !== 'linux') return 'network namespaces need Linux'
@@ -155,6 +161,17 @@ export class NetLab {
     return agent
   }
 
+  /**
+   * One agent on every host, with the LAN timings a deployment runs (not --dev's) and info logs
+   * (membership events are logged at info); the first host's agent is the others' seed.
+   */
+  async startCluster (): Promise<void> {
+    const [seed, ...rest] = this.hosts.map((host) => host.name)
+    const options = { dev: false, logLevel: 'info' }
+    await this.startAgent(seed, options)
+    for (const name of rest) await this.startAgent(name, { ...options, join: [seed] })
+  }
+
   /** An HTTP request to the agent on `name`, made from inside its namespace with curl. */
   async http (name: string, method: string, path: string, body?: unknown): Promise<HttpAnswer> {
     const host = this.host(name)
@@ -177,6 +194,13 @@ export class NetLab {
     let parsed: unknown = payload
     try { parsed = JSON.parse(payload) } catch { /* plain-text answers stay text */ }
     return { status: Number(text.slice(at + marker.length)), body: parsed, text: payload }
+  }
+
+  /** The member list of the agent on `name`. */
+  async members (name: string): Promise<Member[]> {
+    const answer = await this.http(name, 'GET', '/v1/agent/members')
+    if (answer.status !== 200) throw new Error(`members on ${name}: HTTP ${answer.status} ${answer.text}`)
+    return answer.body as Member[]
   }
 
   /** Cuts every packet between the two groups, both ways, until `heal()`. */

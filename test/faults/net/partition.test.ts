@@ -6,10 +6,9 @@
 
 import t from 'tap'
 import { waitFor } from '../../e2e/harness.ts'
-import { NetLab, unavailableReason } from './netns.ts'
+import { ALIVE, FAILED, NetLab, unavailableReason } from './netns.ts'
+import type { Member } from './netns.ts'
 
-const ALIVE = 1
-const FAILED = 4
 const NAMES = ['a', 'b', 'c', 'd', 'e']
 const LEFT_SIDE = ['a', 'b']
 const RIGHT_SIDE = ['c', 'd', 'e']
@@ -18,24 +17,15 @@ const CONVERGENCE_PROMISE_MS = 5000
 /** How long the test keeps looking after the promise is broken, so a failure still shows the figure. */
 const OBSERVE_MS = 40_000
 
-interface Member { Name: string, Status: number }
-
 const reason = unavailableReason()
 
 t.test('a 60 s partition 2|3 heals: all alive and every registration everywhere within 5 s', { skip: reason ?? false, timeout: 240_000 }, async (t) => {
   const lab = await NetLab.create(NAMES)
   t.teardown(async () => await lab.close())
 
-  // The LAN timings a deployment runs (not --dev's), info logs for the membership events.
-  const agentOptions = { dev: false, logLevel: 'info' }
-  await lab.startAgent('a', agentOptions)
-  for (const name of NAMES.slice(1)) await lab.startAgent(name, { ...agentOptions, join: ['a'] })
+  await lab.startCluster()
 
-  const members = async (name: string): Promise<Member[]> => {
-    const answer = await lab.http(name, 'GET', '/v1/agent/members')
-    if (answer.status !== 200) throw new Error(`members on ${name}: HTTP ${answer.status} ${answer.text}`)
-    return answer.body as Member[]
-  }
+  const members = async (name: string): Promise<Member[]> => await lab.members(name)
   const serviceNames = async (name: string): Promise<Set<string>> => {
     const answer = await lab.http(name, 'GET', '/v1/catalog/services')
     if (answer.status !== 200) throw new Error(`services on ${name}: HTTP ${answer.status} ${answer.text}`)
