@@ -15,7 +15,8 @@ import { validateMeta, validateServiceName } from '../../api/intentions/validate
 import { waitForBlocking } from './blocking.ts'
 import type { BlockingSource } from './blocking.ts'
 import { badRequest, notFound } from './errors.ts'
-import { SERVICE_RESOLVER_KIND, SERVICE_SPLITTER_KIND, TRAFFIC_FIELDS, validateTrafficEntry } from './traffic-entries.ts'
+import { HTTP_LIKE_PROTOCOLS, SERVICE_RESOLVER_KIND, SERVICE_ROUTER_KIND, SERVICE_SPLITTER_KIND, TRAFFIC_FIELDS, routerDestinations, validateTrafficEntry } from './traffic-entries.ts'
+import { protocolOf } from '../connect/build-snapshot.ts'
 import { isRecord } from '../../api/guards.ts'
 
 /** A stored generic config entry as GET returns it: the entry's fields plus Consul's raft indexes. */
@@ -55,7 +56,7 @@ export interface ConfigRouteDeps extends BlockingSource {
 
 export const SERVICE_DEFAULTS_KIND = 'service-defaults'
 export const PROXY_DEFAULTS_KIND = 'proxy-defaults'
-export const SUPPORTED_KINDS: readonly string[] = [SERVICE_INTENTIONS_KIND, SERVICE_DEFAULTS_KIND, PROXY_DEFAULTS_KIND, SERVICE_RESOLVER_KIND, SERVICE_SPLITTER_KIND]
+export const SUPPORTED_KINDS: readonly string[] = [SERVICE_INTENTIONS_KIND, SERVICE_DEFAULTS_KIND, PROXY_DEFAULTS_KIND, SERVICE_RESOLVER_KIND, SERVICE_SPLITTER_KIND, SERVICE_ROUTER_KIND]
 /** Protocols the proxy understands, as Consul's service-defaults accepts them. */
 export const PROTOCOLS: ReadonlySet<string> = new Set(['tcp', 'http', 'http2', 'grpc'])
 /** Largest generic entry stored, as JSON; entries replicate to every agent. */
@@ -72,6 +73,20 @@ const KNOWN_FIELDS: Record<string, ReadonlySet<string>> = {
     'MeshGateway', 'Expose', 'AccessLogs', 'FailoverPolicy', 'PrioritizeByLocality', 'EnvoyExtensions', 'Meta', 'CreateIndex', 'ModifyIndex']),
   [SERVICE_RESOLVER_KIND]: new Set(TRAFFIC_FIELDS[SERVICE_RESOLVER_KIND]),
   [SERVICE_SPLITTER_KIND]: new Set(TRAFFIC_FIELDS[SERVICE_SPLITTER_KIND]),
+  [SERVICE_ROUTER_KIND]: new Set(TRAFFIC_FIELDS[SERVICE_ROUTER_KIND]),
+}
+
+/**
+ * Consul's rule for a router: it looks into requests, so the routed service and every destination
+ * must speak an HTTP-like protocol (service-defaults Protocol, else proxy-defaults' protocol).
+ */
+export function checkRouterProtocols (entry: Record<string, unknown>, lookup: (kind: string, name: string) => Record<string, unknown> | undefined): void {
+  for (const service of routerDestinations(entry)) {
+    const protocol = protocolOf({ configEntry: lookup }, service)
+    if (!HTTP_LIKE_PROTOCOLS.has(protocol)) {
+      throw badRequest(`discovery chain "${service}" uses a protocol "${protocol}" that does not permit advanced routing or splitting behavior: set Protocol "http", "http2" or "grpc" in its service-defaults first`)
+    }
+  }
 }
 
 function checkKind (kind: unknown): string {
@@ -169,6 +184,7 @@ export function registerConfigRoutes (app: FastifyInstance, deps: ConfigRouteDep
     const casIndex = parseCas(request.query as Record<string, unknown>)
     if (kind !== SERVICE_INTENTIONS_KIND) {
       const entry = validateGenericEntry(body)
+      if (kind === SERVICE_ROUTER_KIND) checkRouterProtocols(entry, (entryKind, name) => deps.getConfigEntry(entryKind, name))
       return validateOnly ? true : deps.putConfigEntry(entry, { casIndex })
     }
 
