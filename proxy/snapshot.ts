@@ -85,6 +85,19 @@ export interface UpstreamSnapshot {
   limits?: ProxyLimits
   /** Faults injected on requests this service sends to the upstream. */
   faults?: FaultInjection[]
+  /** The service-router's routes in order, the default route (to this upstream) last; absent: no router. */
+  routes?: RouteSnapshot[]
+  /** Every other service a route leads to, each with its own endpoints, timeouts and split. */
+  destinations?: RouteDestinationSnapshot[]
+}
+
+/** A destination service a route leads to, resolved as an upstream is (its splitter and resolver applied). */
+export interface RouteDestinationSnapshot {
+  name: string
+  endpoints: Endpoint[]
+  connectTimeoutMs: number
+  requestTimeoutMs: number
+  split?: SplitLeg[]
 }
 
 export interface ProxySnapshot {
@@ -172,6 +185,8 @@ export interface RouteSnapshot {
   numRetries?: number
   retryOnConnectFailure?: boolean
   retryOnStatusCodes?: number[]
+  /** Consul's RetryOn conditions mesh acts on: 5xx, gateway-error, reset, connect-failure. */
+  retryOn?: string[]
   requestHeaders?: HeaderMutation
   responseHeaders?: HeaderMutation
 }

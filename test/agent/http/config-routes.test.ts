@@ -92,7 +92,8 @@ t.test('bad entries answer 400 and store nothing', async (t) => {
   const indexBefore = catalog.index
   const rows: Array<[unknown, RegExp]> = [
     [{ Name: 'api' }, /does not contain a kind/],
-    [{ Kind: 'service-router', Name: 'api' }, /invalid config entry kind: service-router/],
+    [{ Kind: 'ingress-gateway', Name: 'api' }, /invalid config entry kind: ingress-gateway/],
+    [{ Kind: 'service-router', Name: 'api' }, /discovery chain "api" uses a protocol "tcp" that does not permit advanced routing/],
     [{ Kind: 'service-intentions', Name: 'api', Sources: [] }, /At least one source is required/],
     [{ Kind: 'service-intentions', Name: 'api', Sources: [{ Name: 'web', Action: 'allow' }, { Name: 'x', Permissions: [{ Action: 'allow', HTTP: { PathExact: 'nope' } }] }] }, /^Sources\[1\]\.Permissions\[0\]\.HTTP\.PathExact doesn't start with '\/'/],
     [{ Kind: 'service-defaults', Name: 'web', Protocol: 'smtp' }, /Protocol must be one of tcp, http, http2, grpc/],
