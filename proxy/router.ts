@@ -18,11 +18,26 @@ export interface RouteRequest {
   headers: RouteHeaders
 }
 
+/** One request being matched: its path split from the query once, the query parsed on first use. */
+export interface MatchContext {
+  request: RouteRequest
+  path: string
+  query: string
+  params: Map<string, string> | null
+}
+
 export interface CompiledRoute {
   /** Position in the router's Routes (the default route comes last). */
   index: number
   route: RouteSnapshot
-  matches: (request: RouteRequest, path: string, query: string) => boolean
+  /** Literal text the path must start with (PathPrefix, PathExact, a regex's literal start); '' for none. */
+  gate: string
+  /** Methods the route takes (upper case); null for any. */
+  methods: ReadonlySet<string> | null
+  /** The conditions beyond the gate and the methods. */
+  rest: ((context: MatchContext) => boolean) | null
+  /** Every condition of the route. */
+  matches: (context: MatchContext) => boolean
 }
 
 export interface CompiledRouter {
@@ -31,7 +46,7 @@ export interface CompiledRouter {
   match: (request: RouteRequest) => CompiledRoute | null
 }
 
-type Condition = (request: RouteRequest, path: string, query: string) => boolean
+type Condition = (context: MatchContext) => boolean
 
 function headerValue (headers: RouteHeaders, name: string): string | undefined {
   const value = headers[name]
@@ -49,29 +64,33 @@ function headerCondition (header: RouteHeaderMatch, field: string): Condition {
   else if (header.regex !== undefined) { const regex = compileFullMatchRegex(header.regex, `${field}.regex`); test = (value) => regex.test(value) }
   else test = () => true
   const presentOnly = header.exact === undefined && header.prefix === undefined && header.suffix === undefined && header.regex === undefined
-  return (request) => {
-    const value = headerValue(request.headers, name)
+  return (context) => {
+    const value = headerValue(context.request.headers, name)
     if (value === undefined) return invert && presentOnly
     return test(value) !== invert
   }
 }
 
-/** The value of query parameter `name` in `query` (no leading '?'), decoded; undefined when absent. */
-function queryValue (query: string, name: string): string | undefined {
-  if (query === '') return undefined
-  let start = 0
-  while (start <= query.length) {
-    let end = query.indexOf('&', start)
-    if (end === -1) end = query.length
-    const equals = query.indexOf('=', start)
-    const keyEnd = equals === -1 || equals > end ? end : equals
-    const key = query.slice(start, keyEnd)
-    if (key === name || (key.includes('%') && safeDecode(key) === name)) {
-      return keyEnd === end ? '' : safeDecode(query.slice(keyEnd + 1, end).replaceAll('+', ' '))
-    }
-    start = end + 1
+/** The query's parameters, decoded; the first occurrence of a name wins. */
+function parseQuery (query: string): Map<string, string> {
+  const params = new Map<string, string>()
+  if (query === '') return params
+  for (const part of query.split('&')) {
+    if (part === '') continue
+    const equals = part.indexOf('=')
+    const rawKey = equals === -1 ? part : part.slice(0, equals)
+    const key = rawKey.includes('%') || rawKey.includes('+') ? safeDecode(rawKey.replaceAll('+', ' ')) : rawKey
+    if (params.has(key)) continue
+    const rawValue = equals === -1 ? '' : part.slice(equals + 1)
+    params.set(key, rawValue.includes('%') || rawValue.includes('+') ? safeDecode(rawValue.replaceAll('+', ' ')) : rawValue)
   }
-  return undefined
+  return params
+}
+
+function queryValue (context: MatchContext, name: string): string | undefined {
+  if (context.query === '') return undefined
+  if (context.params === null) context.params = parseQuery(context.query)
+  return context.params.get(name)
 }
 
 function safeDecode (value: string): string {
@@ -84,36 +103,57 @@ function safeDecode (value: string): string {
 
 function queryCondition (param: RouteQueryMatch, field: string): Condition {
   const name = param.name
-  if (param.exact !== undefined) { const exact = param.exact; return (_request, _path, query) => queryValue(query, name) === exact }
+  if (param.exact !== undefined) { const exact = param.exact; return (context) => queryValue(context, name) === exact }
   if (param.regex !== undefined) {
     const regex = compileFullMatchRegex(param.regex, `${field}.regex`)
-    return (_request, _path, query) => { const value = queryValue(query, name); return value !== undefined && regex.test(value) }
+    return (context) => { const value = queryValue(context, name); return value !== undefined && regex.test(value) }
   }
-  return (_request, _path, query) => queryValue(query, name) !== undefined
+  return (context) => queryValue(context, name) !== undefined
+}
+
+const REGEX_SYNTAX = new Set(['\\', '^', '$', '.', '|', '?', '*', '+', '(', ')', '[', ']', '{', '}'])
+
+/**
+ * The literal text every match of a whole-value `pattern` starts with, so most paths are turned
+ * away by a startsWith before the regex runs: the characters before the first regex syntax, less
+ * the last one if a quantifier follows it; '' when the pattern has an alternation anywhere.
+ */
+export function literalPrefix (pattern: string): string {
+  if (pattern.includes('|')) return ''
+  let end = 0
+  while (end < pattern.length && !REGEX_SYNTAX.has(pattern[end]!)) end++
+  const next = pattern[end]
+  if (next === '?' || next === '*' || next === '{' || (next === '+' && end > 0)) end = Math.max(0, end - 1)
+  return pattern.slice(0, end)
 }
 
 function compileRoute (route: RouteSnapshot, index: number): CompiledRoute {
   const field = `routes[${index}].match`
   const conditions: Condition[] = []
   const match = route.match
-  if (match.pathExact !== undefined) { const exact = match.pathExact; conditions.push((_request, path) => path === exact) }
-  else if (match.pathPrefix !== undefined) { const prefix = match.pathPrefix; conditions.push((_request, path) => path.startsWith(prefix)) }
-  else if (match.pathRegex !== undefined) { const regex = compileFullMatchRegex(match.pathRegex, `${field}.pathRegex`); conditions.push((_request, path) => regex.test(path)) }
-  if (match.methods !== undefined && match.methods.length > 0) {
-    const methods = new Set(match.methods.map((method) => method.toUpperCase()))
-    conditions.push((request) => methods.has(request.method))
+  let gate = ''
+  // The prefix itself is checked by the gate; the other path kinds keep a condition of their own.
+  if (match.pathExact !== undefined) { const exact = match.pathExact; gate = exact; conditions.push((context) => context.path === exact) }
+  else if (match.pathPrefix !== undefined) gate = match.pathPrefix
+  else if (match.pathRegex !== undefined) {
+    const regex = compileFullMatchRegex(match.pathRegex, `${field}.pathRegex`)
+    gate = literalPrefix(match.pathRegex)
+    conditions.push((context) => regex.test(context.path))
   }
+  const methods = match.methods !== undefined && match.methods.length > 0 ? new Set(match.methods.map((method) => method.toUpperCase())) : null
   for (const [at, header] of (match.headers ?? []).entries()) conditions.push(headerCondition(header, `${field}.headers[${at}]`))
   for (const [at, param] of (match.queryParams ?? []).entries()) conditions.push(queryCondition(param, `${field}.queryParams[${at}]`))
-  const matches: Condition = conditions.length === 0
-    ? () => true
+  const rest: Condition | null = conditions.length === 0
+    ? null
     : conditions.length === 1
       ? conditions[0]!
-      : (request, path, query) => {
-          for (let at = 0; at < conditions.length; at++) if (!conditions[at]!(request, path, query)) return false
+      : (context) => {
+          for (let at = 0; at < conditions.length; at++) if (!conditions[at]!(context)) return false
           return true
         }
-  return { index, route, matches }
+  const matches: Condition = (context) => context.path.startsWith(gate) &&
+    (methods === null || methods.has(context.request.method)) && (rest === null || rest(context))
+  return { index, route, gate, methods, rest, matches }
 }
 
 /** Compiles a route table; throws UnsafeRegexError naming the field when a regex cannot be used. */
@@ -124,11 +164,20 @@ export function compileRouter (routes: RouteSnapshot[]): CompiledRouter {
     match: (request) => {
       const target = request.path
       const mark = target.indexOf('?')
-      const path = mark === -1 ? target : target.slice(0, mark)
-      const query = mark === -1 ? '' : target.slice(mark + 1)
+      const context: MatchContext = {
+        request,
+        path: mark === -1 ? target : target.slice(0, mark),
+        query: mark === -1 ? '' : target.slice(mark + 1),
+        params: null
+      }
+      const path = context.path
+      const method = request.method
       for (let at = 0; at < compiled.length; at++) {
         const route = compiled[at]!
-        if (route.matches(request, path, query)) return route
+        // Path gate and methods inline: most routes are turned away without a call.
+        if (!path.startsWith(route.gate)) continue
+        if (route.methods !== null && !route.methods.has(method)) continue
+        if (route.rest === null || route.rest(context)) return route
       }
       return null
     }

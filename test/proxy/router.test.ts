@@ -2,7 +2,7 @@
 // first match, the path rewrite and header mutation a route applies.
 
 import t from 'tap'
-import { compileRouter, mutateHeaders, rewritePath } from '../../proxy/router.ts'
+import { compileRouter, literalPrefix, mutateHeaders, rewritePath } from '../../proxy/router.ts'
 import type { RouteHeaders, RouteRequest } from '../../proxy/router.ts'
 import type { RouteMatch, RouteSnapshot } from '../../proxy/snapshot.ts'
 
@@ -80,4 +80,14 @@ t.test('prefix rewrite and header mutation', async (t) => {
   const headers: RouteHeaders = { 'x-keep': 'a', 'x-drop': 'b', 'x-set': 'old', 'x-add': 'one' }
   mutateHeaders(headers, { remove: ['X-Drop'], set: { 'X-Set': 'new' }, add: { 'x-add': 'two', 'x-new': 'n' } })
   t.same(headers, { 'x-keep': 'a', 'x-set': 'new', 'x-add': ['one', 'two'], 'x-new': 'n' })
+})
+
+t.test('a regex is gated by its literal start, never more than the regex requires', async (t) => {
+  t.equal(literalPrefix('/users/[0-9]+'), '/users/')
+  t.equal(literalPrefix('/users?/x'), '/user', 'a quantified character is not required')
+  t.equal(literalPrefix('/a|/b'), '', 'an alternation has no common start')
+  t.equal(literalPrefix('.*'), '')
+  t.ok(hits({ pathRegex: '/users?/x' }, request('/user/x')))
+  t.ok(hits({ pathRegex: '/a|/b' }, request('/b')))
+  t.notOk(hits({ pathRegex: '/users/[0-9]+' }, request('/other/1')))
 })
