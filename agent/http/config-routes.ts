@@ -14,7 +14,7 @@ import type { Intention } from '../../api/intentions/model.ts'
 import { validateMeta, validateServiceName } from '../../api/intentions/validate.ts'
 import { waitForBlocking } from './blocking.ts'
 import type { BlockingSource } from './blocking.ts'
-import { badRequest, notFound } from './errors.ts'
+import { HttpError, badRequest, notFound } from './errors.ts'
 import { HTTP_LIKE_PROTOCOLS, SERVICE_RESOLVER_KIND, SERVICE_ROUTER_KIND, SERVICE_SPLITTER_KIND, TRAFFIC_FIELDS, routerDestinations, validateTrafficEntry } from './traffic-entries.ts'
 import { protocolOf } from '../connect/build-snapshot.ts'
 import { isRecord } from '../../api/guards.ts'
@@ -169,6 +169,39 @@ function intentionCasHolds (deps: ConfigRouteDeps, destinationName: string, casI
 export function registerConfigRoutes (app: FastifyInstance, deps: ConfigRouteDeps): void {
   const newId = deps.newId ?? randomUUID
   const kindParams = { type: 'object', properties: { kind: { type: 'string', maxLength: 64 }, name: { type: 'string', maxLength: 256 } } }
+
+  // Mesh's: validates a list of entries in order, each seeing the generic entries before it as if
+  // they were written, and answers one result per entry (null: accepted, else the refusal), storing
+  // nothing. `mesh config apply` uses it, so a directory whose router needs the service-defaults it
+  // also holds validates as a whole.
+  app.post('/v1/mesh/config/validate', {
+    schema: { body: { type: 'array', maxItems: 1024 } },
+  }, async (request) => {
+    const pending = new Map<string, Record<string, unknown>>()
+    const lookup = (entryKind: string, name: string): Record<string, unknown> | undefined =>
+      pending.get(`${entryKind}/${name}`) ?? deps.getConfigEntry(entryKind, name)
+    return (request.body as unknown[]).map((item): string | null => {
+      try {
+        if (!isRecord(item)) throw badRequest('each entry must be an object')
+        const body = { ...item }
+        if (body.Kind === undefined && body.kind !== undefined) { body.Kind = body.kind; delete body.kind }
+        if (body.Name === undefined && body.name !== undefined) { body.Name = body.name; delete body.name }
+        const kind = checkKind(body.Kind)
+        if (kind === SERVICE_INTENTIONS_KIND) {
+          fromConfigEntry(body, { nowMs: deps.now(), newId, existing: (source, destination) => deps.intentions.get(source, destination) })
+          return null
+        }
+        const entry = validateGenericEntry(body)
+        if (kind === SERVICE_ROUTER_KIND) checkRouterProtocols(entry, lookup)
+        pending.set(`${entry.Kind}/${entry.Name}`, entry)
+        return null
+      } catch (error) {
+        if (error instanceof HttpError) return error.message
+        if (error instanceof InvalidConfigEntryError || error instanceof InvalidIntentionError || error instanceof UnsafeRegexError) return error.message
+        throw error
+      }
+    })
+  })
 
   // `?validate` (a mesh extension) runs every check a write would and answers true, storing
   // nothing: `mesh config apply` validates a whole directory this way before its first write.

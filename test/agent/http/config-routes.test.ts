@@ -201,3 +201,27 @@ t.test('PUT ?validate runs every check of a write and stores nothing', async (t)
   const badIntentions = { ...intentionsEntry, Sources: [{ Name: 'web', Action: 'maybe' }] }
   t.equal((await app.inject({ method: 'PUT', url: '/v1/config?validate', payload: badIntentions })).statusCode, 400)
 })
+
+t.test('POST /v1/mesh/config/validate checks entries in order, each seeing those before it, and stores nothing', async (t) => {
+  const { app } = await setup(t)
+  const router = { Kind: 'service-router', Name: 'shop', Routes: [{ Match: { HTTP: { PathPrefix: '/v2' } }, Destination: { Service: 'shop-v2' } }] }
+  const batch = [
+    { Kind: 'service-defaults', Name: 'shop', Protocol: 'http' },
+    { Kind: 'service-defaults', Name: 'shop-v2', Protocol: 'http' },
+    router,
+    { Kind: 'service-router', Name: 'ledger', Routes: [] },
+    { Kind: 'service-splitter', Name: 'shop', Splits: [{ Weight: 90 }] },
+  ]
+  const response = await app.inject({ method: 'POST', url: '/v1/mesh/config/validate', payload: batch })
+  t.equal(response.statusCode, 200)
+  const verdicts = response.json() as Array<string | null>
+  t.same(verdicts.slice(0, 3), [null, null, null], 'the router is accepted: the service-defaults before it count')
+  t.match(verdicts[3], /discovery chain "ledger" uses a protocol "tcp"/)
+  t.match(verdicts[4], /sum of all split weights must be 100/)
+  const stored = await app.inject({ method: 'GET', url: '/v1/config/service-defaults/shop' })
+  t.equal(stored.statusCode, 404, 'nothing was stored')
+  const alone = await app.inject({ method: 'POST', url: '/v1/mesh/config/validate', payload: [router] })
+  t.match((alone.json() as string[])[0], /discovery chain "shop" uses a protocol "tcp"/, 'without them the router is refused')
+  const bad = await app.inject({ method: 'POST', url: '/v1/mesh/config/validate', payload: { Kind: 'service-router' } })
+  t.equal(bad.statusCode, 400, 'a body that is not a list is refused')
+})
