@@ -102,6 +102,23 @@ function checkProtocol (value: unknown, field: string): void {
   }
 }
 
+/**
+ * Consul's rule the other way round: a service-defaults or proxy-defaults write may not take an
+ * HTTP-like protocol away from a service some router routes or leads to.
+ */
+export function checkRoutersKeepHttp (entry: ConfigEntryBody, lookup: (kind: string, name: string) => Record<string, unknown> | undefined, routers: Array<Record<string, unknown>>): void {
+  if (entry.Kind !== SERVICE_DEFAULTS_KIND && entry.Kind !== PROXY_DEFAULTS_KIND) return
+  const proposed = (kind: string, name: string): Record<string, unknown> | undefined =>
+    kind === entry.Kind && name === entry.Name ? entry : lookup(kind, name)
+  for (const router of routers) {
+    try {
+      checkRouterProtocols(router, proposed)
+    } catch (error) {
+      throw badRequest(`${(error as Error).message.replace(/: set Protocol .*$/, '')}: service-router ${String(router.Name)} routes it`)
+    }
+  }
+}
+
 /** Validates a service-defaults or proxy-defaults entry; returns it without client-sent indexes. */
 export function validateGenericEntry (body: Record<string, unknown>): ConfigEntryBody {
   const kind = checkKind(body.Kind)
@@ -193,6 +210,9 @@ export function registerConfigRoutes (app: FastifyInstance, deps: ConfigRouteDep
         }
         const entry = validateGenericEntry(body)
         if (kind === SERVICE_ROUTER_KIND) checkRouterProtocols(entry, lookup)
+        const routers = new Map(deps.listConfigEntries(SERVICE_ROUTER_KIND).map((router) => [router.Name, router as Record<string, unknown>]))
+        for (const [key, value] of pending) if (key.startsWith(`${SERVICE_ROUTER_KIND}/`)) routers.set(String(value.Name), value)
+        checkRoutersKeepHttp(entry, lookup, [...routers.values()])
         pending.set(`${entry.Kind}/${entry.Name}`, entry)
         return null
       } catch (error) {
@@ -217,7 +237,9 @@ export function registerConfigRoutes (app: FastifyInstance, deps: ConfigRouteDep
     const casIndex = parseCas(request.query as Record<string, unknown>)
     if (kind !== SERVICE_INTENTIONS_KIND) {
       const entry = validateGenericEntry(body)
-      if (kind === SERVICE_ROUTER_KIND) checkRouterProtocols(entry, (entryKind, name) => deps.getConfigEntry(entryKind, name))
+      const lookup = (entryKind: string, name: string): Record<string, unknown> | undefined => deps.getConfigEntry(entryKind, name)
+      if (kind === SERVICE_ROUTER_KIND) checkRouterProtocols(entry, lookup)
+      checkRoutersKeepHttp(entry, lookup, deps.listConfigEntries(SERVICE_ROUTER_KIND))
       return validateOnly ? true : deps.putConfigEntry(entry, { casIndex })
     }
 

@@ -225,3 +225,20 @@ t.test('POST /v1/mesh/config/validate checks entries in order, each seeing those
   const bad = await app.inject({ method: 'POST', url: '/v1/mesh/config/validate', payload: { Kind: 'service-router' } })
   t.equal(bad.statusCode, 400, 'a body that is not a list is refused')
 })
+
+t.test('a protocol change that would leave a router on tcp is refused, as Consul does', async (t) => {
+  const { app } = await setup(t)
+  for (const entry of [
+    { Kind: 'service-defaults', Name: 'shop', Protocol: 'http' },
+    { Kind: 'service-defaults', Name: 'shop-v2', Protocol: 'http' },
+    { Kind: 'service-router', Name: 'shop', Routes: [{ Destination: { Service: 'shop-v2' } }] },
+  ]) t.equal((await app.inject({ method: 'PUT', url: '/v1/config', payload: entry })).statusCode, 200)
+  const toTcp = await app.inject({ method: 'PUT', url: '/v1/config', payload: { Kind: 'service-defaults', Name: 'shop-v2', Protocol: 'tcp' } })
+  t.equal(toTcp.statusCode, 400)
+  t.match(toTcp.body, /discovery chain "shop-v2" uses a protocol "tcp" that does not permit advanced routing or splitting behavior: service-router shop routes it/)
+  const kept = await app.inject({ method: 'GET', url: '/v1/config/service-defaults/shop-v2' })
+  t.equal((kept.json() as { Protocol: string }).Protocol, 'http', 'the refused write changed nothing')
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/config', payload: { Kind: 'service-defaults', Name: 'other', Protocol: 'tcp' } })).statusCode, 200, 'a service no router touches may be tcp')
+  const batch = await app.inject({ method: 'POST', url: '/v1/mesh/config/validate', payload: [{ Kind: 'service-defaults', Name: 'shop', Protocol: 'tcp' }] })
+  t.match((batch.json() as string[])[0], /discovery chain "shop" uses a protocol "tcp"/, 'the batch check refuses it too')
+})
