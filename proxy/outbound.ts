@@ -167,10 +167,11 @@ function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Http1Pool>
     })
     const upstreamName = next.destinationName
     return () => (request) => {
-      const hit = router.match(request)
-      if (hit === null) return stacks[stacks.length - 1]!(request)
+      // The default route is last and matches everything, so a table from the agent always matches.
+      const hit = router.match(request) ?? router.routes[router.routes.length - 1]!
       const route = hit.route
       request.destination = route.destination
+      request.route = hit.index
       if (route.subset !== undefined) request.subset = route.subset
       if (route.prefixRewrite !== undefined) request.path = rewritePath(route, request.path)
       mutateHeaders(request.headers, route.requestHeaders)

@@ -98,7 +98,10 @@ t.test('requests are routed by path prefix, header and method, with rewrite, hea
   t.match(metrics, /mesh_proxy_route_requests_total\{[^}]*upstream="api",route="0",destination="api-v2"\} 1/, 'the route counter names route and destination')
   t.match(metrics, /mesh_proxy_route_requests_total\{[^}]*route="5",destination="api"\}/, 'the default route is counted too')
   t.match(metrics, /mesh_proxy_requests_total\{[^}]*destination="api-v2"[^}]*\}/, 'requests are counted under the routed destination')
-  t.ok(mesh.web.traces().some((span) => JSON.stringify(span).includes('"api-v2"')), 'traces carry the routed destination')
+  const spans = mesh.web.traces().filter((span) => span.direction === 'outbound')
+  const v2Span = spans.find((span) => span.path === '/users?page=2')
+  t.same([v2Span?.destination, v2Span?.route], ['api-v2', 0], 'the span names the route and the destination it chose')
+  t.ok(spans.some((span) => span.route === 5 && span.destination === 'api'), 'the default route is in the spans too')
 
   // A snapshot without the router goes back to the upstream alone, and api-v2's pool is drained.
   await mesh.web.update(mesh.webSnapshot)
