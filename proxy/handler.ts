@@ -76,8 +76,10 @@ export interface ProxyRequest {
   trace: TraceContext | null
   /** Extra headers layers want the forwarder to add (identity, trace). */
   addHeaders: Record<string, string> | null
-  /** Canary subset chosen by the split layer, null for any endpoint. */
+  /** Canary subset chosen by the split layer or a route, null for any endpoint. */
   subset: string | null
+  /** Position of the service-router route that took the request, -1 without a router. */
+  route: number
   target: ForwardTarget | null
   /** 1 for the first try, incremented by the retry layer. */
   attempt: number
@@ -122,6 +124,7 @@ export function newRequest (fields: Pick<ProxyRequest, 'method' | 'path' | 'auth
     trace: null,
     addHeaders: null,
     subset: null,
+    route: -1,
     target: null,
     attempt: 1,
     onConnected: null,

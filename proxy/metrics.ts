@@ -28,6 +28,7 @@ export class ProxyMetrics {
   private readonly tlsFailures: Counter<string>
   private readonly denials: Counter<string>
   private readonly retries: Counter<string>
+  private readonly routes: Counter<string>
   private readonly ejections: Counter<string>
   private readonly listenerEvents: Counter<string>
   private readonly splitWeights: Gauge<string>
@@ -58,6 +59,7 @@ export class ProxyMetrics {
     this.tlsFailures = this.counter('mesh_proxy_tls_handshake_failures_total', 'TLS handshakes that failed (bad or missing certificate, wrong SPIFFE ID)', ['proxy', 'direction'])
     this.denials = this.counter('mesh_proxy_authorization_denials_total', 'Connections (l4) and requests (l7) refused by intentions', ['proxy', 'level', 'source'])
     this.retries = this.counter('mesh_proxy_retries_total', 'Retries sent, by upstream and reason', ['proxy', 'destination', 'reason'])
+    this.routes = this.counter('mesh_proxy_route_requests_total', 'Requests a service-router route sent on, by upstream, route (its position in Routes; the default route is last) and destination service', ['proxy', 'upstream', 'route', 'destination'])
     this.ejections = this.counter('mesh_proxy_outlier_ejections_total', 'Endpoints ejected by outlier detection', ['proxy', 'destination'])
     this.listenerEvents = this.counter('mesh_proxy_listener_connections_closed_total',
       'Connections refused by a listener cap (listener-cap, source-cap) or closed by its handshake deadline or idle timeout', ['proxy', 'listener', 'reason'])
@@ -124,6 +126,11 @@ export class ProxyMetrics {
   recordRetry (destination: string, reason: string): void {
     this.totals.retries++
     this.retries.labels(this.proxyId, destination, reason).inc()
+  }
+
+  /** A request an upstream's router sent on by route `index` to `destination`. */
+  recordRoute (upstream: string, index: number, destination: string): void {
+    this.routes.labels(this.proxyId, upstream, String(index), destination).inc()
   }
 
   recordEjection (destination: string): void {

@@ -6,6 +6,10 @@
 //   mutual-TLS forwarder (keep-alive pool per endpoint, server SPIFFE ID checked)
 // The request timeout wraps the retries so a request's total time is bounded; the balancer is
 // inside the retry so each try picks again and avoids the endpoint that just failed.
+// With a service-router, a route layer after the concurrency limits picks the first matching
+// route (compiled once per snapshot) and hands the request to that route's own stack: its request
+// timeout, its destination's split, its retry policy, and the balancer over its destination's
+// endpoints (each destination service has its own pool).
 
 import type { Http1Pool } from './client.ts'
 import { createServer as createH2Server } from 'node:http2'
@@ -32,7 +36,9 @@ import { faultLayer } from './layers/fault.ts'
 import { metricsLayer } from './layers/metrics.ts'
 import { requestTimeoutLayer } from './layers/request-timeout.ts'
 import { respondLayer } from './layers/respond.ts'
-import { retryLayer } from './layers/retry.ts'
+import { retryLayer, retryPolicyOf } from './layers/retry.ts'
+import { compileRouter, mutateHeaders, rewritePath } from './router.ts'
+import type { CompiledRoute } from './router.ts'
 import { splitLayer } from './layers/split.ts'
 import { traceLayer } from './layers/trace.ts'
 import type { ProxyMetrics } from './metrics.ts'
@@ -42,7 +48,7 @@ import type { RetryBudgetInit } from './retry-budget.ts'
 import { createHttp1Server } from './http1.ts'
 import { serve } from './serve.ts'
 import type { ServeContext } from './serve.ts'
-import type { UpstreamSnapshot } from './snapshot.ts'
+import type { Endpoint, RouteDestinationSnapshot, UpstreamSnapshot } from './snapshot.ts'
 import { splice } from './tcp.ts'
 import type { IdSource, SpanRing } from './traces.ts'
 
@@ -86,12 +92,18 @@ function view<T> (read: () => T): Cell<T> {
   return { get current () { return read() } }
 }
 
+/** A destination service's endpoints and balancer, kept across snapshots so balancing state carries over. */
+interface DestinationChain {
+  pool: EndpointPool<Http1Pool>
+  balance: Layer
+}
+
 /**
  * The outbound stack, built when the upstream's snapshot arrives: fault injection, concurrency
  * limits, the request and connect timeouts and the split are left out when nothing configures
  * them. Layers are made once, so their state (retry budget, requests in progress) carries over.
  */
-function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Http1Pool>): { handler: Handler, rebuild: (upstream: UpstreamSnapshot) => void } {
+function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Http1Pool>, poolFor: (endpoints: Endpoint[], name: string) => EndpointPool<Http1Pool>): { handler: Handler, rebuild: (upstream: UpstreamSnapshot) => void, replacePools: () => void } {
   const upstream = init.upstream
   const destination = (): string => upstream.current.destinationName
   const trace = traceLayer({ ring: init.ring, ids: init.ids, clock: init.clock })
@@ -104,19 +116,84 @@ function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Http1Pool>
   const concurrency = concurrencyLayer({ limits: view(() => upstream.current.limits) })
   const requestTimeout = requestTimeoutLayer({ timeoutMs: view(() => upstream.current.requestTimeoutMs), clock: init.clock })
   const split = splitLayer({ split: view(() => upstream.current.split), random: init.random })
+  const budget = new RetryBudget(init.clock.nowMs(), init.retryBudget)
   const retry = retryLayer({
-    budget: new RetryBudget(init.clock.nowMs(), init.retryBudget),
+    budget,
     clock: init.clock,
     onRetry: (reason) => { init.metrics.recordRetry(destination(), reason) }
   })
   const balance = balanceLayer({ pool, clock: init.clock })
   const connectTimeout = connectTimeoutLayer({ timeoutMs: view(() => upstream.current.connectTimeoutMs), clock: init.clock })
   const terminal = forwarder({ onTlsFailure: () => { init.metrics.recordTlsFailure('outbound') } })
+  /** Other services the router leads to, by name. */
+  const chains = new Map<string, DestinationChain>()
+
+  /** The stack below the route layer for one route: its timeout, its destination's split, its retries, its balancer. */
+  const routeStack = (route: CompiledRoute['route'], target: RouteDestinationSnapshot, chain: DestinationChain): Handler => {
+    const layers: Layer[] = []
+    const timeoutMs = route.requestTimeoutMs ?? target.requestTimeoutMs
+    if (timeoutMs > 0) layers.push(requestTimeoutLayer({ timeoutMs: { current: timeoutMs }, clock: init.clock }))
+    if (route.subset === undefined && (target.split?.length ?? 0) > 0) layers.push(splitLayer({ split: { current: target.split }, random: init.random }))
+    const policy = retryPolicyOf(route)
+    layers.push(retryLayer({ budget, clock: init.clock, ...(policy === undefined ? {} : { policy }), onRetry: (reason) => { init.metrics.recordRetry(target.name, reason) } }))
+    layers.push(chain.balance)
+    if (target.connectTimeoutMs > 0) layers.push(connectTimeoutLayer({ timeoutMs: { current: target.connectTimeoutMs }, clock: init.clock }))
+    return compose(...layers)(terminal)
+  }
+
+  const routeLayer = (next: UpstreamSnapshot): Layer => {
+    const self: RouteDestinationSnapshot = { name: next.destinationName, endpoints: next.endpoints, connectTimeoutMs: next.connectTimeoutMs, requestTimeoutMs: next.requestTimeoutMs, ...(next.split === undefined ? {} : { split: next.split }) }
+    const targets = new Map<string, RouteDestinationSnapshot>([[self.name, self]])
+    for (const other of next.destinations ?? []) if (other.name !== self.name) targets.set(other.name, other)
+    for (const [name, chain] of chains) {
+      if (targets.has(name)) continue
+      chain.pool.update([])
+      chains.delete(name)
+    }
+    for (const [name, target] of targets) {
+      if (name === self.name) continue
+      const existing = chains.get(name)
+      if (existing !== undefined) { existing.pool.update(target.endpoints); continue }
+      const created = poolFor(target.endpoints, name)
+      chains.set(name, { pool: created, balance: balanceLayer({ pool: created, clock: init.clock }) })
+    }
+    // Regexes compile here, once per snapshot; the agent checked them, so a failure is a bad snapshot.
+    const router = compileRouter(next.routes ?? [])
+    const stacks = router.routes.map((compiled) => {
+      const target = targets.get(compiled.route.destination)
+      if (target === undefined) throw new Error(`route ${compiled.index} leads to ${compiled.route.destination}, which the snapshot does not resolve`)
+      const chain = target === self ? { pool, balance } : chains.get(target.name)!
+      return routeStack(compiled.route, target, chain)
+    })
+    const upstreamName = next.destinationName
+    return () => (request) => {
+      // The default route is last and matches everything, so a table from the agent always matches.
+      const hit = router.match(request) ?? router.routes[router.routes.length - 1]!
+      const route = hit.route
+      request.destination = route.destination
+      request.route = hit.index
+      if (route.subset !== undefined) request.subset = route.subset
+      if (route.prefixRewrite !== undefined) request.path = rewritePath(route, request.path)
+      mutateHeaders(request.headers, route.requestHeaders)
+      init.metrics.recordRoute(upstreamName, hit.index, route.destination)
+      const answer = stacks[hit.index]!(request)
+      if (route.responseHeaders === undefined) return answer
+      return answer.then((response) => { mutateHeaders(response.headers, route.responseHeaders); return response })
+    }
+  }
+
   let stack: Handler = terminal
   const rebuild = (next: UpstreamSnapshot): void => {
     const layers: Layer[] = [trace, metrics, respond]
     if ((next.faults?.length ?? 0) > 0) layers.push(fault)
     if (hasConcurrencyLimits(next.limits)) layers.push(concurrency)
+    if ((next.routes?.length ?? 0) > 0) {
+      layers.push(routeLayer(next))
+      stack = compose(...layers)(terminal)
+      return
+    }
+    for (const chain of chains.values()) chain.pool.update([])
+    chains.clear()
     if (next.requestTimeoutMs > 0) layers.push(requestTimeout)
     if ((next.split?.length ?? 0) > 0) layers.push(split)
     layers.push(retry, balance)
@@ -124,12 +201,16 @@ function buildOutboundHandler (init: OutboundInit, pool: EndpointPool<Http1Pool>
     stack = compose(...layers)(terminal)
   }
   rebuild(upstream.current)
-  return { handler: (request) => stack(request), rebuild }
+  const replacePools = (): void => {
+    pool.replacePools()
+    for (const chain of chains.values()) chain.pool.replacePools()
+  }
+  return { handler: (request) => stack(request), rebuild, replacePools }
 }
 
 export function startOutbound (init: OutboundInit): Outbound {
   const upstream = init.upstream
-  const pool = new EndpointPool<Http1Pool>(upstream.current.endpoints, {
+  const poolFor = (endpoints: Endpoint[], name: string): EndpointPool<Http1Pool> => new EndpointPool<Http1Pool>(endpoints, {
     createPool: (endpoint) => {
       const created = createEndpointPool(endpoint, init.secureContext.current)
       init.pools.add(created)
@@ -141,11 +222,12 @@ export function startOutbound (init: OutboundInit): Outbound {
     random: init.random,
     outlier: init.outlier,
     onEjection: (endpoint, untilMs) => {
-      init.metrics.recordEjection(upstream.current.destinationName)
-      init.log.warn({ endpoint: endpoint.id, ejectedForMs: untilMs - init.clock.nowMs() }, 'endpoint ejected by outlier detection')
+      init.metrics.recordEjection(name)
+      init.log.warn({ endpoint: endpoint.id, destination: name, ejectedForMs: untilMs - init.clock.nowMs() }, 'endpoint ejected by outlier detection')
     }
   })
-  const { handler, rebuild } = buildOutboundHandler(init, pool)
+  const pool = poolFor(upstream.current.endpoints, upstream.current.destinationName)
+  const { handler, rebuild, replacePools } = buildOutboundHandler(init, pool, poolFor)
   const connections = new ConnectionTracker()
   const contextFor = (connection: TrackedConnection): ServeContext => ({
     handler,
@@ -249,6 +331,6 @@ export function startOutbound (init: OutboundInit): Outbound {
       rebuild(next)
       guard.setLimits(limitsFor(next))
     },
-    rotateTls: () => { pool.replacePools() }
+    rotateTls: replacePools
   }
 }

@@ -11,7 +11,7 @@
 import type { DefaultPolicy, Intention } from '../api/intentions/model.ts'
 import { isRecord } from '../api/guards.ts'
 import { InvalidSnapshotError } from './errors.ts'
-import type { Endpoint, FaultInjection, ProxyLimits, ProxyProtocol, ProxySnapshot, RateLimit, SplitLeg, UpstreamSnapshot } from './snapshot.ts'
+import type { Endpoint, FaultInjection, HeaderMutation, ProxyLimits, ProxyProtocol, ProxySnapshot, RateLimit, RouteDestinationSnapshot, RouteHeaderMatch, RouteMatch, RouteQueryMatch, RouteSnapshot, SplitLeg, UpstreamSnapshot } from './snapshot.ts'
 
 export type ProxySnapshotData = Omit<ProxySnapshot, 'authorize'>
 
@@ -106,6 +106,82 @@ function split (value: unknown, path: string): SplitLeg[] {
   })
 }
 
+function flag (value: unknown, path: string): boolean {
+  return typeof value === 'boolean' ? value : fail(path, 'a boolean')
+}
+
+function texts (value: unknown, path: string): string[] {
+  return list(value, path).map((item, index) => text(item, `${path}[${index}]`))
+}
+
+function numbers (value: unknown, path: string): number[] {
+  return list(value, path).map((item, index) => number(item, `${path}[${index}]`))
+}
+
+function textMap (value: unknown, path: string): Record<string, string> {
+  const source = record(value, path)
+  const result: Record<string, string> = {}
+  for (const [name, item] of Object.entries(source)) result[name] = text(item, `${path}.${name}`)
+  return result
+}
+
+function headerMutation (value: unknown, path: string): HeaderMutation {
+  return optional<HeaderMutation>(record(value, path), path, { add: textMap, set: textMap, remove: texts })
+}
+
+function routeMatch (value: unknown, path: string): RouteMatch {
+  return optional<RouteMatch>(record(value, path), path, {
+    pathExact: text,
+    pathPrefix: text,
+    pathRegex: text,
+    headers: (items, where) => list(items, where).map((item, index): RouteHeaderMatch => ({
+      name: text(record(item, `${where}[${index}]`).name, `${where}[${index}].name`),
+      ...optional<Omit<RouteHeaderMatch, 'name'>>(record(item, `${where}[${index}]`), `${where}[${index}]`, { present: flag, exact: text, prefix: text, suffix: text, regex: text, invert: flag }),
+    })),
+    queryParams: (items, where) => list(items, where).map((item, index): RouteQueryMatch => ({
+      name: text(record(item, `${where}[${index}]`).name, `${where}[${index}].name`),
+      ...optional<Omit<RouteQueryMatch, 'name'>>(record(item, `${where}[${index}]`), `${where}[${index}]`, { present: flag, exact: text, regex: text }),
+    })),
+    methods: texts,
+  })
+}
+
+function routes (value: unknown, path: string): RouteSnapshot[] {
+  return list(value, path).map((item, index) => {
+    const where = `${path}[${index}]`
+    const source = record(item, where)
+    return {
+      match: routeMatch(source.match, `${where}.match`),
+      destination: text(source.destination, `${where}.destination`),
+      ...optional<Omit<RouteSnapshot, 'match' | 'destination'>>(source, where, {
+        subset: text,
+        prefixRewrite: text,
+        requestTimeoutMs: number,
+        numRetries: number,
+        retryOnConnectFailure: flag,
+        retryOnStatusCodes: numbers,
+        retryOn: texts,
+        requestHeaders: headerMutation,
+        responseHeaders: headerMutation,
+      }),
+    }
+  })
+}
+
+function destinations (value: unknown, path: string): RouteDestinationSnapshot[] {
+  return list(value, path).map((item, index) => {
+    const where = `${path}[${index}]`
+    const source = record(item, where)
+    return {
+      name: text(source.name, `${where}.name`),
+      endpoints: list(source.endpoints, `${where}.endpoints`).map((endpointItem, at) => endpoint(endpointItem, `${where}.endpoints[${at}]`)),
+      connectTimeoutMs: number(source.connectTimeoutMs, `${where}.connectTimeoutMs`),
+      requestTimeoutMs: number(source.requestTimeoutMs, `${where}.requestTimeoutMs`),
+      ...optional<Pick<RouteDestinationSnapshot, 'split'>>(source, where, { split }),
+    }
+  })
+}
+
 function upstream (value: unknown, path: string): UpstreamSnapshot {
   const source = record(value, path)
   return {
@@ -116,7 +192,7 @@ function upstream (value: unknown, path: string): UpstreamSnapshot {
     endpoints: list(source.endpoints, `${path}.endpoints`).map((item, index) => endpoint(item, `${path}.endpoints[${index}]`)),
     connectTimeoutMs: number(source.connectTimeoutMs, `${path}.connectTimeoutMs`),
     requestTimeoutMs: number(source.requestTimeoutMs, `${path}.requestTimeoutMs`),
-    ...optional<Pick<UpstreamSnapshot, 'split' | 'limits' | 'faults'>>(source, path, { split, limits, faults }),
+    ...optional<Pick<UpstreamSnapshot, 'split' | 'limits' | 'faults' | 'routes' | 'destinations'>>(source, path, { split, limits, faults, routes, destinations }),
   }
 }
 

@@ -85,6 +85,19 @@ export interface UpstreamSnapshot {
   limits?: ProxyLimits
   /** Faults injected on requests this service sends to the upstream. */
   faults?: FaultInjection[]
+  /** The service-router's routes in order, the default route (to this upstream) last; absent: no router. */
+  routes?: RouteSnapshot[]
+  /** Every other service a route leads to, each with its own endpoints, timeouts and split. */
+  destinations?: RouteDestinationSnapshot[]
+}
+
+/** A destination service a route leads to, resolved as an upstream is (its splitter and resolver applied). */
+export interface RouteDestinationSnapshot {
+  name: string
+  endpoints: Endpoint[]
+  connectTimeoutMs: number
+  requestTimeoutMs: number
+  split?: SplitLeg[]
 }
 
 export interface ProxySnapshot {
@@ -112,4 +125,68 @@ export interface ProxySnapshot {
   }
   upstreams: UpstreamSnapshot[]
   authorize: Authorizer
+}
+
+/** A request header condition of a route (Consul's ServiceRouteHTTPMatchHeader): exactly one kind. */
+export interface RouteHeaderMatch {
+  /** Lower-cased header name. */
+  name: string
+  present?: boolean
+  exact?: string
+  prefix?: string
+  suffix?: string
+  /** Matched against the whole value. */
+  regex?: string
+  /** The condition holds when the match fails (an absent header satisfies only an inverted `present`). */
+  invert?: boolean
+}
+
+/** A query parameter condition of a route (Consul's ServiceRouteHTTPMatchQueryParam): exactly one kind. */
+export interface RouteQueryMatch {
+  name: string
+  present?: boolean
+  exact?: string
+  regex?: string
+}
+
+/** What a route matches; every condition given must hold, none given matches every request. */
+export interface RouteMatch {
+  pathExact?: string
+  pathPrefix?: string
+  /** Matched against the whole path, query excluded. */
+  pathRegex?: string
+  headers?: RouteHeaderMatch[]
+  queryParams?: RouteQueryMatch[]
+  /** Upper-case methods; absent or empty: any method. */
+  methods?: string[]
+}
+
+/** Consul's HTTPHeaderModifiers, names lower-cased. */
+export interface HeaderMutation {
+  /** Appended to what is there. */
+  add?: Record<string, string>
+  /** Replaces what is there. */
+  set?: Record<string, string>
+  remove?: string[]
+}
+
+/** One route of a service-router, its destination resolved to endpoints by the agent. */
+export interface RouteSnapshot {
+  match: RouteMatch
+  /** The destination service the route leads to (the upstream itself for the default route). */
+  destination: string
+  /** Endpoint subset of the destination; absent: the destination's own split or any endpoint. */
+  subset?: string
+  /** Replaces the matched PathPrefix / PathExact. */
+  prefixRewrite?: string
+  /** Overrides the destination's request timeout (total, retries included). */
+  requestTimeoutMs?: number
+  /** Retries on top of the first try; with none of the retry fields the proxy's default retry policy applies. */
+  numRetries?: number
+  retryOnConnectFailure?: boolean
+  retryOnStatusCodes?: number[]
+  /** Consul's RetryOn conditions mesh acts on: 5xx, gateway-error, reset, connect-failure. */
+  retryOn?: string[]
+  requestHeaders?: HeaderMutation
+  responseHeaders?: HeaderMutation
 }

@@ -17,6 +17,8 @@ export interface Span {
   method: string
   path: string
   statusCode: number
+  /** Outbound through a service-router: the route's position in its Routes (the default route is last). */
+  route?: number
   /** Wall-clock start, milliseconds since the epoch. */
   startEpochMs: number
   durationMs: number
@@ -55,7 +57,7 @@ export class IdSource {
 }
 
 /**
- * Finished spans in preallocated columns, one slot per span: recording one writes eleven array
+ * Finished spans in preallocated columns, one slot per span: recording one writes twelve array
  * slots and allocates nothing, so a span does not live on as an object in the old generation
  * until the ring wraps. Span objects are made only when list() is called.
  */
@@ -70,6 +72,8 @@ export class SpanRing {
   private readonly methods: string[]
   private readonly paths: string[]
   private readonly statusCodes: Uint16Array
+  /** -1: no route. */
+  private readonly routes: Int16Array
   private readonly startEpochMs: Float64Array
   private readonly durationsMs: Float64Array
   private next = 0
@@ -86,13 +90,14 @@ export class SpanRing {
     this.methods = new Array<string>(n).fill('')
     this.paths = new Array<string>(n).fill('')
     this.statusCodes = new Uint16Array(n)
+    this.routes = new Int16Array(n)
     this.startEpochMs = new Float64Array(n)
     this.durationsMs = new Float64Array(n)
   }
 
   /** Positional, so recording a span builds no object on the way in either. */
   record (traceId: string, spanId: string, parentSpanId: string | null, direction: Direction, source: string, destination: string,
-    method: string, path: string, statusCode: number, startEpochMs: number, durationMs: number): void {
+    method: string, path: string, statusCode: number, startEpochMs: number, durationMs: number, route = -1): void {
     const i = this.next
     this.traceIds[i] = traceId
     this.spanIds[i] = spanId
@@ -103,6 +108,7 @@ export class SpanRing {
     this.methods[i] = method
     this.paths[i] = path
     this.statusCodes[i] = statusCode
+    this.routes[i] = route
     this.startEpochMs[i] = startEpochMs
     this.durationsMs[i] = durationMs
     this.next = i + 1 === this.capacity ? 0 : i + 1
@@ -115,7 +121,7 @@ export class SpanRing {
     const start = (this.next - this.count + this.capacity) % this.capacity
     for (let k = 0; k < this.count; k++) {
       const i = (start + k) % this.capacity
-      out.push({
+      const span: Span = {
         traceId: this.traceIds[i]!,
         spanId: this.spanIds[i]!,
         parentSpanId: this.parentSpanIds[i]!,
@@ -128,7 +134,9 @@ export class SpanRing {
         statusCode: this.statusCodes[i]!,
         startEpochMs: this.startEpochMs[i]!,
         durationMs: this.durationsMs[i]!
-      })
+      }
+      if (this.routes[i]! >= 0) span.route = this.routes[i]!
+      out.push(span)
     }
     return out
   }

@@ -2,6 +2,7 @@
 // MESH_ERR_PROXY_INVALID_SNAPSHOT and the sidecar keeps serving the previous one.
 
 import { InvalidSnapshotError } from './errors.ts'
+import { compileRouter } from './router.ts'
 import type { FaultInjection, ProxyLimits, ProxySnapshot, RateLimit } from './snapshot.ts'
 
 const PROTOCOLS = new Set(['tcp', 'http', 'http2'])
@@ -39,6 +40,26 @@ function checkRateLimits (limits: RateLimit[] | undefined): void {
   }
 }
 
+function checkRoutes (upstream: ProxySnapshot['upstreams'][number], where: string): void {
+  if (upstream.routes === undefined) return
+  const known = new Set([upstream.destinationName, ...(upstream.destinations ?? []).map((destination) => destination.name)])
+  for (const [index, route] of upstream.routes.entries()) {
+    check(known.has(route.destination), `${where}: route ${index} leads to ${route.destination}, which the snapshot does not resolve`)
+    check(route.requestTimeoutMs === undefined || route.requestTimeoutMs >= 0, `${where}: route ${index} requestTimeoutMs must be non-negative`)
+    check(route.numRetries === undefined || (Number.isInteger(route.numRetries) && route.numRetries >= 0), `${where}: route ${index} numRetries must be a non-negative integer`)
+  }
+  for (const destination of upstream.destinations ?? []) {
+    for (const endpoint of destination.endpoints) {
+      check(isPort(endpoint.port) && endpoint.port > 0 && endpoint.spiffeId.startsWith('spiffe://'), `${where}: destination ${destination.name} endpoint ${endpoint.id} needs a port and a SPIFFE ID`)
+    }
+  }
+  try {
+    compileRouter(upstream.routes)
+  } catch (error) {
+    check(false, `${where}: ${(error as Error).message}`)
+  }
+}
+
 export function validateSnapshot (snapshot: ProxySnapshot): void {
   check(typeof snapshot.proxyId === 'string' && snapshot.proxyId !== '', 'proxyId is required')
   check(typeof snapshot.serviceName === 'string' && snapshot.serviceName !== '', 'serviceName is required')
@@ -70,5 +91,6 @@ export function validateSnapshot (snapshot: ProxySnapshot): void {
     for (const leg of upstream.split ?? []) check(leg.weight >= 0, `${where}: split weights must be non-negative`)
     checkLimits(upstream.limits, where)
     checkFaults(upstream.faults, where)
+    checkRoutes(upstream, where)
   }
 }

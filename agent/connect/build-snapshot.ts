@@ -1,14 +1,16 @@
 // Builds a sidecar's ProxySnapshot from what the agent knows: the proxy's registration, its leaf
 // and roots, the destination services' healthy sidecars in the catalog, and the config entries
 // that shape traffic — service-defaults (Protocol, RateLimits, UpstreamConfig limits, mesh's
-// FaultInjection), service-resolver (timeouts, Subsets by filter) and service-splitter (Splits by
-// subset, for canaries). A pure function of its inputs, so the routing decisions are testable
+// FaultInjection), service-router (routes by path, header, query and method, in Consul's
+// discovery-chain order router → splitter → resolver: each route's destination service resolved
+// with its own splitter and resolver), service-resolver (timeouts, Subsets by filter) and
+// service-splitter (Splits by subset, for canaries). A pure function of its inputs, so the routing decisions are testable
 // without sockets; entries that do not parse are reported through `warn` and ignored.
 
 import type { HealthServiceResult } from '../../api/catalog-types.ts'
 import type { ServiceRecord } from '../../api/catalog-types.ts'
 import type { Authorizer } from '../../api/authorizer.ts'
-import type { Endpoint, FaultInjection, ProxyLimits, ProxyProtocol, ProxySnapshot, RateLimit, SplitLeg, UpstreamSnapshot } from '../../proxy/snapshot.ts'
+import type { Endpoint, FaultInjection, HeaderMutation, ProxyLimits, ProxyProtocol, ProxySnapshot, RateLimit, RouteDestinationSnapshot, RouteHeaderMatch, RouteMatch, RouteQueryMatch, RouteSnapshot, SplitLeg, UpstreamSnapshot } from '../../proxy/snapshot.ts'
 import { parseDurationMs } from '../../api/duration.ts'
 import { isRecord } from '../../api/guards.ts'
 
@@ -162,6 +164,121 @@ function splitOf (splitter: Record<string, unknown> | undefined): SplitLeg[] | u
   return legs.length === 0 ? undefined : legs
 }
 
+const str = (value: unknown): string | undefined => typeof value === 'string' && value !== '' ? value : undefined
+
+function headerMatchOf (header: Record<string, unknown>): RouteHeaderMatch {
+  const result: RouteHeaderMatch = { name: String(header.Name).toLowerCase() }
+  if (header.Present === true) result.present = true
+  for (const [from, to] of [['Exact', 'exact'], ['Prefix', 'prefix'], ['Suffix', 'suffix'], ['Regex', 'regex']] as const) {
+    const value = str(header[from])
+    if (value !== undefined) result[to] = value
+  }
+  if (header.Invert === true) result.invert = true
+  return result
+}
+
+function queryMatchOf (param: Record<string, unknown>): RouteQueryMatch {
+  const result: RouteQueryMatch = { name: String(param.Name) }
+  if (param.Present === true) result.present = true
+  const exact = str(param.Exact)
+  const regex = str(param.Regex)
+  if (exact !== undefined) result.exact = exact
+  if (regex !== undefined) result.regex = regex
+  return result
+}
+
+function routeMatchOf (match: unknown): RouteMatch {
+  const http = isRecord(match) && isRecord(match.HTTP) ? match.HTTP : undefined
+  const result: RouteMatch = {}
+  if (http === undefined) return result
+  const pathExact = str(http.PathExact)
+  const pathPrefix = str(http.PathPrefix)
+  const pathRegex = str(http.PathRegex)
+  if (pathExact !== undefined) result.pathExact = pathExact
+  else if (pathPrefix !== undefined) result.pathPrefix = pathPrefix
+  else if (pathRegex !== undefined) result.pathRegex = pathRegex
+  const headers = (Array.isArray(http.Header) ? http.Header : []).filter(isRecord).map(headerMatchOf)
+  if (headers.length > 0) result.headers = headers
+  const queryParams = (Array.isArray(http.QueryParam) ? http.QueryParam : []).filter(isRecord).map(queryMatchOf)
+  if (queryParams.length > 0) result.queryParams = queryParams
+  const methods = (Array.isArray(http.Methods) ? http.Methods : []).filter((method): method is string => typeof method === 'string').map((method) => method.toUpperCase())
+  if (methods.length > 0) result.methods = methods
+  return result
+}
+
+function headerMutationOf (value: unknown): HeaderMutation | undefined {
+  if (!isRecord(value)) return undefined
+  const lower = (map: unknown): Record<string, string> | undefined => {
+    if (!isRecord(map)) return undefined
+    const entries = Object.entries(map).filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+    return entries.length === 0 ? undefined : Object.fromEntries(entries.map(([name, item]) => [name.toLowerCase(), item]))
+  }
+  const result: HeaderMutation = {}
+  const add = lower(value.Add)
+  const set = lower(value.Set)
+  const remove = (Array.isArray(value.Remove) ? value.Remove : []).filter((name): name is string => typeof name === 'string').map((name) => name.toLowerCase())
+  if (add !== undefined) result.add = add
+  if (set !== undefined) result.set = set
+  if (remove.length > 0) result.remove = remove
+  return Object.keys(result).length === 0 ? undefined : result
+}
+
+/** One route of a service-router entry for the proxy; its Service defaults to the router's own. */
+function routeOf (route: Record<string, unknown>, routerName: string, warn: (message: string) => void): RouteSnapshot {
+  const destination = isRecord(route.Destination) ? route.Destination : {}
+  const result: RouteSnapshot = { match: routeMatchOf(route.Match), destination: str(destination.Service) ?? routerName }
+  const subset = str(destination.ServiceSubset)
+  if (subset !== undefined) result.subset = subset
+  const rewrite = str(destination.PrefixRewrite)
+  if (rewrite !== undefined && (result.match.pathPrefix !== undefined || result.match.pathExact !== undefined)) result.prefixRewrite = rewrite
+  if (destination.RequestTimeout !== undefined && destination.RequestTimeout !== '') {
+    const timeout = durationMs(destination.RequestTimeout, 0, `service-router ${routerName}: RequestTimeout`, warn)
+    if (timeout > 0) result.requestTimeoutMs = timeout
+  }
+  if (Number.isInteger(destination.NumRetries) && (destination.NumRetries as number) > 0) result.numRetries = destination.NumRetries as number
+  if (destination.RetryOnConnectFailure === true) result.retryOnConnectFailure = true
+  const codes = (Array.isArray(destination.RetryOnStatusCodes) ? destination.RetryOnStatusCodes : []).filter((code): code is number => Number.isInteger(code))
+  if (codes.length > 0) result.retryOnStatusCodes = codes
+  const retryOn = (Array.isArray(destination.RetryOn) ? destination.RetryOn : []).filter((condition): condition is string => typeof condition === 'string')
+  if (retryOn.length > 0) result.retryOn = retryOn
+  const requestHeaders = headerMutationOf(destination.RequestHeaders)
+  const responseHeaders = headerMutationOf(destination.ResponseHeaders)
+  if (requestHeaders !== undefined) result.requestHeaders = requestHeaders
+  if (responseHeaders !== undefined) result.responseHeaders = responseHeaders
+  return result
+}
+
+/** A destination service resolved as an upstream is: its resolver's subsets and timeouts, its splitter. */
+function destinationOf (inputs: SnapshotInputs, name: string): RouteDestinationSnapshot {
+  const resolver = inputs.configEntry('service-resolver', name)
+  const split = splitOf(inputs.configEntry('service-splitter', name))
+  return {
+    name,
+    endpoints: endpointsOf(inputs, name, resolver),
+    connectTimeoutMs: durationMs(resolver?.ConnectTimeout, DEFAULT_CONNECT_TIMEOUT_MS, `service-resolver ${name}: ConnectTimeout`, inputs.warn),
+    requestTimeoutMs: durationMs(resolver?.RequestTimeout, DEFAULT_REQUEST_TIMEOUT_MS, `service-resolver ${name}: RequestTimeout`, inputs.warn),
+    ...(split === undefined ? {} : { split }),
+  }
+}
+
+/**
+ * The upstream's compiled router, Consul's way: its routes in order, then the default route to
+ * the upstream itself; undefined without a router or when the upstream does not speak HTTP (the
+ * write-time check refuses that, so it only happens if the protocol changed afterwards).
+ */
+function routerOf (inputs: SnapshotInputs, upstream: string, protocol: ProxyProtocol): Pick<UpstreamSnapshot, 'routes' | 'destinations'> | undefined {
+  const router = inputs.configEntry('service-router', upstream)
+  if (router === undefined) return undefined
+  if (protocol === 'tcp') {
+    inputs.warn(`service-router ${upstream}: ignored, the service's protocol is tcp`)
+    return undefined
+  }
+  const routes = (Array.isArray(router.Routes) ? router.Routes : []).filter(isRecord).map((route) => routeOf(route, upstream, inputs.warn))
+  routes.push({ match: {}, destination: upstream })
+  const others = [...new Set(routes.map((route) => route.destination))].filter((name) => name !== upstream)
+  return { routes, destinations: others.map((name) => destinationOf(inputs, name)) }
+}
+
 export function buildProxySnapshot (inputs: SnapshotInputs): ProxySnapshot {
   const proxy = inputs.proxy.Proxy
   if (proxy === undefined) throw new Error(`service ${inputs.proxy.ID} is not a connect-proxy`)
@@ -173,16 +290,19 @@ export function buildProxySnapshot (inputs: SnapshotInputs): ProxySnapshot {
     const resolver = inputs.configEntry('service-resolver', destination)
     const split = splitOf(inputs.configEntry('service-splitter', destination))
     const limits = limitsOf(inputs.configEntry('service-defaults', destination))
+    const protocol = protocolOf(inputs, destination)
+    const router = routerOf(inputs, destination, protocol)
     return {
       destinationName: destination,
       localBindAddress: upstream.LocalBindAddress ?? '127.0.0.1',
       localBindPort: upstream.LocalBindPort,
-      protocol: protocolOf(inputs, destination),
+      protocol,
       endpoints: endpointsOf(inputs, destination, resolver),
       connectTimeoutMs: durationMs(resolver?.ConnectTimeout, DEFAULT_CONNECT_TIMEOUT_MS, `service-resolver ${destination}: ConnectTimeout`, inputs.warn),
       requestTimeoutMs: durationMs(resolver?.RequestTimeout, DEFAULT_REQUEST_TIMEOUT_MS, `service-resolver ${destination}: RequestTimeout`, inputs.warn),
       ...(split === undefined ? {} : { split }),
       ...(limits === undefined ? {} : { limits }),
+      ...router,
     }
   })
   const rateLimits = rateLimitsOf(ownDefaults)

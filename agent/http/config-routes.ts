@@ -14,8 +14,9 @@ import type { Intention } from '../../api/intentions/model.ts'
 import { validateMeta, validateServiceName } from '../../api/intentions/validate.ts'
 import { waitForBlocking } from './blocking.ts'
 import type { BlockingSource } from './blocking.ts'
-import { badRequest, notFound } from './errors.ts'
-import { SERVICE_RESOLVER_KIND, SERVICE_SPLITTER_KIND, TRAFFIC_FIELDS, validateTrafficEntry } from './traffic-entries.ts'
+import { HttpError, badRequest, notFound } from './errors.ts'
+import { HTTP_LIKE_PROTOCOLS, SERVICE_RESOLVER_KIND, SERVICE_ROUTER_KIND, SERVICE_SPLITTER_KIND, TRAFFIC_FIELDS, routerDestinations, validateTrafficEntry } from './traffic-entries.ts'
+import { protocolOf } from '../connect/build-snapshot.ts'
 import { isRecord } from '../../api/guards.ts'
 
 /** A stored generic config entry as GET returns it: the entry's fields plus Consul's raft indexes. */
@@ -55,7 +56,7 @@ export interface ConfigRouteDeps extends BlockingSource {
 
 export const SERVICE_DEFAULTS_KIND = 'service-defaults'
 export const PROXY_DEFAULTS_KIND = 'proxy-defaults'
-export const SUPPORTED_KINDS: readonly string[] = [SERVICE_INTENTIONS_KIND, SERVICE_DEFAULTS_KIND, PROXY_DEFAULTS_KIND, SERVICE_RESOLVER_KIND, SERVICE_SPLITTER_KIND]
+export const SUPPORTED_KINDS: readonly string[] = [SERVICE_INTENTIONS_KIND, SERVICE_DEFAULTS_KIND, PROXY_DEFAULTS_KIND, SERVICE_RESOLVER_KIND, SERVICE_SPLITTER_KIND, SERVICE_ROUTER_KIND]
 /** Protocols the proxy understands, as Consul's service-defaults accepts them. */
 export const PROTOCOLS: ReadonlySet<string> = new Set(['tcp', 'http', 'http2', 'grpc'])
 /** Largest generic entry stored, as JSON; entries replicate to every agent. */
@@ -72,6 +73,20 @@ const KNOWN_FIELDS: Record<string, ReadonlySet<string>> = {
     'MeshGateway', 'Expose', 'AccessLogs', 'FailoverPolicy', 'PrioritizeByLocality', 'EnvoyExtensions', 'Meta', 'CreateIndex', 'ModifyIndex']),
   [SERVICE_RESOLVER_KIND]: new Set(TRAFFIC_FIELDS[SERVICE_RESOLVER_KIND]),
   [SERVICE_SPLITTER_KIND]: new Set(TRAFFIC_FIELDS[SERVICE_SPLITTER_KIND]),
+  [SERVICE_ROUTER_KIND]: new Set(TRAFFIC_FIELDS[SERVICE_ROUTER_KIND]),
+}
+
+/**
+ * Consul's rule for a router: it looks into requests, so the routed service and every destination
+ * must speak an HTTP-like protocol (service-defaults Protocol, else proxy-defaults' protocol).
+ */
+export function checkRouterProtocols (entry: Record<string, unknown>, lookup: (kind: string, name: string) => Record<string, unknown> | undefined): void {
+  for (const service of routerDestinations(entry)) {
+    const protocol = protocolOf({ configEntry: lookup }, service)
+    if (!HTTP_LIKE_PROTOCOLS.has(protocol)) {
+      throw badRequest(`discovery chain "${service}" uses a protocol "${protocol}" that does not permit advanced routing or splitting behavior: set Protocol "http", "http2" or "grpc" in its service-defaults first`)
+    }
+  }
 }
 
 function checkKind (kind: unknown): string {
@@ -84,6 +99,23 @@ function checkProtocol (value: unknown, field: string): void {
   if (value === undefined || value === null || value === '') return
   if (typeof value !== 'string' || !PROTOCOLS.has(value.toLowerCase())) {
     throw badRequest(`${field} must be one of ${[...PROTOCOLS].join(', ')}, got ${JSON.stringify(value)}`)
+  }
+}
+
+/**
+ * Consul's rule the other way round: a service-defaults or proxy-defaults write may not take an
+ * HTTP-like protocol away from a service some router routes or leads to.
+ */
+export function checkRoutersKeepHttp (entry: ConfigEntryBody, lookup: (kind: string, name: string) => Record<string, unknown> | undefined, routers: Array<Record<string, unknown>>): void {
+  if (entry.Kind !== SERVICE_DEFAULTS_KIND && entry.Kind !== PROXY_DEFAULTS_KIND) return
+  const proposed = (kind: string, name: string): Record<string, unknown> | undefined =>
+    kind === entry.Kind && name === entry.Name ? entry : lookup(kind, name)
+  for (const router of routers) {
+    try {
+      checkRouterProtocols(router, proposed)
+    } catch (error) {
+      throw badRequest(`${(error as Error).message.replace(/: set Protocol .*$/, '')}: service-router ${String(router.Name)} routes it`)
+    }
   }
 }
 
@@ -155,6 +187,42 @@ export function registerConfigRoutes (app: FastifyInstance, deps: ConfigRouteDep
   const newId = deps.newId ?? randomUUID
   const kindParams = { type: 'object', properties: { kind: { type: 'string', maxLength: 64 }, name: { type: 'string', maxLength: 256 } } }
 
+  // Mesh's: validates a list of entries in order, each seeing the generic entries before it as if
+  // they were written, and answers one result per entry (null: accepted, else the refusal), storing
+  // nothing. `mesh config apply` uses it, so a directory whose router needs the service-defaults it
+  // also holds validates as a whole.
+  app.post('/v1/mesh/config/validate', {
+    schema: { body: { type: 'array', maxItems: 1024 } },
+  }, async (request) => {
+    const pending = new Map<string, Record<string, unknown>>()
+    const lookup = (entryKind: string, name: string): Record<string, unknown> | undefined =>
+      pending.get(`${entryKind}/${name}`) ?? deps.getConfigEntry(entryKind, name)
+    return (request.body as unknown[]).map((item): string | null => {
+      try {
+        if (!isRecord(item)) throw badRequest('each entry must be an object')
+        const body = { ...item }
+        if (body.Kind === undefined && body.kind !== undefined) { body.Kind = body.kind; delete body.kind }
+        if (body.Name === undefined && body.name !== undefined) { body.Name = body.name; delete body.name }
+        const kind = checkKind(body.Kind)
+        if (kind === SERVICE_INTENTIONS_KIND) {
+          fromConfigEntry(body, { nowMs: deps.now(), newId, existing: (source, destination) => deps.intentions.get(source, destination) })
+          return null
+        }
+        const entry = validateGenericEntry(body)
+        if (kind === SERVICE_ROUTER_KIND) checkRouterProtocols(entry, lookup)
+        const routers = new Map(deps.listConfigEntries(SERVICE_ROUTER_KIND).map((router) => [router.Name, router as Record<string, unknown>]))
+        for (const [key, value] of pending) if (key.startsWith(`${SERVICE_ROUTER_KIND}/`)) routers.set(String(value.Name), value)
+        checkRoutersKeepHttp(entry, lookup, [...routers.values()])
+        pending.set(`${entry.Kind}/${entry.Name}`, entry)
+        return null
+      } catch (error) {
+        if (error instanceof HttpError) return error.message
+        if (error instanceof InvalidConfigEntryError || error instanceof InvalidIntentionError || error instanceof UnsafeRegexError) return error.message
+        throw error
+      }
+    })
+  })
+
   // `?validate` (a mesh extension) runs every check a write would and answers true, storing
   // nothing: `mesh config apply` validates a whole directory this way before its first write.
   app.put('/v1/config', {
@@ -169,6 +237,9 @@ export function registerConfigRoutes (app: FastifyInstance, deps: ConfigRouteDep
     const casIndex = parseCas(request.query as Record<string, unknown>)
     if (kind !== SERVICE_INTENTIONS_KIND) {
       const entry = validateGenericEntry(body)
+      const lookup = (entryKind: string, name: string): Record<string, unknown> | undefined => deps.getConfigEntry(entryKind, name)
+      if (kind === SERVICE_ROUTER_KIND) checkRouterProtocols(entry, lookup)
+      checkRoutersKeepHttp(entry, lookup, deps.listConfigEntries(SERVICE_ROUTER_KIND))
       return validateOnly ? true : deps.putConfigEntry(entry, { casIndex })
     }
 

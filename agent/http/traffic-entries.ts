@@ -8,14 +8,21 @@ import { compileFilter } from '../../catalog/filter.ts'
 import { parseDurationMs } from '../../api/duration.ts'
 import { badRequest } from './errors.ts'
 import { isRecord } from '../../api/guards.ts'
+import { compileFullMatchRegex } from '../../api/intentions/match.ts'
+import { validateServiceName } from '../../api/intentions/validate.ts'
 
 export const SERVICE_RESOLVER_KIND = 'service-resolver'
 export const SERVICE_SPLITTER_KIND = 'service-splitter'
+export const SERVICE_ROUTER_KIND = 'service-router'
 
 export const TRAFFIC_FIELDS: Record<string, readonly string[]> = {
   [SERVICE_RESOLVER_KIND]: ['Kind', 'Name', 'Namespace', 'Partition', 'DefaultSubset', 'Subsets', 'ConnectTimeout', 'RequestTimeout', 'Meta', 'CreateIndex', 'ModifyIndex'],
   [SERVICE_SPLITTER_KIND]: ['Kind', 'Name', 'Namespace', 'Partition', 'Splits', 'Meta', 'CreateIndex', 'ModifyIndex'],
+  [SERVICE_ROUTER_KIND]: ['Kind', 'Name', 'Namespace', 'Partition', 'Routes', 'Meta', 'CreateIndex', 'ModifyIndex'],
 }
+
+/** Protocols whose requests a router, splitter or resolver can look into (Consul's IsProtocolHTTPLike). */
+export const HTTP_LIKE_PROTOCOLS: ReadonlySet<string> = new Set(['http', 'http2', 'grpc'])
 
 const SUBSET_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 const MAX_SUBSETS = 64
@@ -93,6 +100,168 @@ function validateSplitter (entry: Record<string, unknown>): void {
   if (Math.round(total * 100) !== 10_000) throw badRequest(`the sum of all split weights must be 100, not ${Math.round(total * 100) / 100}`)
 }
 
+const MAX_ROUTES = 256
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE'])
+/** Consul's isValidRetryCondition. */
+const RETRY_CONDITIONS = new Set(['5xx', 'gateway-error', 'reset', 'connect-failure', 'envoy-ratelimited', 'retriable-4xx',
+  'refused-stream', 'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable'])
+const HTTP_MATCH_FIELDS = new Set(['PathExact', 'PathPrefix', 'PathRegex', 'Header', 'QueryParam', 'Methods'])
+const HEADER_FIELDS = new Set(['Name', 'Present', 'Exact', 'Prefix', 'Suffix', 'Regex', 'Invert'])
+const QUERY_FIELDS = new Set(['Name', 'Present', 'Exact', 'Regex'])
+const DESTINATION_FIELDS = new Set(['Service', 'ServiceSubset', 'Namespace', 'Partition', 'PrefixRewrite', 'RequestTimeout', 'IdleTimeout',
+  'NumRetries', 'RetryOnConnectFailure', 'RetryOnStatusCodes', 'RetryOn', 'RequestHeaders', 'ResponseHeaders'])
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+function knownFields (value: Record<string, unknown>, known: ReadonlySet<string>, field: string): void {
+  for (const key of Object.keys(value)) if (!known.has(key)) throw badRequest(`${field}: unknown field "${key}"`)
+}
+
+function optionalString (value: unknown, field: string): string {
+  if (value === undefined) return ''
+  if (typeof value !== 'string') throw badRequest(`${field} must be a string`)
+  return value
+}
+
+function optionalBoolean (value: unknown, field: string): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw badRequest(`${field} must be a boolean`)
+  return value
+}
+
+function regex (pattern: string, field: string): void {
+  try {
+    compileFullMatchRegex(pattern, field)
+  } catch (error) {
+    throw badRequest((error as Error).message)
+  }
+}
+
+function headerName (value: unknown, field: string): void {
+  if (typeof value !== 'string' || value === '') throw badRequest(`${field} missing required Name field`)
+  if (!HEADER_NAME.test(value)) throw badRequest(`${field} Name ${JSON.stringify(value)} is not a valid header name`)
+}
+
+function headerModifiers (value: unknown, field: string): void {
+  if (value === undefined) return
+  if (!isRecord(value)) throw badRequest(`${field} must be an object`)
+  knownFields(value, new Set(['Add', 'Set', 'Remove']), field)
+  for (const key of ['Add', 'Set']) {
+    const map = value[key]
+    if (map === undefined) continue
+    if (!isRecord(map)) throw badRequest(`${field}.${key} must be an object of header name → value`)
+    for (const [name, headerValue] of Object.entries(map)) {
+      if (!HEADER_NAME.test(name)) throw badRequest(`${field}.${key}: ${JSON.stringify(name)} is not a valid header name`)
+      if (typeof headerValue !== 'string' || /[\r\n\0]/.test(headerValue)) throw badRequest(`${field}.${key}["${name}"] must be a string without CR, LF or NUL`)
+    }
+  }
+  for (const [index, name] of list(value.Remove, `${field}.Remove`, MAX_RULES).entries()) {
+    if (typeof name !== 'string' || !HEADER_NAME.test(name)) throw badRequest(`${field}.Remove[${index}] must be a header name`)
+  }
+}
+
+function validateRouteMatch (match: unknown, at: string): boolean {
+  if (match === undefined) return false
+  if (!isRecord(match)) throw badRequest(`${at} Match must be an object`)
+  knownFields(match, new Set(['HTTP']), `${at} Match`)
+  const http = match.HTTP
+  if (http === undefined) return false
+  if (!isRecord(http)) throw badRequest(`${at} Match.HTTP must be an object`)
+  knownFields(http, HTTP_MATCH_FIELDS, `${at} Match.HTTP`)
+  const pathExact = optionalString(http.PathExact, `${at} PathExact`)
+  const pathPrefix = optionalString(http.PathPrefix, `${at} PathPrefix`)
+  const pathRegex = optionalString(http.PathRegex, `${at} PathRegex`)
+  if (pathExact !== '' && !pathExact.startsWith('/')) throw badRequest(`${at} PathExact doesn't start with '/': ${JSON.stringify(pathExact)}`)
+  if (pathPrefix !== '' && !pathPrefix.startsWith('/')) throw badRequest(`${at} PathPrefix doesn't start with '/': ${JSON.stringify(pathPrefix)}`)
+  if ([pathExact, pathPrefix, pathRegex].filter((path) => path !== '').length > 1) throw badRequest(`${at} should only contain at most one of PathExact, PathPrefix, or PathRegex`)
+  if (pathRegex !== '') regex(pathRegex, `${at} PathRegex`)
+  for (const [index, header] of list(http.Header, `${at} Header`, MAX_RULES).entries()) {
+    const field = `${at} Header[${index}]`
+    if (!isRecord(header)) throw badRequest(`${field} must be an object`)
+    knownFields(header, HEADER_FIELDS, field)
+    headerName(header.Name, field)
+    const present = optionalBoolean(header.Present, `${field}.Present`)
+    optionalBoolean(header.Invert, `${field}.Invert`)
+    const kinds = ['Exact', 'Prefix', 'Suffix', 'Regex'].filter((key) => optionalString(header[key], `${field}.${key}`) !== '')
+    if (kinds.length + (present ? 1 : 0) !== 1) throw badRequest(`${field} should only contain one of Present, Exact, Prefix, Suffix, or Regex`)
+    if (header.Regex !== undefined && header.Regex !== '') regex(header.Regex as string, `${field}.Regex`)
+  }
+  for (const [index, param] of list(http.QueryParam, `${at} QueryParam`, MAX_RULES).entries()) {
+    const field = `${at} QueryParam[${index}]`
+    if (!isRecord(param)) throw badRequest(`${field} must be an object`)
+    knownFields(param, QUERY_FIELDS, field)
+    if (typeof param.Name !== 'string' || param.Name === '') throw badRequest(`${field} missing required Name field`)
+    const present = optionalBoolean(param.Present, `${field}.Present`)
+    const kinds = ['Exact', 'Regex'].filter((key) => optionalString(param[key], `${field}.${key}`) !== '')
+    if (kinds.length + (present ? 1 : 0) !== 1) throw badRequest(`${field} should only contain one of Present, Exact, or Regex`)
+    if (param.Regex !== undefined && param.Regex !== '') regex(param.Regex as string, `${field}.Regex`)
+  }
+  const seen = new Set<string>()
+  for (const method of list(http.Methods, `${at} Methods`, HTTP_METHODS.size)) {
+    const upper = typeof method === 'string' ? method.toUpperCase() : ''
+    if (!HTTP_METHODS.has(upper)) throw badRequest(`${at} Methods contains an invalid method ${JSON.stringify(method)}`)
+    if (seen.has(upper)) throw badRequest(`${at} Methods contains ${JSON.stringify(upper)} more than once`)
+    seen.add(upper)
+  }
+  return pathExact !== '' || pathPrefix !== ''
+}
+
+function validateRouteDestination (destination: unknown, at: string, eligibleForPrefixRewrite: boolean): void {
+  if (destination === undefined) return
+  if (!isRecord(destination)) throw badRequest(`${at} Destination must be an object`)
+  knownFields(destination, DESTINATION_FIELDS, `${at} Destination`)
+  const service = optionalString(destination.Service, `${at} Destination.Service`)
+  if (service !== '') {
+    try {
+      validateServiceName(service, `${at} Destination.Service`)
+    } catch (error) {
+      throw badRequest((error as Error).message)
+    }
+  }
+  const subset = optionalString(destination.ServiceSubset, `${at} Destination.ServiceSubset`)
+  if (subset !== '' && !SUBSET_NAME.test(subset)) throw badRequest(`${at} Destination.ServiceSubset must be a subset name`)
+  for (const key of ['Namespace', 'Partition']) {
+    const value = optionalString(destination[key], `${at} Destination.${key}`)
+    if (value !== '' && value !== 'default') throw badRequest(`${at} Destination.${key} "${value}" is not supported: mesh has only "default"`)
+  }
+  const rewrite = optionalString(destination.PrefixRewrite, `${at} Destination.PrefixRewrite`)
+  if (rewrite !== '' && !eligibleForPrefixRewrite) throw badRequest(`${at} cannot make use of PrefixRewrite without configuring either PathExact or PathPrefix`)
+  if (rewrite !== '' && !rewrite.startsWith('/')) throw badRequest(`${at} Destination.PrefixRewrite must begin with '/'`)
+  duration(destination.RequestTimeout, `${at} Destination.RequestTimeout`)
+  duration(destination.IdleTimeout, `${at} Destination.IdleTimeout`)
+  wholeNumber(destination.NumRetries, `${at} Destination.NumRetries`, 0, 100)
+  optionalBoolean(destination.RetryOnConnectFailure, `${at} Destination.RetryOnConnectFailure`)
+  for (const [index, code] of list(destination.RetryOnStatusCodes, `${at} Destination.RetryOnStatusCodes`, 100).entries()) {
+    wholeNumber(code, `${at} Destination.RetryOnStatusCodes[${index}]`, 100, 599)
+  }
+  for (const condition of list(destination.RetryOn, `${at} Destination.RetryOn`, RETRY_CONDITIONS.size)) {
+    if (typeof condition !== 'string' || !RETRY_CONDITIONS.has(condition)) throw badRequest(`${at} contains an invalid retry condition: ${JSON.stringify(condition)}`)
+  }
+  headerModifiers(destination.RequestHeaders, `${at} Destination.RequestHeaders`)
+  headerModifiers(destination.ResponseHeaders, `${at} Destination.ResponseHeaders`)
+}
+
+/** Consul's ServiceRouterConfigEntry.Validate, with its messages, plus the types JSON leaves open. */
+function validateRouter (entry: Record<string, unknown>): void {
+  for (const [index, route] of list(entry.Routes, 'Routes', MAX_ROUTES).entries()) {
+    const at = `Route[${index}]`
+    if (!isRecord(route)) throw badRequest(`${at} must be an object`)
+    knownFields(route, new Set(['Match', 'Destination']), at)
+    const eligible = validateRouteMatch(route.Match, at)
+    validateRouteDestination(route.Destination, at, eligible)
+  }
+}
+
+/** The services a router leads to, the router's own (the default route) first. */
+export function routerDestinations (entry: Record<string, unknown>): string[] {
+  const name = String(entry.Name)
+  const services = new Set([name])
+  for (const route of Array.isArray(entry.Routes) ? entry.Routes : []) {
+    const service = isRecord(route) && isRecord(route.Destination) ? route.Destination.Service : undefined
+    services.add(typeof service === 'string' && service !== '' ? service : name)
+  }
+  return [...services]
+}
+
 /** Only UpstreamConfig.Defaults.Limits has an effect in mesh, so only it is checked. */
 function validateUpstreamLimits (upstreamConfig: unknown): void {
   if (!isRecord(upstreamConfig) || !isRecord(upstreamConfig.Defaults) || upstreamConfig.Defaults.Limits === undefined) return
@@ -149,5 +318,6 @@ function validateDefaultsTraffic (entry: Record<string, unknown>): void {
 export function validateTrafficEntry (kind: string, entry: Record<string, unknown>): void {
   if (kind === SERVICE_RESOLVER_KIND) validateResolver(entry)
   else if (kind === SERVICE_SPLITTER_KIND) validateSplitter(entry)
+  else if (kind === SERVICE_ROUTER_KIND) validateRouter(entry)
   else if (kind === 'service-defaults') validateDefaultsTraffic(entry)
 }

@@ -31,7 +31,7 @@ export function traceLayer (init: TraceInit): Layer {
     const startMs = init.clock.nowMs()
     const record = (statusCode: number): void => {
       init.ring.record(context.traceId, context.spanId, context.parentSpanId, request.direction, request.source.service, request.destination,
-        request.method, request.path, statusCode, startEpochMs, init.clock.nowMs() - startMs)
+        request.method, request.path, statusCode, startEpochMs, init.clock.nowMs() - startMs, request.route)
     }
     return next(request).then((response: ProxyResponse) => {
       record(response.statusCode)

@@ -79,6 +79,10 @@ async function startStoreAgent (store: Map<string, Record<string, unknown>>) {
       store.set(`${String(entry.Kind)}/${String(entry.Name)}`, { ...entry, Meta: null, CreateIndex: 1, ModifyIndex: 2 })
       return { body: true }
     },
+    // Like the agent: one verdict per entry, null when accepted; stores nothing.
+    'POST /v1/mesh/config/validate': request => ({
+      body: (request.body as Array<Record<string, unknown>>).map(entry => String(entry.Name).startsWith('bad') ? `${String(entry.Name)} is not a valid entry` : null),
+    }),
   })
   agent.routes.set('GET /v1/config/service-defaults/web', () => stored('service-defaults/web'))
   agent.routes.set('GET /v1/config/service-router/web', () => stored('service-router/web'))
@@ -111,11 +115,10 @@ t.test('config apply: files in name order, GET before PUT, only changed entries 
     'GET /v1/config/service-defaults/web',
     'GET /v1/config/proxy-defaults/global',
     'GET /v1/config/service-router/web',
-    'PUT /v1/config?validate',
-    'PUT /v1/config?validate',
+    'POST /v1/mesh/config/validate',
     'PUT /v1/config',
     'PUT /v1/config',
-  ], 'every changed entry is validated by the agent before the first write')
+  ], 'every changed entry is validated by the agent, in one request, before the first write')
   const lines = result.stdout.split('\n')
   t.match(lines[0], /^Entry +Result +Changed +File$/)
   t.match(lines[1], /^service-defaults\/web +unchanged +\S*10-defaults\.json$/)
@@ -138,7 +141,7 @@ t.test('config apply --dry-run reports the plan and writes nothing', async t => 
   t.match(result.stdout, /service-router\/web +would be updated +Routes/)
   t.match(result.stdout, /Dry run, nothing written: 1 entry: 0 created, 1 updated, 0 unchanged/)
   const writes = (): number => agent.requests.filter(request => request.method === 'PUT' && request.query.validate === undefined).length
-  t.same(agent.requests.map(request => request.method), ['GET', 'PUT'], 'read, then validated by the agent')
+  t.same(agent.requests.map(request => request.method), ['GET', 'POST'], 'read, then validated by the agent')
   t.equal(writes(), 0)
 
   const diff = await runCli(['config', 'apply', dir, '--dry-run', '--diff'], { httpAddr: agent.httpAddr })

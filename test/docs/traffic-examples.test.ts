@@ -55,7 +55,7 @@ const examples = blocks.filter((block) => block.marked)
 
 t.test('docs/traffic.md marks every json example for applying', async (t) => {
   t.ok(examples.some((example) => example.file === 'docs/traffic.md'), 'docs/traffic.md has examples to apply')
-  for (const kind of ['service-defaults', 'proxy-defaults', 'service-resolver', 'service-splitter', 'service-intentions']) {
+  for (const kind of ['service-defaults', 'proxy-defaults', 'service-resolver', 'service-splitter', 'service-router', 'service-intentions']) {
     t.ok(examples.some((example) => example.entry.Kind === kind), `an example of ${kind}`)
   }
   for (const block of blocks.filter((candidate) => !candidate.marked && candidate.file === 'docs/traffic.md')) {
@@ -88,4 +88,19 @@ t.test('every example is accepted by a real agent and reads back as written', as
   t.match(refused.text, /Splits\[1\]\.Weight must be a number from 0 to 100/, 'the answer names the field')
   const unchanged = await http(agent, 'GET', '/v1/config/service-splitter/checkout')
   assertContains(t, unchanged.body, splitter.entry, 'the refused write changed nothing')
+
+  const router = examples.find((example) => example.entry.Kind === 'service-router' && example.entry.Name === 'api')
+  if (router === undefined) throw new Error('the router example (api) is missing from docs/traffic.md')
+  const routes = router.entry.Routes as Array<{ Match: { HTTP: Record<string, unknown> } }>
+  const twoPaths = { ...router.entry, Routes: [{ ...routes[0], Match: { HTTP: { ...routes[0]!.Match.HTTP, PathExact: '/v2' } } }] }
+  const refusedRouter = await http(agent, 'PUT', '/v1/config', twoPaths)
+  t.equal(refusedRouter.status, 400, 'a route with two path matchers is refused')
+  t.match(refusedRouter.text, /Route\[0\] should only contain at most one of PathExact, PathPrefix, or PathRegex/, 'the answer names the route')
+  const tcp = await http(agent, 'PUT', '/v1/config', { Kind: 'service-defaults', Name: 'ledger', Protocol: 'tcp' })
+  t.equal(tcp.status, 200)
+  const toTcp = await http(agent, 'PUT', '/v1/config', { ...router.entry, Routes: [{ Destination: { Service: 'ledger' } }] })
+  t.equal(toTcp.status, 400, 'a route to a tcp service is refused')
+  t.match(toTcp.text, /discovery chain "ledger" uses a protocol "tcp" that does not permit advanced routing/)
+  const routerUnchanged = await http(agent, 'GET', '/v1/config/service-router/api')
+  assertContains(t, routerUnchanged.body, router.entry, 'the refused writes changed nothing')
 })

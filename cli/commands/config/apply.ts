@@ -14,7 +14,6 @@ import { changedFields, fieldChanges } from '../../config-diff.ts'
 import type { FieldChange } from '../../config-diff.ts'
 import { configEntryPath, entriesFromFile } from '../../config-entries.ts'
 import type { ConfigEntry } from '../../config-entries.ts'
-import { AgentResponseError } from '../../../api/agent-client.ts'
 import { InputFileError } from '../../errors.ts'
 import { readJsonFile } from '../../input-file.ts'
 import { renderTable, write, writeJson } from '../../output.ts'
@@ -106,17 +105,15 @@ export function configApplyCommand (): Command {
         if (options.diff === true) applied.Changes = fieldChanges(entry, existing)
         results.push(applied)
       }
-      // The agent checks every entry that would change (`?validate` stores nothing) before the
-      // first write, so a directory with one bad entry changes nothing, dry run or not.
+      // The agent checks every entry that would change, in order and each seeing those before it
+      // (a router needs its service's protocol), storing nothing, before the first write: a
+      // directory with one bad entry changes nothing, dry run or not.
       const refused: string[] = []
-      for (const { file, entry } of toWrite) {
-        try {
-          await client.put('/v1/config', entry, { validate: true })
-        } catch (error) {
-          if (!(error instanceof AgentResponseError) || error.statusCode !== 400) throw error
-          refused.push(`${file}: ${entry.Kind}/${entry.Name}: ${error.body.trim()}`)
-        }
-      }
+      const verdicts = toWrite.length === 0 ? [] : await client.post<Array<string | null>>('/v1/mesh/config/validate', toWrite.map(({ entry }) => entry))
+      toWrite.forEach(({ file, entry }, index) => {
+        const verdict = verdicts[index]
+        if (verdict !== null && verdict !== undefined) refused.push(`${file}: ${entry.Kind}/${entry.Name}: ${verdict}`)
+      })
       if (refused.length > 0) {
         throw new InputFileError(directory, `the agent refused ${refused.length} of ${toWrite.length} changed ${toWrite.length === 1 ? 'entry' : 'entries'}, nothing was written:\n  ${refused.join('\n  ')}`)
       }

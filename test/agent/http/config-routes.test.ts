@@ -92,7 +92,8 @@ t.test('bad entries answer 400 and store nothing', async (t) => {
   const indexBefore = catalog.index
   const rows: Array<[unknown, RegExp]> = [
     [{ Name: 'api' }, /does not contain a kind/],
-    [{ Kind: 'service-router', Name: 'api' }, /invalid config entry kind: service-router/],
+    [{ Kind: 'ingress-gateway', Name: 'api' }, /invalid config entry kind: ingress-gateway/],
+    [{ Kind: 'service-router', Name: 'api' }, /discovery chain "api" uses a protocol "tcp" that does not permit advanced routing/],
     [{ Kind: 'service-intentions', Name: 'api', Sources: [] }, /At least one source is required/],
     [{ Kind: 'service-intentions', Name: 'api', Sources: [{ Name: 'web', Action: 'allow' }, { Name: 'x', Permissions: [{ Action: 'allow', HTTP: { PathExact: 'nope' } }] }] }, /^Sources\[1\]\.Permissions\[0\]\.HTTP\.PathExact doesn't start with '\/'/],
     [{ Kind: 'service-defaults', Name: 'web', Protocol: 'smtp' }, /Protocol must be one of tcp, http, http2, grpc/],
@@ -199,4 +200,45 @@ t.test('PUT ?validate runs every check of a write and stores nothing', async (t)
   t.same(policy.intentions.list(), [], 'a validated service-intentions entry creates no intention')
   const badIntentions = { ...intentionsEntry, Sources: [{ Name: 'web', Action: 'maybe' }] }
   t.equal((await app.inject({ method: 'PUT', url: '/v1/config?validate', payload: badIntentions })).statusCode, 400)
+})
+
+t.test('POST /v1/mesh/config/validate checks entries in order, each seeing those before it, and stores nothing', async (t) => {
+  const { app } = await setup(t)
+  const router = { Kind: 'service-router', Name: 'shop', Routes: [{ Match: { HTTP: { PathPrefix: '/v2' } }, Destination: { Service: 'shop-v2' } }] }
+  const batch = [
+    { Kind: 'service-defaults', Name: 'shop', Protocol: 'http' },
+    { Kind: 'service-defaults', Name: 'shop-v2', Protocol: 'http' },
+    router,
+    { Kind: 'service-router', Name: 'ledger', Routes: [] },
+    { Kind: 'service-splitter', Name: 'shop', Splits: [{ Weight: 90 }] },
+  ]
+  const response = await app.inject({ method: 'POST', url: '/v1/mesh/config/validate', payload: batch })
+  t.equal(response.statusCode, 200)
+  const verdicts = response.json() as Array<string | null>
+  t.same(verdicts.slice(0, 3), [null, null, null], 'the router is accepted: the service-defaults before it count')
+  t.match(verdicts[3], /discovery chain "ledger" uses a protocol "tcp"/)
+  t.match(verdicts[4], /sum of all split weights must be 100/)
+  const stored = await app.inject({ method: 'GET', url: '/v1/config/service-defaults/shop' })
+  t.equal(stored.statusCode, 404, 'nothing was stored')
+  const alone = await app.inject({ method: 'POST', url: '/v1/mesh/config/validate', payload: [router] })
+  t.match((alone.json() as string[])[0], /discovery chain "shop" uses a protocol "tcp"/, 'without them the router is refused')
+  const bad = await app.inject({ method: 'POST', url: '/v1/mesh/config/validate', payload: { Kind: 'service-router' } })
+  t.equal(bad.statusCode, 400, 'a body that is not a list is refused')
+})
+
+t.test('a protocol change that would leave a router on tcp is refused, as Consul does', async (t) => {
+  const { app } = await setup(t)
+  for (const entry of [
+    { Kind: 'service-defaults', Name: 'shop', Protocol: 'http' },
+    { Kind: 'service-defaults', Name: 'shop-v2', Protocol: 'http' },
+    { Kind: 'service-router', Name: 'shop', Routes: [{ Destination: { Service: 'shop-v2' } }] },
+  ]) t.equal((await app.inject({ method: 'PUT', url: '/v1/config', payload: entry })).statusCode, 200)
+  const toTcp = await app.inject({ method: 'PUT', url: '/v1/config', payload: { Kind: 'service-defaults', Name: 'shop-v2', Protocol: 'tcp' } })
+  t.equal(toTcp.statusCode, 400)
+  t.match(toTcp.body, /discovery chain "shop-v2" uses a protocol "tcp" that does not permit advanced routing or splitting behavior: service-router shop routes it/)
+  const kept = await app.inject({ method: 'GET', url: '/v1/config/service-defaults/shop-v2' })
+  t.equal((kept.json() as { Protocol: string }).Protocol, 'http', 'the refused write changed nothing')
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/config', payload: { Kind: 'service-defaults', Name: 'other', Protocol: 'tcp' } })).statusCode, 200, 'a service no router touches may be tcp')
+  const batch = await app.inject({ method: 'POST', url: '/v1/mesh/config/validate', payload: [{ Kind: 'service-defaults', Name: 'shop', Protocol: 'tcp' }] })
+  t.match((batch.json() as string[])[0], /discovery chain "shop" uses a protocol "tcp"/, 'the batch check refuses it too')
 })
