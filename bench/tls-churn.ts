@@ -2,7 +2,8 @@
 // keeps per completed handshake. A child process runs a bare node:tls server with the options of
 // a sidecar's inbound listener (proxy/inbound.ts: mesh leaf, roots, requestCert,
 // rejectUnauthorized, ALPN h2 and http/1.1); this process opens and closes BENCH_TLS_HANDSHAKES
-// connections to it, 200 at a time, with and without a client certificate. The child's RSS is
+// connections to it, 200 at a time: with a client certificate (full handshakes, and resuming the
+// last TLS 1.3 session ticket) and without one. The child's RSS is
 // read from /proc after a forced full GC, after a warm-up of 2,000 handshakes and at the end, so
 // what is left is native memory the JS heap no longer references. Prints a Markdown table and
 // writes docs/benchmarks/tls-churn.md.
@@ -20,8 +21,9 @@ import { serviceSpiffeId } from '../ca/spiffe.ts'
 
 const ADDRESS = '127.0.0.111'
 const TRUST_DOMAIN = '11111111-2222-3333-4444-555555555555.consul'
-const HANDSHAKES = Number(process.env.BENCH_TLS_HANDSHAKES ?? 8000)
-const WARM_UP = 2000
+const HANDSHAKES = Number(process.env.BENCH_TLS_HANDSHAKES ?? 12000)
+// The first few thousand handshakes grow any server's RSS (allocator arenas, caches): measured after.
+const WARM_UP = 4000
 const PARALLEL = 200
 const SERVER_NODE = process.env.BENCH_TLS_NODE ?? process.execPath
 
@@ -69,12 +71,15 @@ function request<T> (child: ChildProcess, message: unknown): Promise<T> {
   })
 }
 
-async function churn (port: number, count: number, roots: string[], client: Leaf | undefined): Promise<number> {
+async function churn (port: number, count: number, roots: string[], client: Leaf | undefined, resume: boolean): Promise<number> {
   let failed = 0
+  let session: Buffer | undefined
   const one = (): Promise<void> => new Promise((resolve) => {
     const socket = connect({
-      host: ADDRESS, port, ca: roots, ...client, ALPNProtocols: ['http/1.1'], checkServerIdentity: () => undefined
-    }, () => { socket.destroy(); resolve() })
+      host: ADDRESS, port, ca: roots, ...client, ALPNProtocols: ['http/1.1'], checkServerIdentity: () => undefined, session: resume ? session : undefined
+    }, () => { setTimeout(() => { socket.destroy(); resolve() }, 5) })
+    // TLS 1.3 tickets arrive after the handshake: the short wait above lets them in.
+    socket.on('session', (ticket: Buffer) => { session = ticket })
     socket.once('error', () => { failed++; resolve() })
   })
   for (let done = 0; done < count;) {
@@ -85,7 +90,7 @@ async function churn (port: number, count: number, roots: string[], client: Leaf
   return failed
 }
 
-async function measure (variant: string, options: Record<string, unknown>, roots: string[], client: Leaf | undefined): Promise<Result> {
+async function measure (variant: string, options: Record<string, unknown>, roots: string[], client: Leaf | undefined, resume = false): Promise<Result> {
   const child = spawn(SERVER_NODE, ['--expose-gc', '--input-type=module', '-e', SERVER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   try {
     const { port } = await request<{ port: number }>(child, options)
@@ -93,9 +98,9 @@ async function measure (variant: string, options: Record<string, unknown>, roots
       const probe = spawn(SERVER_NODE, ['-e', 'process.send(process.version + " (OpenSSL " + process.versions.openssl + ")")'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
       probe.once('message', (text) => { probe.kill(); resolve(String(text)) })
     }))
-    let failed = await churn(port, WARM_UP, roots, client)
+    let failed = await churn(port, WARM_UP, roots, client, resume)
     const warm = await request<Sample>(child, 'sample')
-    failed += await churn(port, HANDSHAKES - WARM_UP, roots, client)
+    failed += await churn(port, HANDSHAKES - WARM_UP, roots, client, resume)
     const end = await request<Sample>(child, 'sample')
     if (failed > 0) throw new Error(`${variant}: ${failed} of ${HANDSHAKES} handshakes failed`)
     return {
@@ -126,6 +131,7 @@ async function main (): Promise<void> {
   const inbound = { ...server, ca: roots, ALPNProtocols: ['h2', 'http/1.1'] }
   const results = [
     await measure('mutual TLS (the inbound listener\'s options)', { ...inbound, requestCert: true, rejectUnauthorized: true }, roots, client),
+    await measure('mutual TLS, the client resuming its last session ticket', { ...inbound, requestCert: true, rejectUnauthorized: true }, roots, client, true),
     await measure('server-only TLS (requestCert: false)', { ...inbound, requestCert: false, rejectUnauthorized: false }, roots, undefined)
   ]
   const rows = results.map((r) => `| ${r.variant} | ${r.version} | ${r.jemalloc ? 'jemalloc' : 'glibc'} | ${r.warmRssMb.toFixed(1)} → ${r.endRssMb.toFixed(1)} MB | ${(r.bytesPerHandshake / 1024).toFixed(2)} KB | ${r.heapUsedMb[0].toFixed(1)} → ${r.heapUsedMb[1].toFixed(1)} MB |`)
