@@ -87,6 +87,15 @@ export class Http1Pool implements UpstreamPool {
   private closed = false
   private whenClosed: (() => void) | null = null
   private sweeper: NodeJS.Timeout | null = null
+  /**
+   * The last TLS session ticket the server sent; the next connection offers it and resumes
+   * instead of running a full handshake with certificates. A pool has one secure context and
+   * one endpoint for its life (rotation makes new pools), so the ticket is always for this
+   * identity and this server; a server with new keys refuses it and the handshake is a full one.
+   * node runs checkServerIdentity only on full handshakes (a resumed TLS 1.3 client session has
+   * no peer certificate to show): only the server that passed it holds the keys to resume.
+   */
+  tlsSession: Buffer | undefined
 
   constructor (init: Http1PoolInit) {
     this.init = init
@@ -222,8 +231,11 @@ class Connection {
         secureContext: tls.secureContext,
         rejectUnauthorized: true,
         checkServerIdentity: tls.checkServerIdentity,
-        ALPNProtocols: ['http/1.1']
+        ALPNProtocols: ['http/1.1'],
+        session: this.pool.tlsSession
       })
+    // Under TLS 1.3 tickets arrive after the handshake (node emits them only when listened to).
+    if (tls !== undefined) socket.on('session', (ticket: Buffer) => { this.pool.tlsSession = ticket })
     this.socket = socket
     this.pool.connections.add(this)
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
