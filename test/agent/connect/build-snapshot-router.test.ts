@@ -5,9 +5,7 @@ import t from 'tap'
 import { buildProxySnapshot } from '../../../agent/connect/build-snapshot.ts'
 import type { SnapshotInputs } from '../../../agent/connect/build-snapshot.ts'
 import type { HealthServiceResult, ServiceRecord } from '../../../api/catalog-types.ts'
-import { compileFilter } from '../../../catalog/filter.ts'
-
-const TD = '11111111-2222-3333-4444-555555555555.consul'
+import { snapshotInputs } from './snapshot-inputs.ts'
 
 function sidecar (service: string, id: string, port: number, version: string): HealthServiceResult {
   return {
@@ -34,19 +32,7 @@ const instances: Record<string, HealthServiceResult[]> = {
 }
 
 function inputs (entries: Record<string, Record<string, unknown>>, warnings: string[] = []): SnapshotInputs {
-  return {
-    proxy,
-    nodeAddress: '10.0.0.1',
-    trustDomain: TD,
-    datacenter: 'dc1',
-    leaf: { CertPEM: 'CERT', PrivateKeyPEM: 'KEY' },
-    rootsPem: ['ROOT'],
-    configEntry: (kind, name) => entries[`${kind}/${name}`],
-    sidecarsOf: (service) => instances[service] ?? [],
-    authorizer: () => () => ({ allowed: true, reason: 'test' }),
-    compileFilter,
-    warn: (message) => warnings.push(message),
-  }
+  return snapshotInputs(proxy, (service) => instances[service] ?? [], entries, warnings)
 }
 
 const http = { 'proxy-defaults/global': { Config: { protocol: 'http' } } }

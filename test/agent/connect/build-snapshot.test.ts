@@ -5,9 +5,7 @@ import { buildProxySnapshot, protocolOf } from '../../../agent/connect/build-sna
 import type { SnapshotInputs } from '../../../agent/connect/build-snapshot.ts'
 import type { HealthServiceResult } from '../../../api/catalog-types.ts'
 import type { ServiceRecord } from '../../../api/catalog-types.ts'
-import { compileFilter } from '../../../catalog/filter.ts'
-
-const TD = '11111111-2222-3333-4444-555555555555.consul'
+import { snapshotInputs, TD } from './snapshot-inputs.ts'
 
 function sidecar (node: string, id: string, port: number, version: string, status: 'passing' | 'warning' | 'critical'): HealthServiceResult {
   return {
@@ -27,22 +25,10 @@ const proxy: ServiceRecord = {
   Proxy: { DestinationServiceName: 'web', LocalServiceAddress: '127.0.0.1', LocalServicePort: 8080, Upstreams: [{ DestinationName: 'api', LocalBindPort: 9191 }] },
 }
 
+const apiSidecars = [sidecar('n1', 'api-1', 21001, 'v1', 'passing'), sidecar('n2', 'api-2', 21002, 'v2', 'warning'), sidecar('n3', 'api-3', 21003, 'v1', 'critical')]
+
 function inputs (entries: Record<string, Record<string, unknown>>, warnings: string[] = []): SnapshotInputs {
-  return {
-    proxy,
-    nodeAddress: '10.0.0.1',
-    trustDomain: TD,
-    datacenter: 'dc1',
-    leaf: { CertPEM: 'CERT', PrivateKeyPEM: 'KEY' },
-    rootsPem: ['ROOT'],
-    configEntry: (kind, name) => entries[`${kind}/${name}`],
-    sidecarsOf: (service) => service === 'api'
-      ? [sidecar('n1', 'api-1', 21001, 'v1', 'passing'), sidecar('n2', 'api-2', 21002, 'v2', 'warning'), sidecar('n3', 'api-3', 21003, 'v1', 'critical')]
-      : [],
-    authorizer: () => () => ({ allowed: true, reason: 'test' }),
-    compileFilter,
-    warn: (message) => warnings.push(message),
-  }
+  return snapshotInputs(proxy, (service) => service === 'api' ? apiSidecars : [], entries, warnings)
 }
 
 t.test('protocol comes from service-defaults, then proxy-defaults, else tcp as in Consul', async (t) => {
