@@ -8,7 +8,7 @@
 
 import t from 'tap'
 import { Cluster, http, waitFor } from '../../e2e/harness.ts'
-import { FLOOD_SOURCES, Flood, callUpstream, dnsOverTcp, sampleProcess, startMeshPair } from './support.ts'
+import { FLOOD_HOSTS, Flood, callUpstream, dnsOverTcp, sampleProcess, startMeshPair } from './support.ts'
 
 const PER_SOURCE = 100
 const PER_LISTENER = 400
@@ -31,19 +31,19 @@ t.test('listener floods: caps hold, deadlines close, the agent keeps serving, me
     pair?.app.close()
     await cluster.cleanup()
   })
-  pair = await startMeshPair(cluster, LIMITS)
+  pair = await startMeshPair(cluster, FLOOD_HOSTS, LIMITS, 'flood')
   const pid = pair.agent.process.pid!
   const serving = async (): Promise<{ api: number, dns: number, sidecar: number }> => ({
     api: (await http(pair!.agent, 'GET', '/v1/agent/self').catch(() => ({ status: 0 }))).status,
-    dns: await dnsOverTcp(pair!.dnsPort, 'flood.node.consul'),
-    sidecar: await callUpstream(pair!.upstreamPort),
+    dns: await dnsOverTcp(pair!, 'flood.node.consul'),
+    sidecar: await callUpstream(pair!),
   })
   t.same(await serving(), { api: 200, dns: 1, sidecar: 200 }, 'before the flood: API, DNS over TCP and the sidecar pair answer')
   // "Before" is an agent that has served mutual TLS at all: the first handshakes compile and load
   // code once (TLS, HTTP/1.1 paths), which is not memory a flood holds.
-  const warmUp = new Flood()
+  const warmUp = new Flood(FLOOD_HOSTS)
   floods.push(warmUp)
-  await warmUp.open(pair.inboundPort, FLOOD_SOURCES.slice(0, 1), 20, 'tls', pair.leaf)
+  await warmUp.open(pair.inboundPort, FLOOD_HOSTS.sources.slice(0, 1), 20, 'tls', pair.leaf)
   await warmUp.destroy()
   const before = sampleProcess(pid)
   // A steady request loop through web → api for the whole test: none may fail.
@@ -51,7 +51,7 @@ t.test('listener floods: caps hold, deadlines close, the agent keeps serving, me
   const looping = (async () => {
     while (!loop.stop) {
       loop.sent++
-      const status = await callUpstream(pair!.upstreamPort)
+      const status = await callUpstream(pair!)
       if (status !== 200) loop.failed.push(`${status} during ${loop.phase}`)
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
@@ -62,10 +62,10 @@ t.test('listener floods: caps hold, deadlines close, the agent keeps serving, me
   const idle: Record<string, Flood> = {}
   const trickle: Record<string, Flood> = {}
   await Promise.all(Object.entries(listeners).map(async ([name, port]) => {
-    idle[name] = new Flood()
-    trickle[name] = new Flood()
+    idle[name] = new Flood(FLOOD_HOSTS)
+    trickle[name] = new Flood(FLOOD_HOSTS)
     floods.push(idle[name], trickle[name])
-    await Promise.all([idle[name].open(port, FLOOD_SOURCES.slice(0, 2), PER_SOURCE + 20, 'idle'), trickle[name].open(port, FLOOD_SOURCES.slice(2, 3), 50, 'trickle')])
+    await Promise.all([idle[name].open(port, FLOOD_HOSTS.sources.slice(0, 2), PER_SOURCE + 20, 'idle'), trickle[name].open(port, FLOOD_HOSTS.sources.slice(2, 3), 50, 'trickle')])
   }))
   for (const name of ['sidecar', 'api', 'dns']) {
     await waitFor(`${name}: the connections over the per-source cap to be refused`, async () => idle[name].closed.length >= 40, 2000, 20)
@@ -78,7 +78,7 @@ t.test('listener floods: caps hold, deadlines close, the agent keeps serving, me
 
   for (const name of Object.keys(listeners)) {
     await waitFor(`${name}: the deadlines to close every flood connection`, async () => idle[name].openCount === 0 && trickle[name].openCount === 0, 20_000, 50)
-    const kept = FLOOD_SOURCES.slice(0, 2).map((source) => idle[name].keptFrom(source, HANDSHAKE_MS - 100))
+    const kept = FLOOD_HOSTS.sources.slice(0, 2).map((source) => idle[name].keptFrom(source, HANDSHAKE_MS - 100))
     if (name === 'gossip') {
       // libp2p admits at most 64 connections in their upgrade at once (maxIncomingPendingConnections) and closes the rest itself.
       t.ok(kept.every((count) => count <= PER_SOURCE) && kept[0] + kept[1] > 0, `gossip: at most ${PER_SOURCE} per source kept until the deadline (${kept.join(' + ')})`)
@@ -94,9 +94,9 @@ t.test('listener floods: caps hold, deadlines close, the agent keeps serving, me
 
   loop.phase = 'listener-cap flood'
   // Round 2: five sources, each within its cap, together over the listener cap of the sidecar.
-  const overCap = new Flood()
+  const overCap = new Flood(FLOOD_HOSTS)
   floods.push(overCap)
-  await overCap.open(pair.inboundPort, FLOOD_SOURCES.slice(0, 5), PER_SOURCE, 'idle')
+  await overCap.open(pair.inboundPort, FLOOD_HOSTS.sources.slice(0, 5), PER_SOURCE, 'idle')
   await waitFor('connections over the listener cap to be refused', async () => overCap.closed.length >= 5 * PER_SOURCE - PER_LISTENER, 2000, 20)
   // The pair's own keep-alive connection (web's sidecar → api's) holds one slot, two at most.
   const refused = overCap.closed.length
@@ -109,9 +109,9 @@ t.test('listener floods: caps hold, deadlines close, the agent keeps serving, me
   loop.phase = 'TLS floods'
   const samples: number[] = []
   for (let round = 0; round < 3; round++) {
-    const flood = new Flood()
+    const flood = new Flood(FLOOD_HOSTS)
     floods.push(flood)
-    await flood.open(pair.inboundPort, FLOOD_SOURCES.slice(0, TLS_SOURCES), PER_SOURCE, 'tls', pair.leaf)
+    await flood.open(pair.inboundPort, FLOOD_HOSTS.sources.slice(0, TLS_SOURCES), PER_SOURCE, 'tls', pair.leaf)
     const secured = flood.connections.filter((connection) => connection.secured).length
     const peak = sampleProcess(pid)
     await waitFor(`round ${round + 1}: the idle timeout to close every handshaken connection`, async () => flood.openCount === 0, IDLE_MS * 2 + 10_000, 50)

@@ -1,5 +1,5 @@
-// Soak: a steady rate of requests through a sidecar pair (web → api on one agent, 127.0.0.101) with
-// 1,000 idle mutual-TLS connections held open on api's sidecar beside it (from 127.0.0.102–105; the
+// Soak: a steady rate of requests through a sidecar pair (web → api on one agent, 127.0.0.131) with
+// 1,000 idle mutual-TLS connections held open on api's sidecar beside it (from 127.0.0.132–135; the
 // sidecar's HTTP keep-alive timeout closes a connection that never sends a request after 60 s, and
 // the holder opens it again, so the pool stays at 1,000 and reconnects 1,000 times a minute).
 // RSS and open file descriptors are sampled from /proc/<pid> and must stay flat; no request may
@@ -8,7 +8,7 @@
 
 import t from 'tap'
 import { Cluster } from '../../e2e/harness.ts'
-import { FLOOD_SOURCES, Flood, callUpstream, sampleProcess, startMeshPair } from './support.ts'
+import { SOAK_HOSTS, Flood, callUpstream, sampleProcess, startMeshPair } from './support.ts'
 import type { ProcessSample } from './support.ts'
 
 const SOAK_SECONDS = Number(process.env.MESH_SOAK_SECONDS ?? 60)
@@ -24,7 +24,7 @@ function median (values: number[]): number {
 t.test(`soak for ${SOAK_SECONDS} s at ${RATE_PER_SECOND} requests/s with ${IDLE_CONNECTIONS} idle connections beside`, { timeout: (SOAK_SECONDS + 180) * 1000 }, async (t) => {
   if (!Number.isFinite(SOAK_SECONDS) || SOAK_SECONDS < 20) throw new Error(`MESH_SOAK_SECONDS must be a number of seconds ≥ 20, got ${process.env.MESH_SOAK_SECONDS}`)
   const cluster = new Cluster()
-  const idle = new Flood()
+  const idle = new Flood(SOAK_HOSTS)
   let pair: Awaited<ReturnType<typeof startMeshPair>> | undefined
   t.teardown(async () => {
     await idle.destroy()
@@ -32,9 +32,9 @@ t.test(`soak for ${SOAK_SECONDS} s at ${RATE_PER_SECOND} requests/s with ${IDLE_
     await cluster.cleanup()
   })
   // Default limits: the soak runs the agent as it ships.
-  pair = await startMeshPair(cluster, {}, 'soak')
+  pair = await startMeshPair(cluster, SOAK_HOSTS, {}, 'soak')
   const pid = pair.agent.process.pid!
-  const sources = FLOOD_SOURCES.slice(0, 4)
+  const sources = SOAK_HOSTS.sources.slice(0, 4)
   await idle.hold(pair.inboundPort, sources, IDLE_CONNECTIONS / sources.length, 'tls', pair.leaf)
   t.equal(idle.connections.filter((connection) => connection.secured).length, IDLE_CONNECTIONS, `${IDLE_CONNECTIONS} idle mutual-TLS connections are open`)
 
@@ -48,7 +48,7 @@ t.test(`soak for ${SOAK_SECONDS} s at ${RATE_PER_SECOND} requests/s with ${IDLE_
     const slotMs = startMs + sent * (1000 / RATE_PER_SECOND)
     if (slotMs > Date.now()) await new Promise((resolve) => setTimeout(resolve, slotMs - Date.now()))
     sent++
-    const status = await callUpstream(pair.upstreamPort)
+    const status = await callUpstream(pair)
     if (status !== 200) failures.push(`${status} at ${Math.round((Date.now() - startMs) / 1000)} s`)
     if (Date.now() >= nextSampleMs) {
       samples.push({ ...sampleProcess(pid), atS: Math.round((Date.now() - startMs) / 1000) })

@@ -1,6 +1,8 @@
-// What the listener fault tests share: one agent on 127.0.0.101 running a sidecar pair
-// (web → api, both local, HTTP), floods of idle, trickling or fully handshaken TLS connections
-// from the addresses 127.0.0.102–108, and the agent's RSS and open file descriptors read from /proc.
+// What the listener fault tests share: one agent running a sidecar pair (web → api, both local,
+// HTTP), floods of idle, trickling or fully handshaken TLS connections from other loopback
+// addresses, and the agent's RSS and open file descriptors read from /proc. Each test file has its
+// own addresses (tap runs files side by side, and two agents on one address would race for the
+// same sidecar ports).
 
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -13,11 +15,19 @@ import dnsPacket from 'dns-packet'
 import { Cluster, freePort, http, waitFor } from '../../e2e/harness.ts'
 import type { AgentProcess } from '../../e2e/harness.ts'
 
-export const AGENT_ADDRESS = '127.0.0.101'
-/** Flood sources; the test's own requests come from AGENT_ADDRESS (the kernel's pick on loopback). */
-export const FLOOD_SOURCES = ['127.0.0.102', '127.0.0.103', '127.0.0.104', '127.0.0.105', '127.0.0.106', '127.0.0.107', '127.0.0.108']
+/** Where one test's agent listens, and the flood sources; the test's own requests come from `agent` (the kernel's pick on loopback). */
+export interface Hosts {
+  agent: string
+  sources: string[]
+}
+
+const loopbackRange = (first: number, count: number): string[] => Array.from({ length: count }, (_, index) => `127.0.0.${first + index}`)
+
+export const FLOOD_HOSTS: Hosts = { agent: '127.0.0.101', sources: loopbackRange(102, 7) }
+export const SOAK_HOSTS: Hosts = { agent: '127.0.0.131', sources: loopbackRange(132, 4) }
 
 export interface MeshPair {
+  hosts: Hosts
   agent: AgentProcess
   app: Server
   /** web's upstream listener for api: plain HTTP in, mTLS to api's sidecar. */
@@ -46,7 +56,8 @@ export function meshNodeFlags (): string[] {
 }
 
 /** Starts the agent with `limits` (the config file's `limits` block) and the web → api sidecar pair. */
-export async function startMeshPair (cluster: Cluster, limits: Record<string, unknown>, name = 'flood'): Promise<MeshPair> {
+export async function startMeshPair (cluster: Cluster, hosts: Hosts, limits: Record<string, unknown>, name: string): Promise<MeshPair> {
+  const AGENT_ADDRESS = hosts.agent
   const configFile = join(cluster.tempDir('mesh-limits-'), 'limits.json')
   writeFileSync(configFile, JSON.stringify({ limits }))
   const agent = await cluster.start({
@@ -70,13 +81,14 @@ export async function startMeshPair (cluster: Cluster, limits: Record<string, un
   await ok(http(agent, 'PUT', '/v1/agent/service/register', {
     Name: 'web', Port: 1, Connect: { SidecarService: { Proxy: { Upstreams: [{ DestinationName: 'api', LocalBindAddress: AGENT_ADDRESS, LocalBindPort: upstreamPort }] } } }
   }))
-  await waitFor('web to reach api through the sidecars', async () => (await callUpstream(upstreamPort)) === 200, 60_000).catch((error: Error) => {
+  await waitFor('web to reach api through the sidecars', async () => (await callUpstream({ hosts, upstreamPort })) === 200, 60_000).catch((error: Error) => {
     throw new Error(`${error.message}\nagent output:\n${agent.output()}`)
   })
   const inboundPort = ((await http(agent, 'GET', '/v1/agent/service/api-1-sidecar-proxy')).body as { Port: number }).Port
   const leaf = (await http(agent, 'GET', '/v1/agent/connect/ca/leaf/web')).body as { CertPEM: string, PrivateKeyPEM: string }
   const roots = (await http(agent, 'GET', '/v1/agent/connect/ca/roots')).body as { Roots: Array<{ RootCert: string }> }
   return {
+    hosts,
     agent,
     app,
     upstreamPort,
@@ -89,9 +101,9 @@ export async function startMeshPair (cluster: Cluster, limits: Record<string, un
 }
 
 /** One request through web's sidecar to api; the status, or 0 when the request failed. */
-export async function callUpstream (port: number): Promise<number> {
+export async function callUpstream (pair: Pick<MeshPair, 'hosts' | 'upstreamPort'>): Promise<number> {
   try {
-    const response = await fetch(`http://${AGENT_ADDRESS}:${port}/hello`, { signal: AbortSignal.timeout(10_000) })
+    const response = await fetch(`http://${pair.hosts.agent}:${pair.upstreamPort}/hello`, { signal: AbortSignal.timeout(10_000) })
     await response.text()
     return response.status
   } catch {
@@ -100,9 +112,9 @@ export async function callUpstream (port: number): Promise<number> {
 }
 
 /** One A query over DNS-over-TCP; the answer count, or -1 when there was no answer. */
-export async function dnsOverTcp (port: number, name: string): Promise<number> {
+export async function dnsOverTcp (pair: MeshPair, name: string): Promise<number> {
   return await new Promise((resolve) => {
-    const socket = netConnect({ host: AGENT_ADDRESS, port })
+    const socket = netConnect({ host: pair.hosts.agent, port: pair.dnsPort })
     let buffered = Buffer.alloc(0)
     const done = (value: number): void => { socket.destroy(); resolve(value) }
     socket.setTimeout(5000, () => { done(-1) })
@@ -141,6 +153,12 @@ export class Flood {
   private holding = false
   /** Connections opened again by hold() after the agent closed one. */
   reopened = 0
+  /** The agent's address, which every connection goes to. */
+  private readonly target: string
+
+  constructor (hosts: Hosts) {
+    this.target = hosts.agent
+  }
 
   /** Connections of `source` that were open at least `forMs` (kept by the listener, not refused). */
   keptFrom (source: string, forMs: number): number {
@@ -170,7 +188,7 @@ export class Flood {
   private reopen: { port: number, mode: FloodMode, tls?: MeshPair['leaf'] } | undefined
 
   private async openOne (port: number, source: string, mode: FloodMode, tls?: MeshPair['leaf']): Promise<void> {
-    const raw = netConnect({ host: AGENT_ADDRESS, port, localAddress: source })
+    const raw = netConnect({ host: this.target, port, localAddress: source })
     const connection: FloodConnection = { socket: raw, source, openedMs: Date.now(), closedMs: undefined, secured: false }
     this.connections.push(connection)
     raw.on('error', () => {})
