@@ -3,7 +3,8 @@
 // a sidecar's inbound listener (proxy/inbound.ts: mesh leaf, roots, requestCert,
 // rejectUnauthorized, ALPN h2 and http/1.1); this process opens and closes BENCH_TLS_HANDSHAKES
 // connections to it, 200 at a time: with a client certificate (full handshakes, and resuming the
-// last TLS 1.3 session ticket) and without one. The child's RSS is
+// last TLS 1.3 session ticket), without one, and with the server asking for the peer's
+// X509Certificate once per connection (see docs/reliability.md, "Listeners"). The child's RSS is
 // read from /proc after a forced full GC, after a warm-up of 2,000 handshakes and at the end, so
 // what is left is native memory the JS heap no longer references. Prints a Markdown table and
 // writes docs/benchmarks/tls-churn.md.
@@ -33,9 +34,13 @@ if (!Number.isInteger(HANDSHAKES) || HANDSHAKES <= WARM_UP) throw new Error(`BEN
 const SERVER = `
 import { createServer } from 'node:tls'
 import { readFileSync } from 'node:fs'
-process.once('message', (options) => {
+process.once('message', ({ callPeerX509, ...options }) => {
   const server = createServer(options)
-  server.on('secureConnection', (socket) => { socket.getPeerCertificate(); socket.on('error', () => {}) })
+  server.on('secureConnection', (socket) => {
+    socket.getPeerCertificate()
+    if (callPeerX509) socket.getPeerX509Certificate()
+    socket.on('error', () => {})
+  })
   server.on('tlsClientError', () => {})
   server.listen(0, '${ADDRESS}', () => { process.send({ port: server.address().port }) })
   process.on('message', () => {
@@ -132,7 +137,10 @@ async function main (): Promise<void> {
   const results = [
     await measure('mutual TLS (the inbound listener\'s options)', { ...inbound, requestCert: true, rejectUnauthorized: true }, roots, client),
     await measure('mutual TLS, the client resuming its last session ticket', { ...inbound, requestCert: true, rejectUnauthorized: true }, roots, client, true),
-    await measure('server-only TLS (requestCert: false)', { ...inbound, requestCert: false, rejectUnauthorized: false }, roots, undefined)
+    await measure('server-only TLS (requestCert: false)', { ...inbound, requestCert: false, rejectUnauthorized: false }, roots, undefined),
+    // What node 24's tls server does itself after every mutual handshake (onServerSocketSecure asks
+    // for the peer's X509Certificate): on a release that does not, this shows the cost of that one call.
+    await measure('mutual TLS, the server calling getPeerX509Certificate() once per connection', { ...inbound, requestCert: true, rejectUnauthorized: true, callPeerX509: true }, roots, client)
   ]
   const rows = results.map((r) => `| ${r.variant} | ${r.version} | ${r.jemalloc ? 'jemalloc' : 'glibc'} | ${r.warmRssMb.toFixed(1)} → ${r.endRssMb.toFixed(1)} MB | ${(r.bytesPerHandshake / 1024).toFixed(2)} KB | ${r.heapUsedMb[0].toFixed(1)} → ${r.heapUsedMb[1].toFixed(1)} MB |`)
   const table = [
