@@ -269,6 +269,17 @@ export function startOutbound (init: OutboundInit): Outbound {
     })
   }
 
+  // tcp upstreams resume TLS sessions as the HTTP pools do (proxy/client.ts): the last ticket each
+  // endpoint's sidecar sent, offered only with the secure context and SPIFFE ID it was made under
+  // (so a rotated leaf or a re-addressed endpoint gets a full, verified handshake), and dropped when
+  // the endpoint leaves the snapshot.
+  const tcpTickets = new Map<string, { context: SecureContext, spiffeId: string, ticket: Buffer }>()
+  const forgetTickets = (endpoints: Endpoint[]): void => {
+    if (tcpTickets.size === 0) return
+    const kept = new Set(endpoints.map((endpoint) => `${endpoint.address}:${endpoint.port}`))
+    for (const key of tcpTickets.keys()) if (!kept.has(key)) tcpTickets.delete(key)
+  }
+
   const acceptTcp = (socket: Socket): void => {
     connections.track(socket)
     const state = pool.pick(null, null, init.clock.nowMs())
@@ -280,17 +291,24 @@ export function startOutbound (init: OutboundInit): Outbound {
     const lease = pool.begin(state)
     const startMs = init.clock.nowMs()
     let connected = false
+    const { address, port, spiffeId } = state.endpoint
+    const context = init.secureContext.current
+    const ticketKey = `${address}:${port}`
+    const kept = tcpTickets.get(ticketKey)
     const remote = tlsConnect({
-      host: state.endpoint.address,
-      port: state.endpoint.port,
-      secureContext: init.secureContext.current,
-      checkServerIdentity: expectSpiffeId(state.endpoint.spiffeId)
+      host: address,
+      port,
+      secureContext: context,
+      checkServerIdentity: expectSpiffeId(spiffeId),
+      session: kept !== undefined && kept.context === context && kept.spiffeId === spiffeId ? kept.ticket : undefined
     }, () => {
       connected = true
       remote.setNoDelay(true)
       pool.end(state, lease, init.clock.nowMs() - startMs, 'success', init.clock.nowMs())
       splice(socket, remote)
     })
+    // Under TLS 1.3 tickets arrive after the handshake (node emits them only when listened to).
+    remote.on('session', (ticket: Buffer) => { tcpTickets.set(ticketKey, { context, spiffeId, ticket }) })
     remote.once('error', (error) => {
       if (connected) return
       pool.end(state, lease, init.clock.nowMs() - startMs, 'connection-failure', init.clock.nowMs())
@@ -328,6 +346,7 @@ export function startOutbound (init: OutboundInit): Outbound {
     pool,
     update: (next) => {
       pool.update(next.endpoints)
+      forgetTickets(next.endpoints)
       rebuild(next)
       guard.setLimits(limitsFor(next))
     },

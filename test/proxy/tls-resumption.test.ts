@@ -1,5 +1,5 @@
-// The mutual-TLS pool resumes the last session ticket its server sent instead of running a full
-// handshake with certificates on every new connection (docs/reliability.md, "Listeners": a full
+// The mutual-TLS pool, and a tcp upstream's connections, resume the last session ticket their
+// server sent instead of running a full handshake with certificates on every new connection (docs/reliability.md, "Listeners": a full
 // mutual handshake leaves native memory behind in the server under node 24), and the server
 // still learns the caller's SPIFFE ID from a resumed session.
 
@@ -7,11 +7,14 @@ import t from 'tap'
 import type { IncomingHttpHeaders } from 'node:http'
 import { createServer } from 'node:tls'
 import type { TLSSocket } from 'node:tls'
+import { connect as netConnect } from 'node:net'
 import { Http1Pool } from '../../proxy/client.ts'
 import { peerServiceId } from '../../proxy/peer-identity.ts'
 import { expectSpiffeId, secureContextFor } from '../../proxy/pools.ts'
+import { startSidecar } from '../../proxy/sidecar.ts'
 import type { TlsMaterial } from '../../proxy/snapshot.ts'
 import { cleanupPki, spiffeIdOf, testPki, TRUST_DOMAIN } from './fixtures/certs.ts'
+import { endpoint, snapshotFor, startEchoApp, upstream } from './fixtures/mesh.ts'
 
 const HOST = '127.0.0.111'
 
@@ -82,4 +85,37 @@ t.test('a server with other keys gets a full handshake, verified again', async (
   const outcome = await get(pool)
   t.not(outcome, 200, 'the impostor is refused')
   t.same(impostor.accepted, [], 'its handshake was not accepted by the client')
+})
+
+/** One connection through a tcp upstream listener: sends a byte, reads until the server closes. */
+function throughTcp (port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = netConnect({ host: '127.0.0.1', port })
+    let data = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => { data += chunk })
+    socket.on('error', () => {})
+    socket.on('close', () => { resolve(data) })
+    socket.write('x')
+  })
+}
+
+t.test('a tcp upstream resumes its endpoint\'s session, and forgets it with a new leaf', async (t) => {
+  const pki = testPki()
+  const api = await server(pki.api1, [pki.rootPem])
+  t.teardown(api.close)
+  const app = await startEchoApp('web')
+  t.teardown(app.close)
+  const target = { ...endpoint('api-1', api.port, 'api'), address: HOST }
+  const snapshot = snapshotFor({ service: 'web', leaf: pki.web, pki, appPort: app.port, upstreams: [upstream([target], { protocol: 'tcp' })] })
+  const web = await startSidecar({ snapshot })
+  t.teardown(() => web.stop({ drainMs: 0 }))
+  const port = web.ports().upstreams.api!
+  for (let i = 0; i < 3; i++) t.match(await throughTcp(port), /200 OK/)
+  t.same(api.accepted.map((a) => a.reused), [false, true, true], 'the first handshake is full, the next ones resume')
+  t.same(api.accepted.map((a) => a.caller), Array(3).fill(spiffeIdOf('web')), 'the caller is identified on resumed connections too')
+  // A new leaf makes a new secure context: the old ticket is not offered under it.
+  await web.update({ ...snapshot, tls: { ...snapshot.tls, certChainPem: pki.webRotated.certPem, keyPem: pki.webRotated.keyPem } })
+  t.match(await throughTcp(port), /200 OK/)
+  t.equal(api.accepted.at(-1)?.reused, false, 'after a rotation the handshake is a full one')
 })

@@ -153,6 +153,14 @@ export class Flood {
   private holding = false
   /** Connections opened again by hold() after the agent closed one. */
   reopened = 0
+  /**
+   * Mode `tls`: offer the last TLS 1.3 session ticket the agent sent, as a client pool does
+   * (node's https.Agent, Envoy, the mesh's own pools), instead of a full handshake each time.
+   */
+  resumeSessions = false
+  /** Mode `tls`: connections whose handshake resumed a session. */
+  resumed = 0
+  private ticket: Buffer | undefined
   /** The agent's address, which every connection goes to. */
   private readonly target: string
 
@@ -215,10 +223,17 @@ export class Flood {
       }, 200)
       this.timers.add(timer)
     } else if (mode === 'tls' && tls !== undefined) {
-      const secure = tlsConnect({ socket: raw, cert: tls.cert, key: tls.key, ca: tls.ca, checkServerIdentity: () => undefined, ALPNProtocols: ['http/1.1'] })
+      const secure = tlsConnect({
+        socket: raw, cert: tls.cert, key: tls.key, ca: tls.ca, checkServerIdentity: () => undefined, ALPNProtocols: ['http/1.1'], session: this.resumeSessions ? this.ticket : undefined
+      })
       secure.on('error', () => {})
+      if (this.resumeSessions) secure.on('session', (ticket: Buffer) => { this.ticket = ticket })
       await new Promise<void>((resolve) => {
-        secure.once('secureConnect', () => { connection.secured = true; resolve() })
+        secure.once('secureConnect', () => {
+          connection.secured = true
+          if (secure.isSessionReused()) this.resumed++
+          resolve()
+        })
         secure.once('close', () => { resolve() })
       })
     }
