@@ -19,6 +19,8 @@ import { compose } from './handler.ts'
 import type { Clock } from '../api/clock.ts'
 import { guardServer } from '../api/connection-limits.ts'
 import type { ConnectionLimits, ListenerGuard } from '../api/connection-limits.ts'
+import { limitsForProtocol } from './listener-limits.ts'
+import type { ProtocolLimits } from './listener-limits.ts'
 import type { Cell, ForwardTarget, Handler, Layer, PeerIdentity } from './handler.ts'
 import { forwarder } from './forward.ts'
 import { authorizeLayer } from './layers/authorize.ts'
@@ -50,8 +52,8 @@ export interface InboundInit {
   clock: Clock
   random: () => number
   log: Logger
-  /** Listener limits before the snapshot's `inbound.limits.maxConnections` (which wins when set). */
-  listenerLimits: ConnectionLimits
+  /** Listener limits by protocol, before the snapshot's `inbound.limits.maxConnections` (which wins when set). */
+  listenerLimits: ProtocolLimits
 }
 
 export interface Inbound {
@@ -135,12 +137,9 @@ export function startInbound (init: InboundInit): Inbound {
     rejectUnauthorized: true,
     ALPNProtocols: ['h2', 'http/1.1'],
     // The guard's deadline (below) closes slow handshakes; node's own 120 s one would come later.
-    handshakeTimeout: init.listenerLimits.handshakeTimeoutMs > 0 ? init.listenerLimits.handshakeTimeoutMs + 1000 : 0
+    handshakeTimeout: init.listenerLimits.http.handshakeTimeoutMs > 0 ? init.listenerLimits.http.handshakeTimeoutMs + 1000 : 0
   })
-  const limitsFor = (snapshot: ProxySnapshot): ConnectionLimits => ({
-    ...init.listenerLimits,
-    maxConnections: snapshot.inbound.limits?.maxConnections ?? init.listenerLimits.maxConnections
-  })
+  const limitsFor = (snapshot: ProxySnapshot): ConnectionLimits => limitsForProtocol(init.listenerLimits, snapshot.inbound.protocol, snapshot.inbound.limits?.maxConnections)
   const guard = guardServer(server, {
     listener: 'inbound',
     limits: limitsFor(init.snapshot.current),

@@ -28,6 +28,8 @@ import { compose } from './handler.ts'
 import type { Clock } from '../api/clock.ts'
 import { guardServer } from '../api/connection-limits.ts'
 import type { ConnectionLimits, ListenerGuard } from '../api/connection-limits.ts'
+import { limitsForProtocol } from './listener-limits.ts'
+import type { ProtocolLimits } from './listener-limits.ts'
 import type { Cell, Handler, Layer, PeerIdentity } from './handler.ts'
 import { balanceLayer } from './layers/balance.ts'
 import { concurrencyLayer, hasConcurrencyLimits } from './layers/concurrency.ts'
@@ -67,8 +69,8 @@ export interface OutboundInit {
   outlier?: OutlierInit
   /** Every pool made, so stop() can close what draining left open. */
   pools: Set<Http1Pool>
-  /** Listener limits before the upstream's `limits.maxConnections` (which wins when set). */
-  listenerLimits: ConnectionLimits
+  /** Listener limits by protocol, before the upstream's `limits.maxConnections` (which wins when set). */
+  listenerLimits: ProtocolLimits
 }
 
 export interface Outbound {
@@ -325,10 +327,7 @@ export function startOutbound (init: OutboundInit): Outbound {
     if (upstream.current.protocol === 'tcp') acceptTcp(socket)
     else acceptHttp(socket)
   })
-  const limitsFor = (snapshot: UpstreamSnapshot): ConnectionLimits => ({
-    ...init.listenerLimits,
-    maxConnections: snapshot.limits?.maxConnections ?? init.listenerLimits.maxConnections
-  })
+  const limitsFor = (snapshot: UpstreamSnapshot): ConnectionLimits => limitsForProtocol(init.listenerLimits, snapshot.protocol, snapshot.limits?.maxConnections)
   const listener = `upstream ${upstream.current.destinationName}`
   const guard = guardServer(server, {
     listener,

@@ -16,6 +16,7 @@ import type { Clock } from '../api/clock.ts'
 import { DEFAULT_LISTENER_LIMITS, DEFAULT_TCP_PROXY_IDLE_TIMEOUT_MS, validateConnectionLimits, withOverrides } from '../api/connection-limits.ts'
 import type { ConnectionLimits, ListenerGuardStats } from '../api/connection-limits.ts'
 import type { Cell, PeerIdentity } from './handler.ts'
+import type { ProtocolLimits } from './listener-limits.ts'
 import { startInbound } from './inbound.ts'
 import type { Inbound } from './inbound.ts'
 import { ProxyMetrics } from './metrics.ts'
@@ -138,15 +139,17 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
     init.onListenerError?.(error)
   }
   const tcpIdleTimeoutMs = init.listenerLimits?.tcpIdleTimeoutMs ?? DEFAULT_TCP_PROXY_IDLE_TIMEOUT_MS
-  const listenerLimits = (defaults: ConnectionLimits, overrides: Partial<ConnectionLimits> | undefined, protocol: string, name: string): ConnectionLimits => {
-    const limits = withOverrides(defaults, overrides)
-    // tcp mode carries long-lived sessions (databases): its own idle timeout, whatever the HTTP one.
-    if (protocol === 'tcp') limits.idleTimeoutMs = tcpIdleTimeoutMs
-    return validateConnectionLimits(limits, name)
+  // tcp mode carries long-lived sessions (databases): its own idle timeout, whatever the HTTP one.
+  // Both are checked here; each listener applies the one of its current protocol, so a service
+  // switched between tcp and http takes the other timeout from its next snapshot.
+  const listenerLimits = (defaults: ConnectionLimits, overrides: Partial<ConnectionLimits> | undefined, name: string): ProtocolLimits => {
+    const http = validateConnectionLimits(withOverrides(defaults, overrides), name)
+    validateConnectionLimits({ ...http, idleTimeoutMs: tcpIdleTimeoutMs }, name)
+    return { http, tcpIdleTimeoutMs }
   }
   const inbound: Inbound = startInbound({
     snapshot, ownSpiffeId, appPool, metrics, ring, ids, clock, random, log,
-    listenerLimits: listenerLimits(DEFAULT_LISTENER_LIMITS.sidecarInbound, init.listenerLimits?.inbound, init.snapshot.inbound.protocol, 'sidecar inbound listener')
+    listenerLimits: listenerLimits(DEFAULT_LISTENER_LIMITS.sidecarInbound, init.listenerLimits?.inbound, 'sidecar inbound listener')
   })
   const outbounds = new Map<string, { cell: Cell<UpstreamSnapshot>, outbound: Outbound, port: number }>()
   const startUpstream = async (upstream: UpstreamSnapshot): Promise<void> => {
@@ -155,7 +158,7 @@ export async function startSidecar (init: SidecarInit): Promise<Sidecar> {
       upstream: cell, self, secureContext, metrics, ring, ids, clock, random, log, pools,
       retryBudget: init.retryBudget,
       outlier: init.outlier,
-      listenerLimits: listenerLimits(DEFAULT_LISTENER_LIMITS.sidecarUpstream, init.listenerLimits?.upstream, upstream.protocol, `upstream listener ${upstream.destinationName}`)
+      listenerLimits: listenerLimits(DEFAULT_LISTENER_LIMITS.sidecarUpstream, init.listenerLimits?.upstream, `upstream listener ${upstream.destinationName}`)
     })
     const port = await listen(outbound.server, upstream.localBindPort, upstream.localBindAddress, init.reusePort === true, onListenerError)
     outbounds.set(upstream.destinationName, { cell, outbound, port })

@@ -74,6 +74,27 @@ t.test('tcp mode: inbound and upstream listeners take the tcp idle timeout inste
   t.equal(listeners.upstreams.api!.limits.idleTimeoutMs, 2000, 'an http upstream keeps the upstream idle timeout')
 })
 
+t.test('a service switched between http and tcp takes the other idle timeout from the next snapshot', async (t) => {
+  const pki = testPki()
+  const app = await startEchoApp('web')
+  const upstream = { destinationName: 'db', localBindAddress: '127.0.0.1', localBindPort: 0, protocol: 'http' as const, endpoints: [], connectTimeoutMs: 1000, requestTimeoutMs: 1000 }
+  const snapshot = snapshotFor({ service: 'web', leaf: pki.web, pki, appPort: app.port, upstreams: [upstream] })
+  const sidecar = await startSidecar({
+    snapshot,
+    listenerLimits: { inbound: { idleTimeoutMs: 1000 }, upstream: { idleTimeoutMs: 2000 }, tcpIdleTimeoutMs: 123_000 }
+  })
+  t.teardown(async () => { await sidecar.stop({ drainMs: 0 }); await app.close() })
+  const idle = (): [number, number] => {
+    const { listeners } = sidecar.stats()
+    return [listeners.inbound.limits.idleTimeoutMs, listeners.upstreams.db!.limits.idleTimeoutMs]
+  }
+  t.same(idle(), [1000, 2000], 'http: the HTTP idle timeouts')
+  await sidecar.update({ ...snapshot, inbound: { ...snapshot.inbound, protocol: 'tcp' }, upstreams: [{ ...upstream, protocol: 'tcp' }] })
+  t.same(idle(), [123_000, 123_000], 'switched to tcp: the tcp idle timeout on both listeners')
+  await sidecar.update(snapshot)
+  t.same(idle(), [1000, 2000], 'back to http: the HTTP idle timeouts again')
+})
+
 t.test('bad listener limits are refused before anything listens', async (t) => {
   const pki = testPki()
   await t.rejects(startSidecar({
