@@ -7,9 +7,9 @@
 // batch is on disk. Writes that arrive while a flush is under way queue up, and the next flush
 // stores everything queued as one synced LevelDB batch (group commit), so one fsync covers many
 // registrations. The store also records what it has acknowledged — the modify index and version
-// counter of the last batch — in a small file beside LevelDB's own (`MESH-ACKED`, synced in
-// parallel with the next group's batch, and after the last one once writes pause; it covers every
-// acknowledged write but, at most, the last group's while writes keep coming). LevelDB treats a cut write-ahead log as a crash in the middle of a
+// counter of the last batch — in a small file beside LevelDB's own (`MESH-ACKED`, rewritten in
+// parallel with the next group's batch and after the last one once writes pause, and synced at
+// most every MARK_SYNC_INTERVAL_MS and at close, so a group costs one sync, not two). LevelDB treats a cut write-ahead log as a crash in the middle of a
 // write and silently drops the tail, paranoid checks or not; comparing the meta that survived with
 // the acknowledged mark is what turns that into a refusal. Other damage (CURRENT, MANIFEST, a
 // table file, a record that does not decode) stops the open the same way: a StoreDamagedError
@@ -40,6 +40,11 @@ const LOAD_PAGE = 1000
 export const ACKED_FILE = 'MESH-ACKED'
 /** The mark is rewritten in place at a fixed size, one sector, so a write never tears it. */
 const ACKED_BYTES = 128
+/**
+ * The mark reaches the disk at most this long after it was rewritten: what a power loss during a
+ * stream of writes can leave it behind by. (A clean close and a process crash leave it current.)
+ */
+export const MARK_SYNC_INTERVAL_MS = 100
 
 export interface LevelStoreOptions {
   /** Sync each group's batch to disk before acknowledging it (default true). False only to measure what syncing costs. */
@@ -74,9 +79,11 @@ export class LevelCatalogStore implements CatalogStore {
   private readonly log: Logger
   private queue: Pending[] = []
   private flushing: Promise<void> | undefined
-  /** The chain of mark writes, in order, and what the last one written (or queued) says. */
+  /** The chain of mark writes and syncs, in order, and what the last write (done or queued) says. */
   private marking: Promise<void> = Promise.resolve()
   private marked: CatalogMeta | undefined
+  /** The mark's next sync, while one is due. */
+  private markSync: NodeJS.Timeout | undefined
   /** The meta of the last group acknowledged. */
   private acknowledged: CatalogMeta = { counter: 0, index: 0 }
   private failure: Error | undefined
@@ -220,6 +227,9 @@ export class LevelCatalogStore implements CatalogStore {
     if (this.closed) return
     this.closed = true
     await this.flushing
+    clearTimeout(this.markSync)
+    this.markSync = undefined
+    if (this.sync && this.failure === undefined) this.marking = this.marking.then(async () => { await this.marker.datasync() })
     await this.marking.catch(() => {})
     await this.marker.close().catch(() => {})
     await this.db.close()
@@ -227,10 +237,13 @@ export class LevelCatalogStore implements CatalogStore {
 
   /**
    * Writes everything queued, group by group, until the queue is empty: one synced LevelDB write
-   * per group, which resolves the group. The mark is synced alongside (in parallel, so a group
-   * costs one sync's time), bringing it up to every group acknowledged before; once the queue is
-   * empty it is brought up to the last group too. It is only ever written with what LevelDB
-   * already holds durably, so a crash can leave it behind what is stored, never ahead.
+   * per group, which resolves the group. The mark is rewritten alongside, bringing it up to every
+   * group acknowledged before; once the queue is empty it is brought up to the last group too.
+   * It is only ever written with what LevelDB already holds durably, so a crash can leave it
+   * behind what is stored, never ahead. Its rewrites reach the page cache at once (a process
+   * crash keeps them) and the disk at the next timed sync: a second sync per group would halve a
+   * single writer's rate for a record that, after a power loss, only decides how far back a
+   * damaged log is still recognised as damaged.
    */
   private async flush (): Promise<void> {
     // Writers of the same tick join the first group.
@@ -262,11 +275,19 @@ export class LevelCatalogStore implements CatalogStore {
     }
   }
 
-  /** Brings the mark up to `meta` (in order with earlier mark writes; nothing when it is there). */
+  /** Brings the mark up to `meta` (in order with earlier mark writes; nothing when it is there) and schedules its sync. */
   private async mark (meta: CatalogMeta): Promise<void> {
     if (meta === this.marked) return await this.marking
     this.marked = meta
-    this.marking = this.marking.then(async () => await this.writeAcked(meta, this.sync))
+    this.marking = this.marking.then(async () => await this.writeAcked(meta, false))
+    if (this.sync && this.markSync === undefined && !this.closed) {
+      this.markSync = setTimeout(() => {
+        this.markSync = undefined
+        this.marking = this.marking.then(async () => { await this.marker.datasync() })
+        this.marking.catch((error: unknown) => { this.fail(error, []) })
+      }, MARK_SYNC_INTERVAL_MS)
+      this.markSync.unref()
+    }
     return await this.marking
   }
 
